@@ -1,0 +1,92 @@
+# eeo-gateway. Needs only Go for run/test/bench; generate and lint also use
+# npm (for google-proto-files), which CI machines have.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO              ?= go
+BIN             := $(CURDIR)/.bin
+PROTOS          := $(CURDIR)/.build/protos
+TOOLS_MOD       := -modfile=$(CURDIR)/tools/go.mod
+GOOGLE_PROTO_FILES_VERSION := 5.0.3
+RUN_ARGS        ?= serve --dev
+BENCH           ?= .
+BENCHTIME       ?= 1s
+
+TOOL_PKGS := \
+	github.com/bufbuild/buf/cmd/buf \
+	google.golang.org/protobuf/cmd/protoc-gen-go \
+	google.golang.org/grpc/cmd/protoc-gen-go-grpc \
+	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
+	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2 \
+	github.com/fullstorydev/grpcurl/cmd/grpcurl
+
+.PHONY: help
+help: ## List the targets.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## Serve on the embedded EEO sandbox: gRPC 127.0.0.1:9090, REST 127.0.0.1:8080.
+	$(GO) run ./cmd/eeo-gateway $(RUN_ARGS)
+
+.PHONY: build
+build: ## Build ./eeo-gateway.
+	$(GO) build -o eeo-gateway ./cmd/eeo-gateway
+
+.PHONY: test
+test: ## go vet and every test with the race detector.
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+.PHONY: bench
+bench: ## Benchmarks with allocation counts (BENCH=regexp, BENCHTIME=1s).
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) ./...
+
+# Tool binaries are cached in .bin and rebuilt when tools/go.mod changes.
+# Building buf from source takes a few minutes on a fresh machine.
+$(BIN)/.stamp: tools/go.mod tools/go.sum
+	mkdir -p $(BIN)
+	cd tools && $(GO) build -o $(BIN)/ $(TOOL_PKGS)
+	touch $@
+
+.PHONY: tools
+tools: $(BIN)/.stamp ## Build buf, the protoc plugins and grpcurl into .bin.
+
+# Third-party protos: google/api from the npm package google-proto-files,
+# openapiv2 options from the grpc-gateway module pinned in tools/go.mod.
+$(PROTOS)/.stamp: tools/go.mod Makefile
+	rm -rf $(PROTOS) && mkdir -p $(PROTOS)/google/api $(PROTOS)/protoc-gen-openapiv2/options .build/npm
+	npm install --prefix .build/npm --no-audit --no-fund --no-package-lock --ignore-scripts \
+		google-proto-files@$(GOOGLE_PROTO_FILES_VERSION) >/dev/null
+	cp .build/npm/node_modules/google-proto-files/google/api/{annotations,http,httpbody,field_behavior}.proto $(PROTOS)/google/api/
+	gw=$$(cd tools && $(GO) list -m -f '{{.Dir}}' github.com/grpc-ecosystem/grpc-gateway/v2) && \
+		cp $$gw/protoc-gen-openapiv2/options/{annotations,openapiv2}.proto $(PROTOS)/protoc-gen-openapiv2/options/
+	chmod -R u+w $(PROTOS)
+	touch $@
+
+.PHONY: protos
+protos: $(PROTOS)/.stamp ## Fetch third-party protos into .build/protos.
+
+.PHONY: generate
+generate: tools protos ## Regenerate gen/ from proto/.
+	$(BIN)/buf generate
+	./scripts/gen-openapi-embed.sh gen/openapiv2
+
+.PHONY: lint
+lint: tools protos ## buf lint (STANDARD) and buf format.
+	$(BIN)/buf lint
+	$(BIN)/buf format --diff --exit-code proto
+
+.PHONY: check-generated
+check-generated: generate ## Fail if gen/ differs from what proto/ generates.
+	@if [ -n "$$(git status --porcelain -- gen)" ]; then \
+		echo "gen/ is stale: run 'make generate' and commit the result" >&2; \
+		git status --short -- gen >&2; git diff --stat -- gen >&2; exit 1; fi
+
+.PHONY: grpcurl
+grpcurl: tools ## Print the path of the grpcurl binary built into .bin.
+	@echo $(BIN)/grpcurl
+
+.PHONY: clean
+clean: ## Remove built binaries and fetched protos.
+	rm -rf $(BIN) .build eeo-gateway
