@@ -1,0 +1,308 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+)
+
+// Fetcher obtains a new token from EEO for one account. ClientCredentials is
+// the one the service uses; tests supply their own.
+type Fetcher interface {
+	FetchToken(ctx context.Context) (Grant, error)
+}
+
+// Account is a configured account: the name callers use, and how to get its
+// tokens.
+type Account struct {
+	Name    string
+	Fetcher Fetcher
+}
+
+// Defaults for Options.
+const (
+	DefaultIdleTimeout    = 3599 * time.Second
+	DefaultExpiryMargin   = time.Minute
+	DefaultMaxLifetime    = 12 * time.Hour
+	DefaultFetchTimeout   = 10 * time.Second
+	DefaultBackoffInitial = 500 * time.Millisecond
+	DefaultBackoffMax     = 30 * time.Second
+)
+
+// maxRefreshAhead bounds how long before expiry a background refresh starts.
+const maxRefreshAhead = 5 * time.Minute
+
+// ErrClosed is returned by a Cache after Close.
+var ErrClosed = errors.New("token cache closed")
+
+// Options tune a Cache. Zero values take the defaults above.
+type Options struct {
+	// IdleTimeout is EEO's inactivity rule: a token no request used for this
+	// long is dead.
+	IdleTimeout time.Duration
+	// IdleMargin is how much earlier than IdleTimeout the cache stops serving
+	// an unused token, covering the time between hand-out and EEO seeing the
+	// request. Default: the smaller of 30s and IdleTimeout/10.
+	IdleMargin time.Duration
+	// ExpiryMargin is subtracted from EEO's expires_in, but never more than a
+	// quarter of it, so a short-lived token cannot cause a refresh storm.
+	ExpiryMargin time.Duration
+	// MaxLifetime caps how long a token is served whatever expires_in says,
+	// and is its lifetime when EEO reports none.
+	MaxLifetime time.Duration
+	// FetchTimeout bounds one token request. Fetches run detached from the
+	// callers that wait for them, so this is their only deadline.
+	FetchTimeout time.Duration
+	// BackoffInitial and BackoffMax bound the jittered exponential pause
+	// after failed token requests.
+	BackoffInitial time.Duration
+	BackoffMax     time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives fetch outcomes (never a token or secret); nil discards.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.IdleTimeout, DefaultIdleTimeout)
+	def(&o.IdleMargin, min(30*time.Second, o.IdleTimeout/10))
+	def(&o.ExpiryMargin, DefaultExpiryMargin)
+	def(&o.MaxLifetime, DefaultMaxLifetime)
+	def(&o.FetchTimeout, DefaultFetchTimeout)
+	def(&o.BackoffInitial, DefaultBackoffInitial)
+	def(&o.BackoffMax, DefaultBackoffMax)
+	o.IdleMargin = min(o.IdleMargin, o.IdleTimeout/2)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return o
+}
+
+// Cache hands out EEO access tokens per account. A valid cached token is
+// returned without locking or allocating; otherwise callers of one account
+// share a single token request. It is safe for concurrent use.
+type Cache struct {
+	opts    Options
+	entries map[string]*entry // fixed at construction, so read without a lock
+	names   []string          // sorted keys of entries
+
+	closing context.Context // cancelled by Close; aborts fetches in flight
+	stop    context.CancelFunc
+
+	mu      sync.Mutex
+	closed  bool           // guarded by mu
+	running sync.WaitGroup // fetches and background refreshes; Add under mu
+}
+
+// NewCache returns a cache for the given accounts. Names must be unique and
+// non-empty.
+func NewCache(accounts []Account, opts Options) (*Cache, error) {
+	opts = opts.withDefaults()
+	c := &Cache{opts: opts, entries: make(map[string]*entry, len(accounts))}
+	for _, a := range accounts {
+		if a.Name == "" || a.Fetcher == nil {
+			return nil, errors.New("auth: account needs a name and a fetcher")
+		}
+		if _, dup := c.entries[a.Name]; dup {
+			return nil, fmt.Errorf("auth: account %q configured twice", a.Name)
+		}
+		c.entries[a.Name] = newEntry(a, opts)
+		c.names = append(c.names, a.Name)
+	}
+	slices.Sort(c.names)
+	c.closing, c.stop = context.WithCancel(context.Background())
+	return c, nil
+}
+
+// Token returns a valid token for the account, fetching one if none is
+// cached. The call counts as a use of the token, sliding its idle deadline.
+// It waits for a fetch no longer than ctx allows; the fetch itself goes on
+// for the other callers.
+func (c *Cache) Token(ctx context.Context, account string) (Token, error) {
+	e, err := c.entry(account)
+	if err != nil {
+		return Token{}, err
+	}
+	now := c.opts.Now()
+	if st := e.current.Load(); st != nil && st.usable(now) {
+		if !now.Before(st.refreshAt) && now.UnixNano() >= e.retryAt.Load() {
+			c.refreshInBackground(e)
+		}
+		return st.handOut(now), nil
+	}
+	return c.await(ctx, e, false)
+}
+
+// Refresh fetches a new token for the account and caches it, joining a fetch
+// already in flight rather than starting a second one.
+func (c *Cache) Refresh(ctx context.Context, account string) (Token, error) {
+	e, err := c.entry(account)
+	if err != nil {
+		return Token{}, err
+	}
+	return c.await(ctx, e, true)
+}
+
+// Invalidate drops the cached token only if it is still accessToken: a 401
+// for a token that has since been replaced must not discard the new one. It
+// reports whether a token was dropped.
+func (c *Cache) Invalidate(account string, accessToken Secret) (bool, error) {
+	return c.invalidateIf(account, func(t *Token) bool { return t.AccessToken == accessToken })
+}
+
+// InvalidateFingerprint is Invalidate for a caller that knows the token only
+// by its Fingerprint.
+func (c *Cache) InvalidateFingerprint(account, fingerprint string) (bool, error) {
+	return c.invalidateIf(account, func(t *Token) bool { return t.Fingerprint == fingerprint })
+}
+
+// Drop discards whatever token is cached for the account. It reports whether
+// one was.
+func (c *Cache) Drop(account string) (bool, error) {
+	return c.invalidateIf(account, func(*Token) bool { return true })
+}
+
+// Close stops background refreshes, aborts fetches in flight and waits for
+// them to end. Calls after Close fail with ErrClosed unless a valid token is
+// cached.
+func (c *Cache) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.stop()
+	c.running.Wait()
+}
+
+func (c *Cache) entry(account string) (*entry, error) {
+	e, ok := c.entries[account]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownAccount, account)
+	}
+	return e, nil
+}
+
+func (c *Cache) invalidateIf(account string, match func(*Token) bool) (bool, error) {
+	e, err := c.entry(account)
+	if err != nil {
+		return false, err
+	}
+	st := e.current.Load()
+	if st == nil || !match(&st.token) {
+		return false, nil
+	}
+	dropped := e.current.CompareAndSwap(st, nil)
+	if dropped {
+		c.opts.Logger.Info("token invalidated", "account", e.name, "fingerprint", st.token.Fingerprint)
+	}
+	return dropped, nil
+}
+
+// await joins or starts the account's one fetch and waits for it within ctx.
+func (c *Cache) await(ctx context.Context, e *entry, force bool) (Token, error) {
+	// The fetch outlives this caller: it keeps ctx's values (trace IDs) but
+	// not its cancellation, so a caller that gives up fails no one else.
+	detached := context.WithoutCancel(ctx)
+	ch := e.flight.DoChan("", func() (any, error) { return c.fetch(detached, e, force) })
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Token{}, r.Err
+		}
+		return r.Val.(*tokenState).handOut(c.opts.Now()), nil
+	case <-ctx.Done():
+		return Token{}, fmt.Errorf("waiting for %q token: %w", e.name, context.Cause(ctx))
+	}
+}
+
+// refreshInBackground starts one background refresh for a token that is still
+// valid but near its expiry; callers keep getting the valid token meanwhile.
+func (c *Cache) refreshInBackground(e *entry) {
+	if !e.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	if !c.track() {
+		e.refreshing.Store(false)
+		return
+	}
+	go func() {
+		defer c.running.Done()
+		defer e.refreshing.Store(false)
+		<-e.flight.DoChan("", func() (any, error) { return c.fetch(context.Background(), e, true) })
+	}()
+}
+
+// track registers a goroutine with Close, unless the cache is closed.
+func (c *Cache) track() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.running.Add(1)
+	return true
+}
+
+// fetch runs inside the account's singleflight: at most one at a time per
+// account. Unless forced it first re-checks the cache, because a caller may
+// have seen an expired token just before another fetch finished.
+func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*tokenState, error) {
+	if c.closing.Err() != nil {
+		return nil, ErrClosed
+	}
+	issuedAt := c.opts.Now()
+	if st := e.current.Load(); !force && st != nil && st.usable(issuedAt) {
+		return st, nil
+	}
+	if err := e.backingOff(issuedAt); err != nil {
+		return nil, err
+	}
+	if !c.track() {
+		return nil, ErrClosed
+	}
+	defer c.running.Done()
+
+	ctx, cancel := context.WithTimeout(parent, c.opts.FetchTimeout)
+	defer cancel()
+	defer context.AfterFunc(c.closing, cancel)()
+	e.fetching.Store(true)
+	grant, err := e.fetcher.FetchToken(ctx)
+	e.fetching.Store(false)
+
+	if err != nil {
+		ferr := e.recordFailure(c.opts.Now(), err, c.opts.BackoffMax)
+		c.opts.Logger.Warn("token request failed", "account", e.name, "error", err, "retry_at", ferr.RetryAt)
+		return nil, ferr
+	}
+	st := newTokenState(e.name, grant, issuedAt, c.opts)
+	e.recordSuccess(st)
+	c.opts.Logger.Info("token fetched", "account", e.name, "fingerprint", st.token.Fingerprint,
+		"expires_at", st.token.ExpiresAt, "expires_in", grant.ExpiresIn)
+	return st, nil
+}
+
+// newBackoff is the pause schedule after failed token requests: exponential
+// with ±50% jitter so that gateways restarted together do not retry in step.
+func newBackoff(opts Options) *backoff.ExponentialBackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = opts.BackoffInitial
+	b.MaxInterval = opts.BackoffMax
+	b.Multiplier = 2
+	b.RandomizationFactor = 0.5
+	b.Reset()
+	return b
+}
