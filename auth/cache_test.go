@@ -248,9 +248,9 @@ func TestExpiresInHonouredWithClampedMargin(t *testing.T) {
 		expiresIn, wantLifetime time.Duration
 	}{
 		{time.Hour, time.Hour - time.Minute},
-		{4 * time.Second, 3 * time.Second},  // margin clamped to a quarter
-		{24 * time.Hour, 12 * time.Hour},    // capped by MaxLifetime
-		{0, 12 * time.Hour},                 // none reported: MaxLifetime, not forever
+		{4 * time.Second, 3 * time.Second}, // margin clamped to a quarter
+		{24 * time.Hour, 12 * time.Hour},   // capped by MaxLifetime
+		{0, 12 * time.Hour},                // none reported: MaxLifetime, not forever
 	} {
 		t.Run(tc.expiresIn.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
