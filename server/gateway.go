@@ -1,0 +1,61 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/gen/openapiv2"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// newRESTHandler returns the REST facade: grpc-gateway routes that call the
+// gRPC server through conn, so REST traffic takes the same interceptor chain
+// as gRPC traffic; /openapi.json; and /healthz backed by gRPC health.
+func newRESTHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
+	gw := runtime.NewServeMux(
+		runtime.WithErrorHandler(restErrorHandler),
+		runtime.WithForwardResponseOption(noStore),
+		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(conn)),
+	)
+	if err := eeov1.RegisterTokenServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	mux.Handle("/", gw)
+	return mux, nil
+}
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openapiv2.JSON)
+}
+
+// noStore keeps tokens out of HTTP caches and proxies (RFC 6749 §5.1 asks the
+// same of token responses).
+func noStore(_ context.Context, w http.ResponseWriter, _ proto.Message) error {
+	w.Header().Set("Cache-Control", "no-store")
+	return nil
+}
+
+// restErrorHandler is grpc-gateway's default (google.rpc.Status as JSON with
+// the gRPC code's HTTP status) plus Retry-After from any RetryInfo, which
+// HTTP clients and proxies understand.
+func restErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if st, ok := status.FromError(err); ok {
+		for _, d := range st.Details() {
+			if ri, ok := d.(*errdetails.RetryInfo); ok {
+				w.Header().Set("Retry-After", retryAfterSeconds(max(ri.GetRetryDelay().AsDuration(), time.Second)))
+			}
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}

@@ -1,0 +1,159 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+)
+
+// Config is what a Server serves and how.
+type Config struct {
+	// Tokens backs TokenService. Required.
+	Tokens TokenCache
+	// Logger receives one line per call and lifecycle events; nil discards.
+	Logger *slog.Logger
+	// UnaryInterceptors and StreamInterceptors run after recovery and
+	// logging, before the handler: the place for caller authentication,
+	// metrics and the like.
+	UnaryInterceptors  []grpc.UnaryServerInterceptor
+	StreamInterceptors []grpc.StreamServerInterceptor
+	// ShutdownTimeout bounds the drain of in-flight calls on shutdown; calls
+	// still running then are cancelled. Default 15s.
+	ShutdownTimeout time.Duration
+	// DrainDelay is how long health reports NOT_SERVING before listeners
+	// stop, so load balancers route away first. Default 0.
+	DrainDelay time.Duration
+	// Now is the clock for error details; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the gateway's gRPC server and its REST facade.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	grpc   *grpc.Server
+	health *health.Server
+}
+
+// New builds the gRPC server with TokenService, health and reflection
+// registered. Serve starts it.
+func New(cfg Config) (*Server, error) {
+	if cfg.Tokens == nil {
+		return nil, errors.New("server: Config.Tokens is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer()}
+	s.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.UnaryInterceptors)...),
+		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, cfg.StreamInterceptors)...),
+	)
+	eeov1.RegisterTokenServiceServer(s.grpc, &tokenService{tokens: cfg.Tokens, now: cfg.Now})
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc) // v1 and v1alpha, for grpcurl list/describe
+	for name := range s.grpc.GetServiceInfo() {
+		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	return s, nil
+}
+
+// Serve serves gRPC on grpcLis and REST on httpLis until ctx is done or
+// either listener fails, then shuts down gracefully: health turns
+// NOT_SERVING, new connections are refused, and in-flight calls get up to
+// ShutdownTimeout to finish. It returns nil after a shutdown that ctx asked for.
+func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	conn, err := grpc.NewClient(dialTarget(grpcLis.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("dialling own gRPC listener for the REST facade: %w", err)
+	}
+	defer conn.Close()
+	rest, err := newRESTHandler(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("building REST facade: %w", err)
+	}
+	httpSrv := &http.Server{
+		Handler:           rest,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+
+	errc := make(chan error, 2)
+	go func() { errc <- serveErr("gRPC", s.grpc.Serve(grpcLis)) }()
+	go func() { errc <- serveErr("REST", httpSrv.Serve(httpLis)) }()
+	s.log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
+
+	var serveFailure error
+	select {
+	case <-ctx.Done():
+	case serveFailure = <-errc:
+	}
+	s.shutdown(httpSrv)
+	return serveFailure
+}
+
+func serveErr(what string, err error) error {
+	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) {
+		return nil
+	}
+	return fmt.Errorf("%s listener: %w", what, err)
+}
+
+// shutdown drains REST first, since its requests are gRPC calls in flight,
+// then gRPC; whatever is still running at the deadline is cut off.
+func (s *Server) shutdown(httpSrv *http.Server) {
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout, "drain_delay", s.cfg.DrainDelay)
+	s.health.Shutdown()
+	if s.cfg.DrainDelay > 0 {
+		time.Sleep(s.cfg.DrainDelay)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(ctx); err != nil {
+		s.log.Warn("REST drain cut short", "error", err)
+		httpSrv.Close()
+	}
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.log.Warn("gRPC drain cut short; cancelling calls still in flight")
+		s.grpc.Stop()
+		<-stopped
+	}
+	s.log.Info("stopped")
+}
+
+// dialTarget turns a listener address into one the facade can dial: a
+// wildcard host (":9090", "[::]:9090") becomes loopback.
+func dialTarget(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "passthrough:///" + net.JoinHostPort(host, port)
+}
