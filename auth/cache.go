@@ -162,7 +162,7 @@ func (c *Cache) Refresh(ctx context.Context, account string) (Token, error) {
 // for a token that has since been replaced must not discard the new one. It
 // reports whether a token was dropped.
 func (c *Cache) Invalidate(account string, accessToken Secret) (bool, error) {
-	return c.invalidateIf(account, func(t *Token) bool { return t.AccessToken == accessToken })
+	return c.invalidateIf(account, func(t *Token) bool { return t.AccessToken.Equal(accessToken) })
 }
 
 // InvalidateFingerprint is Invalidate for a caller that knows the token only

@@ -38,7 +38,7 @@ func (f *fakeEEO) FetchToken(ctx context.Context) (auth.Grant, error) {
 	if fail != nil {
 		return auth.Grant{}, fail
 	}
-	return auth.Grant{AccessToken: auth.Secret(fmt.Sprintf("tok-%d", n)), TokenType: "Bearer", ExpiresIn: f.expiresIn}, nil
+	return auth.Grant{AccessToken: auth.NewSecret(fmt.Sprintf("tok-%d", n)), TokenType: "Bearer", ExpiresIn: f.expiresIn}, nil
 }
 
 func (f *fakeEEO) setFail(err error) { f.mu.Lock(); f.fail = err; f.mu.Unlock() }
@@ -85,8 +85,8 @@ func TestTokenIsCachedAndCarriesItsDeadlines(t *testing.T) {
 		start := time.Now()
 		first := mustToken(t, c)
 		second := mustToken(t, c)
-		if f.calls.Load() != 1 || first.AccessToken != second.AccessToken {
-			t.Fatalf("two calls made %d fetches, tokens equal=%v; want 1 fetch, same token", f.calls.Load(), first.AccessToken == second.AccessToken)
+		if f.calls.Load() != 1 || !first.AccessToken.Equal(second.AccessToken) {
+			t.Fatalf("two calls made %d fetches, tokens equal=%v; want 1 fetch, same token", f.calls.Load(), first.AccessToken.Equal(second.AccessToken))
 		}
 		if first.AccessToken.Reveal() != "tok-1" || first.TokenType != "Bearer" || first.Account != "demo" {
 			t.Errorf("token = %+v", first)
@@ -97,7 +97,7 @@ func TestTokenIsCachedAndCarriesItsDeadlines(t *testing.T) {
 		if want := start.Add(3599*time.Second - 30*time.Second); !first.IdleDeadline.Equal(want) {
 			t.Errorf("IdleDeadline = %v, want %v", first.IdleDeadline, want)
 		}
-		if first.Fingerprint != auth.Fingerprint("tok-1") || len(first.Fingerprint) != 16 {
+		if first.Fingerprint != auth.Fingerprint(auth.NewSecret("tok-1")) || len(first.Fingerprint) != 16 {
 			t.Errorf("Fingerprint = %q", first.Fingerprint)
 		}
 	})
@@ -233,7 +233,7 @@ func TestUseSlidesIdleDeadline(t *testing.T) {
 		first := mustToken(t, c)
 		for range 6 { // a use every 3000s for 5 hours
 			time.Sleep(3000 * time.Second)
-			if got := mustToken(t, c); got.AccessToken != first.AccessToken {
+			if got := mustToken(t, c); !got.AccessToken.Equal(first.AccessToken) {
 				t.Fatalf("after %v a used token was replaced", time.Since(first.IssuedAt))
 			}
 		}
@@ -264,7 +264,7 @@ func TestExpiresInHonouredWithClampedMargin(t *testing.T) {
 				synctest.Wait() // let any background refresh finish
 				before := f.calls.Load()
 				time.Sleep(time.Nanosecond)
-				if got := mustToken(t, c); got.AccessToken == tok.AccessToken {
+				if got := mustToken(t, c); got.AccessToken.Equal(tok.AccessToken) {
 					t.Fatal("token served at its expiry")
 				}
 				if f.calls.Load() != before+1 {
@@ -420,7 +420,7 @@ func TestLateInvalidateKeepsNewerToken(t *testing.T) {
 		c := newCache(t, f, auth.Options{})
 		old := mustToken(t, c)
 		fresh, err := c.Refresh(t.Context(), "demo")
-		if err != nil || fresh.AccessToken == old.AccessToken {
+		if err != nil || fresh.AccessToken.Equal(old.AccessToken) {
 			t.Fatalf("Refresh = %v, %v; want a new token", fresh.AccessToken.Reveal(), err)
 		}
 		if dropped, _ := c.Invalidate("demo", old.AccessToken); dropped {
@@ -429,7 +429,7 @@ func TestLateInvalidateKeepsNewerToken(t *testing.T) {
 		if dropped, _ := c.InvalidateFingerprint("demo", old.Fingerprint); dropped {
 			t.Fatal("a stale fingerprint dropped the newer token")
 		}
-		if got := mustToken(t, c); got.AccessToken != fresh.AccessToken {
+		if got := mustToken(t, c); !got.AccessToken.Equal(fresh.AccessToken) {
 			t.Fatalf("cached token changed to %q", got.AccessToken.Reveal())
 		}
 		if dropped, _ := c.Invalidate("demo", fresh.AccessToken); !dropped {
@@ -438,7 +438,7 @@ func TestLateInvalidateKeepsNewerToken(t *testing.T) {
 		if got := mustToken(t, c).AccessToken.Reveal(); got != "tok-3" {
 			t.Fatalf("after invalidation got %q, want tok-3", got)
 		}
-		if dropped, _ := c.InvalidateFingerprint("demo", auth.Fingerprint("tok-3")); !dropped {
+		if dropped, _ := c.InvalidateFingerprint("demo", auth.Fingerprint(auth.NewSecret("tok-3"))); !dropped {
 			t.Fatal("matching fingerprint did not drop the token")
 		}
 		mustToken(t, c)

@@ -20,7 +20,7 @@ func ExampleCache() {
 
 	cache, err := auth.NewCache([]auth.Account{{
 		Name:    "demo",
-		Fetcher: &auth.ClientCredentials{TokenURL: eeo.URL, ClientID: "id", ClientSecret: "secret"},
+		Fetcher: &auth.ClientCredentials{TokenURL: eeo.URL, ClientID: "id", ClientSecret: auth.NewSecret("secret")},
 	}}, auth.Options{})
 	if err != nil {
 		panic(err)

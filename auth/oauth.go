@@ -182,7 +182,7 @@ func parseGrant(status int, body []byte) (Grant, error) {
 	if err != nil {
 		return malformed(err)
 	}
-	return Grant{AccessToken: Secret(tr.AccessToken), TokenType: "Bearer", ExpiresIn: expiresIn, Scope: tr.Scope}, nil
+	return Grant{AccessToken: NewSecret(tr.AccessToken), TokenType: "Bearer", ExpiresIn: expiresIn, Scope: tr.Scope}, nil
 }
 
 // parseExpiresIn accepts a JSON number or numeric string of seconds; absent,

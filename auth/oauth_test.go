@@ -48,7 +48,7 @@ func jsonReply(status int, body string) func(http.ResponseWriter, *http.Request)
 }
 
 func fetcher(url string) *auth.ClientCredentials {
-	return &auth.ClientCredentials{TokenURL: url, ClientID: testClientID, ClientSecret: testSecret}
+	return &auth.ClientCredentials{TokenURL: url, ClientID: testClientID, ClientSecret: auth.NewSecret(testSecret)}
 }
 
 func TestClientCredentialsBasicAuth(t *testing.T) {
@@ -185,10 +185,10 @@ func assertNoCredentials(t *testing.T, s string) {
 }
 
 func TestSecretRedacts(t *testing.T) {
-	s := auth.Secret(testSecret)
+	s := auth.NewSecret(testSecret)
 	type holder struct{ S auth.Secret }
 	for _, out := range []string{
-		fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q", s, s, s, s, s),
+		fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q %d %x %p %t %e %b %o %c %U", s, s, s, s, s, s, s, s, s, s, s, s, s, s),
 		fmt.Sprintf("%+v %#v", holder{s}, holder{s}),
 	} {
 		if strings.Contains(out, testSecret) || !strings.Contains(out, "[REDACTED]") {
@@ -198,7 +198,7 @@ func TestSecretRedacts(t *testing.T) {
 	if b, _ := s.MarshalText(); string(b) != "[REDACTED]" {
 		t.Errorf("MarshalText = %q", b)
 	}
-	if s.Reveal() != testSecret || s.IsZero() || !auth.Secret("").IsZero() {
+	if s.Reveal() != testSecret || s.IsZero() || !(auth.Secret{}).IsZero() || !auth.NewSecret("").IsZero() {
 		t.Error("Reveal/IsZero")
 	}
 }

@@ -1,0 +1,158 @@
+package config
+
+import (
+	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/auth"
+)
+
+// Defaults, kept in one place so Default, the package documentation and the
+// example file agree.
+const (
+	defaultGRPCAddr        = "127.0.0.1:9090"
+	defaultHTTPAddr        = "127.0.0.1:8080"
+	defaultLogLevel        = "info"
+	defaultLogFormat       = "json"
+	defaultShutdownTimeout = 15 * time.Second
+
+	// The token defaults are the cache's own, so the two cannot drift.
+	defaultIdleTimeout    = auth.DefaultIdleTimeout
+	defaultExpiryMargin   = auth.DefaultExpiryMargin
+	defaultMaxLifetime    = auth.DefaultMaxLifetime
+	defaultFetchTimeout   = auth.DefaultFetchTimeout
+	defaultBackoffInitial = auth.DefaultBackoffInitial
+	defaultBackoffMax     = auth.DefaultBackoffMax
+
+	defaultAuthStyle = AuthStyleBasic
+)
+
+// Values of Account.AuthStyle.
+const (
+	// AuthStyleBasic sends the client ID and secret in an HTTP Basic
+	// Authorization header, as RFC 6749 section 2.3.1 prefers. The default.
+	AuthStyleBasic = "basic"
+	// AuthStyleForm sends client_id and client_secret in the form body, for
+	// token endpoints that do not accept Basic authentication.
+	AuthStyleForm = "form"
+)
+
+// Config is the whole service configuration. The json tags are the YAML
+// field names: the file is converted to JSON before it is decoded.
+type Config struct {
+	// GRPCAddr is the host:port the gRPC server listens on.
+	// Default "127.0.0.1:9090", loopback so that a bare start exposes nothing.
+	GRPCAddr string `json:"grpc_addr"`
+	// HTTPAddr is the host:port the REST gateway listens on.
+	// Default "127.0.0.1:8080".
+	HTTPAddr string `json:"http_addr"`
+	// LogLevel is one of debug, info, warn, error. Default info.
+	LogLevel string `json:"log_level"`
+	// LogFormat is json or text. Default json, for log collectors.
+	LogFormat string `json:"log_format"`
+	// ShutdownTimeout bounds a graceful shutdown; in-flight requests still
+	// running after it are cut off. Default 15s.
+	ShutdownTimeout Duration `json:"shutdown_timeout"`
+	// ShutdownDrainDelay is the time between reporting health NOT_SERVING
+	// and closing the listeners, so load balancers stop routing to the
+	// instance before it stops accepting. Default 0.
+	ShutdownDrainDelay Duration `json:"shutdown_drain_delay"`
+	// Token tunes the access-token cache, shared by all accounts.
+	Token TokenConfig `json:"token"`
+	// Accounts are the EEO accounts the gateway hands out tokens for.
+	// At least one is required.
+	Accounts []Account `json:"accounts"`
+}
+
+// TokenConfig tunes the access-token cache.
+type TokenConfig struct {
+	// IdleTimeout is EEO's inactivity rule: a token unused for this long is
+	// dead whatever its expiry says. Default 3599s.
+	IdleTimeout Duration `json:"idle_timeout"`
+	// IdleMargin is how long before IdleTimeout the cache stops serving an
+	// idle token, so a token is not handed out just as EEO drops it.
+	// Default 0, which lets the cache choose min(30s, IdleTimeout/10).
+	IdleMargin Duration `json:"idle_margin"`
+	// ExpiryMargin is taken off EEO's expires_in so tokens are replaced
+	// before they expire in a caller's hands. Default 60s.
+	ExpiryMargin Duration `json:"expiry_margin"`
+	// MaxLifetime caps how long a token is served whatever expires_in says.
+	// Default 12h.
+	MaxLifetime Duration `json:"max_lifetime"`
+	// FetchTimeout bounds one request to EEO's token endpoint. Default 10s.
+	FetchTimeout Duration `json:"fetch_timeout"`
+	// BackoffInitial is the first pause after a failed token request.
+	// Default 500ms.
+	BackoffInitial Duration `json:"backoff_initial"`
+	// BackoffMax caps the pause between failed token requests. Default 30s.
+	BackoffMax Duration `json:"backoff_max"`
+}
+
+// Account is one EEO API client the gateway holds credentials for.
+type Account struct {
+	// Name identifies the account in API paths (/v1/accounts/{name}/token),
+	// so it must match ^[a-z][a-z0-9-]{0,62}$. Required, unique.
+	Name string `json:"name"`
+	// TokenURL is EEO's Get Access Token endpoint, an absolute http(s) URL.
+	// Required.
+	TokenURL string `json:"token_url"`
+	// BaseURL is the EEO API base URL, absolute http(s). Required.
+	BaseURL string `json:"base_url"`
+	// ClientID is the OAuth client ID EEO issued. Required.
+	ClientID string `json:"client_id"`
+	// ClientSecretEnv names the environment variable holding the client
+	// secret. Exactly one of ClientSecretEnv and ClientSecretFile is set.
+	ClientSecretEnv string `json:"client_secret_env"`
+	// ClientSecretFile is the path of a file holding the client secret, as
+	// mounted from a secret store; trailing whitespace and newlines are
+	// trimmed. Exactly one of ClientSecretEnv and ClientSecretFile is set.
+	ClientSecretFile string `json:"client_secret_file"`
+	// AuthStyle is how the client authenticates to the token endpoint:
+	// AuthStyleBasic (the default) or AuthStyleForm.
+	AuthStyle string `json:"auth_style"`
+	// Scopes are requested with every token, space-separated on the wire.
+	// Optional.
+	Scopes []string `json:"scopes"`
+	// ClientSecret is filled by Load from ClientSecretEnv or
+	// ClientSecretFile. It is never read from the file itself: the json tag
+	// makes "client_secret" an unknown field there.
+	ClientSecret auth.Secret `json:"-"`
+}
+
+// Default returns a Config with every default set and no accounts.
+func Default() Config {
+	var c Config
+	c.setDefaults()
+	return c
+}
+
+// setDefaults fills the fields still at their zero value. A zero that is
+// also the default (ShutdownDrainDelay, IdleMargin) needs no entry; a zero
+// that makes no sense (a zero timeout) is read as "not set" so that a file
+// only has to mention what it changes.
+func (c *Config) setDefaults() {
+	def(&c.GRPCAddr, defaultGRPCAddr)
+	def(&c.HTTPAddr, defaultHTTPAddr)
+	def(&c.LogLevel, defaultLogLevel)
+	def(&c.LogFormat, defaultLogFormat)
+	def(&c.ShutdownTimeout, Duration(defaultShutdownTimeout))
+
+	t := &c.Token
+	def(&t.IdleTimeout, Duration(defaultIdleTimeout))
+	def(&t.ExpiryMargin, Duration(defaultExpiryMargin))
+	def(&t.MaxLifetime, Duration(defaultMaxLifetime))
+	def(&t.FetchTimeout, Duration(defaultFetchTimeout))
+	def(&t.BackoffInitial, Duration(defaultBackoffInitial))
+	def(&t.BackoffMax, Duration(defaultBackoffMax))
+
+	for i := range c.Accounts {
+		def(&c.Accounts[i].AuthStyle, defaultAuthStyle)
+	}
+}
+
+// def sets *p to v if *p is the zero value.
+func def[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
