@@ -47,7 +47,7 @@ func (f *fakeEEO) FetchToken(ctx context.Context) (auth.Grant, error) {
 	if fail != nil {
 		return auth.Grant{}, fail
 	}
-	return auth.Grant{AccessToken: auth.Secret("tok-" + strconv.FormatInt(n, 10)), TokenType: "Bearer", ExpiresIn: time.Hour}, nil
+	return auth.Grant{AccessToken: auth.NewSecret("tok-" + strconv.FormatInt(n, 10)), TokenType: "Bearer", ExpiresIn: time.Hour}, nil
 }
 
 func (f *fakeEEO) setFail(err error) { f.mu.Lock(); f.fail = err; f.mu.Unlock() }
@@ -66,8 +66,12 @@ type syncBuffer struct {
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.Write(p) }
-func (b *syncBuffer) String() string              { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
 
 // gateway is a running server.Server with a client connection to each port.
 type gateway struct {

@@ -27,7 +27,7 @@ func TestGetTokenOverGRPCAndREST(t *testing.T) {
 	}
 	tok := resp.GetToken()
 	if tok.GetAccessToken() != "tok-1" || tok.GetTokenType() != "Bearer" || tok.GetAccount() != "demo" ||
-		tok.GetFingerprint() != auth.Fingerprint("tok-1") || tok.GetIdleTimeout().AsDuration() != 3599*time.Second {
+		tok.GetFingerprint() != auth.Fingerprint(auth.NewSecret("tok-1")) || tok.GetIdleTimeout().AsDuration() != 3599*time.Second {
 		t.Fatalf("token = %v", tok)
 	}
 	issued, idle, exp := tok.GetIssueTime().AsTime(), tok.GetIdleExpireTime().AsTime(), tok.GetExpireTime().AsTime()
@@ -71,9 +71,12 @@ func TestMissingAccountIsInvalidArgument(t *testing.T) {
 	g := startGateway(t, nil)
 	client := eeov1.NewTokenServiceClient(g.conn)
 	for name, call := range map[string]func() error{
-		"GetToken":        func() error { _, err := client.GetToken(t.Context(), &eeov1.GetTokenRequest{}); return err },
-		"RefreshToken":    func() error { _, err := client.RefreshToken(t.Context(), &eeov1.RefreshTokenRequest{}); return err },
-		"InvalidateToken": func() error { _, err := client.InvalidateToken(t.Context(), &eeov1.InvalidateTokenRequest{}); return err },
+		"GetToken":     func() error { _, err := client.GetToken(t.Context(), &eeov1.GetTokenRequest{}); return err },
+		"RefreshToken": func() error { _, err := client.RefreshToken(t.Context(), &eeov1.RefreshTokenRequest{}); return err },
+		"InvalidateToken": func() error {
+			_, err := client.InvalidateToken(t.Context(), &eeov1.InvalidateTokenRequest{})
+			return err
+		},
 	} {
 		err := call()
 		if status.Code(err) != codes.InvalidArgument || errorInfo(t, err).GetReason() != server.ReasonInvalidArgument {
