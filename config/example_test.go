@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/config"
 )
 
@@ -52,4 +53,19 @@ accounts:
 	// idle timeout: 30m0s
 	// account: acme (basic auth), secret [REDACTED]
 	// accounts[0].client_secret_env: environment variable ACME_EEO_SECRET is unset or empty
+}
+
+func ExampleDev() {
+	cfg, err := config.Dev(func(string) string { return "" }, config.Account{
+		Name:         "demo",
+		TokenURL:     "http://127.0.0.1:8099/oauth2/token",
+		BaseURL:      "http://127.0.0.1:8099",
+		ClientID:     "demo-client",
+		ClientSecret: auth.NewSecret("generated"),
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(cfg.GRPCAddr, cfg.HTTPAddr, cfg.LogFormat, cfg.Accounts[0].AuthStyle, cfg.Accounts[0].ClientSecret)
+	// Output: 127.0.0.1:9090 127.0.0.1:8080 text basic [REDACTED]
 }

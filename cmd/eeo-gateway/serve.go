@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/auth"
+	"github.com/eeo-gateway/eeo-gateway/config"
+	"github.com/eeo-gateway/eeo-gateway/sandbox"
+	"github.com/eeo-gateway/eeo-gateway/server"
+)
+
+// Dev mode's account and sandbox client.
+const (
+	devAccount  = "demo"
+	devClientID = "demo-client"
+)
+
+func serve(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	dev := fs.Bool("dev", false, "serve on an embedded EEO sandbox with a \"demo\" account; no config needed")
+	configPath := fs.String("config", "", "YAML configuration `file` (see config/testdata/example.yaml)")
+	grpcAddr := fs.String("grpc-addr", "", "gRPC listen `address` (overrides config; default 127.0.0.1:9090)")
+	httpAddr := fs.String("http-addr", "", "REST listen `address` (overrides config; default 127.0.0.1:8080)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides config)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 || *dev == (*configPath != "") {
+		fmt.Fprintln(e.stderr, "serve needs exactly one of --dev or --config FILE")
+		fs.Usage()
+		return errUsage
+	}
+
+	var sandboxLis net.Listener
+	var cfg config.Config
+	var err error
+	if *dev {
+		if sandboxLis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return fmt.Errorf("starting the embedded sandbox: %w", err)
+		}
+		defer sandboxLis.Close()
+		secret := auth.NewSecret(rand.Text())
+		base := "http://" + sandboxLis.Addr().String()
+		cfg, err = config.Dev(e.getenv, config.Account{
+			Name: devAccount, TokenURL: base + "/oauth2/token", BaseURL: base,
+			ClientID: devClientID, ClientSecret: secret,
+		})
+	} else {
+		cfg, err = config.Load(*configPath, e.getenv, os.ReadFile)
+	}
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	overrideIfSet(&cfg.GRPCAddr, *grpcAddr)
+	overrideIfSet(&cfg.HTTPAddr, *httpAddr)
+	overrideIfSet(&cfg.LogLevel, *logLevel)
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+
+	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat, e.stderr)
+	if err != nil {
+		return err
+	}
+	if *dev {
+		sb := sandbox.New(sandbox.Options{
+			Clients: []sandbox.Client{{ID: devClientID, Secret: cfg.Accounts[0].ClientSecret.Reveal()}},
+			Logger:  logger.With("component", "sandbox"),
+		})
+		sandboxDone := make(chan error, 1)
+		go func() { sandboxDone <- sb.Serve(ctx, sandboxLis) }()
+		defer func() { <-sandboxDone }()
+	}
+
+	cache, err := newTokenCache(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer cache.Close()
+	srv, err := server.New(server.Config{
+		Tokens:          cache,
+		Logger:          logger,
+		ShutdownTimeout: cfg.ShutdownTimeout.Std(),
+		DrainDelay:      cfg.ShutdownDrainDelay.Std(),
+	})
+	if err != nil {
+		return err
+	}
+
+	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("gRPC listener: %w (choose another address with --grpc-addr)", err)
+	}
+	httpLis, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		grpcLis.Close()
+		return fmt.Errorf("REST listener: %w (choose another address with --http-addr)", err)
+	}
+	if *dev {
+		printDevBanner(e.stdout, sandboxLis.Addr(), grpcLis.Addr(), httpLis.Addr())
+	}
+	logger.Info("eeo-gateway starting", "config", cfg)
+	return srv.Serve(ctx, grpcLis, httpLis)
+}
+
+func overrideIfSet(dst *string, flagValue string) {
+	if flagValue != "" {
+		*dst = flagValue
+	}
+}
+
+// newTokenCache builds one client-credentials fetcher per account. The HTTP
+// client's own timeouts bound connection set-up; the cache's fetch timeout
+// bounds the whole exchange.
+func newTokenCache(cfg config.Config, logger *slog.Logger) (*auth.Cache, error) {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSHandshakeTimeout = 5 * time.Second
+	transport.ResponseHeaderTimeout = cfg.Token.FetchTimeout.Std()
+	httpClient := &http.Client{Transport: transport}
+
+	accounts := make([]auth.Account, 0, len(cfg.Accounts))
+	for _, a := range cfg.Accounts {
+		style := auth.AuthStyleBasic
+		if a.AuthStyle == config.AuthStyleForm {
+			style = auth.AuthStyleForm
+		}
+		accounts = append(accounts, auth.Account{Name: a.Name, Fetcher: &auth.ClientCredentials{
+			TokenURL:     a.TokenURL,
+			ClientID:     a.ClientID,
+			ClientSecret: a.ClientSecret,
+			Scopes:       a.Scopes,
+			AuthStyle:    style,
+			HTTPClient:   httpClient,
+		}})
+	}
+	t := cfg.Token
+	return auth.NewCache(accounts, auth.Options{
+		IdleTimeout:    t.IdleTimeout.Std(),
+		IdleMargin:     t.IdleMargin.Std(),
+		ExpiryMargin:   t.ExpiryMargin.Std(),
+		MaxLifetime:    t.MaxLifetime.Std(),
+		FetchTimeout:   t.FetchTimeout.Std(),
+		BackoffInitial: t.BackoffInitial.Std(),
+		BackoffMax:     t.BackoffMax.Std(),
+		Logger:         logger.With("component", "token-cache"),
+	})
+}
