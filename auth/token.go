@@ -37,8 +37,9 @@ type Token struct {
 	ExpiresAt time.Time
 	// IdleTimeout is EEO's inactivity rule applied to the token.
 	IdleTimeout time.Duration
-	// IdleDeadline is when the token becomes inactive unless used again.
-	// Handing the token out counts as a use, so it is IdleTimeout from now.
+	// IdleDeadline is when the cache stops serving the token unless it is
+	// used again: IdleTimeout less the idle margin after the last use.
+	// Handing the token out counts as a use, so it is measured from now.
 	IdleDeadline time.Time
 }
 

@@ -45,6 +45,9 @@ type Server struct {
 	log    *slog.Logger
 	grpc   *grpc.Server
 	health *health.Server
+
+	draining     context.Context // cancelled when shutdown begins
+	drainStarted context.CancelFunc
 }
 
 // New builds the gRPC server with TokenService, health and reflection
@@ -63,9 +66,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer()}
+	s.draining, s.drainStarted = context.WithCancel(context.Background())
+	streams := append([]grpc.StreamServerInterceptor{endWatchesOnDrain(s.draining)}, cfg.StreamInterceptors...)
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.UnaryInterceptors)...),
-		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, cfg.StreamInterceptors)...),
+		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, streams)...),
 	)
 	eeov1.RegisterTokenServiceServer(s.grpc, &tokenService{tokens: cfg.Tokens, now: cfg.Now})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -123,6 +128,7 @@ func serveErr(what string, err error) error {
 // then gRPC; whatever is still running at the deadline is cut off.
 func (s *Server) shutdown(httpSrv *http.Server) {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout, "drain_delay", s.cfg.DrainDelay)
+	s.drainStarted()
 	s.health.Shutdown()
 	if s.cfg.DrainDelay > 0 {
 		time.Sleep(s.cfg.DrainDelay)

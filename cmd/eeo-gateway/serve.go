@@ -76,9 +76,12 @@ func serve(ctx context.Context, args []string, e env) error {
 			Clients: []sandbox.Client{{ID: devClientID, Secret: cfg.Accounts[0].ClientSecret.Reveal()}},
 			Logger:  logger.With("component", "sandbox"),
 		})
+		// The sandbox outlives the gateway's drain, so token fetches of
+		// calls in flight still succeed, and stops on any return.
+		sandboxCtx, stopSandbox := context.WithCancel(context.WithoutCancel(ctx))
 		sandboxDone := make(chan error, 1)
-		go func() { sandboxDone <- sb.Serve(ctx, sandboxLis) }()
-		defer func() { <-sandboxDone }()
+		go func() { sandboxDone <- sb.Serve(sandboxCtx, sandboxLis) }()
+		defer func() { stopSandbox(); <-sandboxDone }()
 	}
 
 	cache, err := newTokenCache(cfg, logger)

@@ -98,8 +98,9 @@ type Token struct {
 	TokenType string `protobuf:"bytes,3,opt,name=token_type,json=tokenType,proto3" json:"token_type,omitempty"`
 	// When EEO issued the token.
 	IssueTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=issue_time,json=issueTime,proto3" json:"issue_time,omitempty"`
-	// When the token becomes inactive if nothing uses it before then. Each use
-	// through the gateway moves it later by idle_timeout.
+	// When the gateway stops serving the token if nothing uses it before then:
+	// idle_timeout, less a safety margin, after the last use. Each use through
+	// the gateway, this call included, moves it later.
 	IdleExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=idle_expire_time,json=idleExpireTime,proto3" json:"idle_expire_time,omitempty"`
 	// When the token stops being served whatever its use: EEO's expires_in less
 	// a safety margin, or the configured maximum lifetime.

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func noEnv(string) string { return "" }
+
+// startDev runs `serve --dev` on free ports and returns the banner once the
+// gateway is listening, and a stop function that returns run's result.
+func startDev(t *testing.T) (banner string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--dev", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"},
+			env{getenv: noEnv, stdout: outW, stderr: io.Discard})
+		outW.Close()
+	}()
+	var b strings.Builder
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		b.WriteString(sc.Text() + "\n")
+		if sc.Text() == bannerEnd {
+			break
+		}
+	}
+	go io.Copy(io.Discard, out)
+	if !strings.Contains(b.String(), bannerEnd) {
+		cancel()
+		t.Fatalf("no banner; run returned %v", <-done)
+	}
+	return b.String(), func() error { cancel(); return <-done }
+}
+
+func TestServeDevPrintsCommandsThatWork(t *testing.T) {
+	banner, stop := startDev(t)
+	grpcAddr := regexp.MustCompile(`grpcurl -plaintext (\S+) list`).FindStringSubmatch(banner)
+	curlURL := regexp.MustCompile(`curl -s (http://\S+/v1/accounts/demo/token)\n`).FindStringSubmatch(banner)
+	if grpcAddr == nil || curlURL == nil {
+		t.Fatalf("banner lacks the grpcurl or curl commands:\n%s", banner)
+	}
+
+	// The grpcurl GetToken command, as a Go client.
+	conn, err := grpc.NewClient(grpcAddr[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	resp, err := eeov1.NewTokenServiceClient(conn).GetToken(t.Context(), &eeov1.GetTokenRequest{Account: "demo"})
+	if err != nil || !strings.HasPrefix(resp.GetToken().GetAccessToken(), "eeosbx_") {
+		t.Fatalf("GetToken on the printed address: %v, %v", resp, err)
+	}
+
+	// The curl command.
+	httpResp, err := http.Get(curlURL[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer httpResp.Body.Close()
+	var body struct {
+		Token struct{ AccessToken string } `json:"token"`
+	}
+	if err := json.NewDecoder(httpResp.Body).Decode(&body); err != nil || body.Token.AccessToken != resp.GetToken().GetAccessToken() {
+		t.Fatalf("curl URL: status %d, token %q, err %v", httpResp.StatusCode, body.Token.AccessToken, err)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	if err := stop(); err != nil {
+		t.Fatalf("run after shutdown = %v, want nil", err)
+	}
+}
+
+func TestServeFromConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gateway.yaml")
+	os.WriteFile(path, []byte(`
+grpc_addr: 127.0.0.1:0
+http_addr: 127.0.0.1:0
+accounts:
+  - name: acme
+    token_url: http://127.0.0.1:1/oauth2/token
+    base_url: http://127.0.0.1:1
+    client_id: acme
+    client_secret_env: ACME_SECRET
+`), 0o600)
+	getenv := func(k string) string {
+		if k == "ACME_SECRET" {
+			return "from-env"
+		}
+		return ""
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // serve, then shut down at once: proves the file wires up
+	if err := run(ctx, []string{"serve", "--config", path}, env{getenv: getenv, stdout: io.Discard, stderr: io.Discard}); err != nil {
+		t.Fatalf("serve --config: %v", err)
+	}
+}
+
+func TestCommandLineMistakes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("accounts:\n  - name: Acme\n    token_url: not-a-url\n"), 0o600)
+	for _, tc := range []struct {
+		args []string
+		want string // in the error or on stderr
+	}{
+		{nil, "usage:"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"serve"}, "exactly one of --dev or --config"},
+		{[]string{"serve", "--dev", "--config", bad}, "exactly one of --dev or --config"},
+		{[]string{"serve", "--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
+		{[]string{"serve", "--config", bad}, "accounts[0].token_url"},
+		{[]string{"serve", "--dev", "--grpc-addr", "nonsense"}, "grpc_addr"},
+		{[]string{"serve", "--dev", "--log-level", "loud"}, "log_level"},
+		{[]string{"sandbox"}, "set EEO_SANDBOX_CLIENT_SECRET"},
+	} {
+		var stderr strings.Builder
+		err := run(t.Context(), tc.args, env{getenv: noEnv, stdout: io.Discard, stderr: &stderr})
+		if err == nil {
+			t.Errorf("%v: succeeded", tc.args)
+			continue
+		}
+		if msg := err.Error() + stderr.String(); !strings.Contains(msg, tc.want) {
+			t.Errorf("%v: %q does not mention %q", tc.args, msg, tc.want)
+		}
+	}
+}
+
+func TestBusyPortFailsClearly(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	err = run(t.Context(), []string{"serve", "--dev", "--grpc-addr", taken.Addr().String(), "--http-addr", "127.0.0.1:0"},
+		env{getenv: noEnv, stdout: io.Discard, stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "--grpc-addr") {
+		t.Fatalf("serve on a busy port = %v, want an error pointing at --grpc-addr", err)
+	}
+}
+
+func TestSandboxCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out, outW := io.Pipe()
+	done := make(chan error, 1)
+	getenv := func(k string) string {
+		if k == "EEO_SANDBOX_CLIENT_SECRET" {
+			return "sandbox-secret"
+		}
+		return ""
+	}
+	go func() {
+		done <- run(ctx, []string{"sandbox", "--listen", "127.0.0.1:0"}, env{getenv: getenv, stdout: outW, stderr: io.Discard})
+		outW.Close()
+	}()
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	go io.Copy(io.Discard, out)
+	url := regexp.MustCompile(`http://\S+`).FindString(line)
+	if url == "" {
+		cancel()
+		t.Fatalf("no address in %q: %v", line, <-done)
+	}
+	req, _ := http.NewRequest(http.MethodPost, url+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("demo-client", "sandbox-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("token request to the standalone sandbox: %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("sandbox command returned %v", err)
+	}
+}

@@ -1,0 +1,414 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/auth"
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/sandbox"
+	"github.com/eeo-gateway/eeo-gateway/server"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+const (
+	account  = "demo"
+	clientID = "e2e-client"
+)
+
+// fakeClock is the one clock a test shares between the sandbox, the cache and
+// the server, so that EEO's rules and the cache's reckoning see the same time.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2031, time.March, 4, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// evidence is everything the leak scan in TestMain inspects: the logs of every
+// stack, the error messages and REST responses tests received, and the
+// secrets and sandboxes (hence tokens) that must not appear in them.
+var evidence struct {
+	mu        sync.Mutex
+	logs      bytes.Buffer
+	seen      []string // error messages, REST error bodies, REST headers
+	secrets   []string
+	sandboxes []*sandbox.Sandbox
+}
+
+// logSink is the shared, concurrency-safe destination of every stack's logs.
+type logSink struct{}
+
+func (logSink) Write(p []byte) (int, error) {
+	evidence.mu.Lock()
+	defer evidence.mu.Unlock()
+	return evidence.logs.Write(p)
+}
+
+func allLogs() string {
+	evidence.mu.Lock()
+	defer evidence.mu.Unlock()
+	return evidence.logs.String()
+}
+
+func record(what, s string) {
+	evidence.mu.Lock()
+	defer evidence.mu.Unlock()
+	evidence.seen = append(evidence.seen, what+": "+s)
+}
+
+// recordErr keeps an error's message and, for a gRPC status, its details.
+func recordErr(err error) {
+	if err == nil {
+		return
+	}
+	record("error", err.Error())
+	if st, ok := status.FromError(err); ok {
+		if b, merr := protojson.Marshal(st.Proto()); merr == nil {
+			record("status", string(b))
+		}
+	}
+}
+
+func registerSecret(s string) {
+	evidence.mu.Lock()
+	defer evidence.mu.Unlock()
+	evidence.secrets = append(evidence.secrets, s)
+}
+
+func newSecret(prefix string) string {
+	s := prefix + rand.Text()
+	registerSecret(s)
+	// The Basic authorization value is as much a credential as the secret.
+	registerSecret(base64.StdEncoding.EncodeToString([]byte(clientID + ":" + s)))
+	return s
+}
+
+// recordingTransport records the headers of every response and the body of
+// every error response. Successful bodies are not kept: a GetToken answer
+// carries the token by design.
+type recordingTransport struct{ base *http.Transport }
+
+func (rt recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := rt.base.RoundTrip(req)
+	if err != nil {
+		recordErr(err)
+		return nil, err
+	}
+	keys := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var h strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&h, "%s: %s\n", k, strings.Join(resp.Header[k], ", "))
+	}
+	record("REST headers "+req.Method+" "+req.URL.Path, h.String())
+	if resp.StatusCode >= 400 {
+		body, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		record("REST error body "+req.Method+" "+req.URL.Path, string(body))
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return resp, nil
+}
+
+// recordErrors is a client interceptor that keeps every gRPC error received.
+func recordErrors(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	recordErr(err)
+	return err
+}
+
+// stackOptions tune newStack. Zero values give a working stack on real time.
+type stackOptions struct {
+	// Clock, if set, is the clock of the sandbox, the cache and the server.
+	Clock *fakeClock
+	// Sandbox options; Clients, Now and Logger are filled in by newStack.
+	Sandbox sandbox.Options
+	// Cache options; Now and Logger are filled in by newStack.
+	Cache auth.Options
+	// WrongSecret makes the cache present a secret the sandbox rejects.
+	WrongSecret bool
+	// Server, if set, adjusts the server configuration before server.New.
+	Server func(*server.Config)
+}
+
+// stack is one running sandbox + cache + server, with clients for both ports.
+type stack struct {
+	sb              *sandbox.Sandbox
+	presentedSecret string // the client secret the cache sends
+	sandboxURL      string
+	cache           *auth.Cache
+	grpcAddr        string
+	restURL         string
+	conn            *grpc.ClientConn
+	tokens          eeov1.TokenServiceClient
+	http            *http.Client
+
+	cancelServe context.CancelFunc
+	serveOnce   sync.Once
+	served      chan error
+	serveErr    error
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lis
+}
+
+// newStack starts a full gateway on loopback. t.Cleanup stops it in
+// production order (server, cache, sandbox) and waits for each Serve.
+func newStack(t *testing.T, opts stackOptions) *stack {
+	t.Helper()
+	logger := slog.New(slog.NewJSONHandler(logSink{}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
+	var now func() time.Time
+	if opts.Clock != nil {
+		now = opts.Clock.Now
+	}
+	secret := newSecret("e2e-secret-")
+	presented := secret
+	if opts.WrongSecret {
+		presented = newSecret("e2e-wrong-secret-")
+	}
+
+	sbOpts := opts.Sandbox
+	sbOpts.Clients = []sandbox.Client{{ID: clientID, Secret: secret}}
+	sbOpts.Now = now
+	sbOpts.Logger = logger.With("component", "sandbox")
+	sb := sandbox.New(sbOpts)
+	evidence.mu.Lock()
+	evidence.sandboxes = append(evidence.sandboxes, sb)
+	evidence.mu.Unlock()
+	sbLis := listen(t)
+	sbCtx, sbCancel := context.WithCancel(context.Background())
+	sbDone := make(chan error, 1)
+	go func() { sbDone <- sb.Serve(sbCtx, sbLis) }()
+	sandboxURL := "http://" + sbLis.Addr().String()
+
+	fetchTransport := http.DefaultTransport.(*http.Transport).Clone()
+	cacheOpts := opts.Cache
+	cacheOpts.Now = now
+	cacheOpts.Logger = logger.With("component", "token-cache")
+	cache, err := auth.NewCache([]auth.Account{{Name: account, Fetcher: &auth.ClientCredentials{
+		TokenURL:     sandboxURL + "/oauth2/token",
+		ClientID:     clientID,
+		ClientSecret: auth.NewSecret(presented),
+		HTTPClient:   &http.Client{Transport: fetchTransport},
+	}}}, cacheOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := server.Config{Tokens: cache, Logger: logger.With("component", "server"), ShutdownTimeout: 5 * time.Second, Now: now}
+	if opts.Server != nil {
+		opts.Server(&cfg)
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpcLis, httpLis := listen(t), listen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &stack{
+		sb: sb, sandboxURL: sandboxURL, cache: cache,
+		grpcAddr: grpcLis.Addr().String(), restURL: "http://" + httpLis.Addr().String(),
+		cancelServe: cancel, served: make(chan error, 1), presentedSecret: presented,
+	}
+	go func() { s.served <- srv.Serve(ctx, grpcLis, httpLis) }()
+
+	clientTransport := http.DefaultTransport.(*http.Transport).Clone()
+	s.http = &http.Client{Transport: recordingTransport{clientTransport}}
+	s.conn = s.dial(t)
+	s.tokens = eeov1.NewTokenServiceClient(s.conn)
+
+	t.Cleanup(func() {
+		s.conn.Close()
+		if err := s.stopServer(); err != nil {
+			t.Errorf("server Serve: %v", err)
+		}
+		cache.Close()
+		sbCancel()
+		if err := <-sbDone; err != nil {
+			t.Errorf("sandbox Serve: %v", err)
+		}
+		fetchTransport.CloseIdleConnections()
+		clientTransport.CloseIdleConnections()
+	})
+	return s
+}
+
+// dial opens a new gRPC connection to the server, closed at cleanup.
+func (s *stack) dial(t *testing.T) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(s.grpcAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(recordErrors))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// stopServer cancels Serve's context and returns what Serve returned. It may
+// be called any number of times.
+func (s *stack) stopServer() error {
+	s.serveOnce.Do(func() {
+		s.cancelServe()
+		s.serveErr = <-s.served
+	})
+	return s.serveErr
+}
+
+func (s *stack) getToken(ctx context.Context) (*eeov1.Token, error) {
+	resp, err := s.tokens.GetToken(ctx, &eeov1.GetTokenRequest{Account: account})
+	return resp.GetToken(), err
+}
+
+func (s *stack) mustToken(t *testing.T) *eeov1.Token {
+	t.Helper()
+	tok, err := s.getToken(t.Context())
+	if err != nil {
+		t.Fatalf("GetToken: %v", err)
+	}
+	if tok.GetAccessToken() == "" || tok.GetFingerprint() == "" {
+		t.Fatalf("GetToken returned an incomplete token (fingerprint %q)", tok.GetFingerprint())
+	}
+	return tok
+}
+
+func (s *stack) tokenRequests() int64 { return s.sb.Stats().TokenRequests }
+
+func (s *stack) wantTokenRequests(t *testing.T, want int64) {
+	t.Helper()
+	if got := s.tokenRequests(); got != want {
+		t.Errorf("sandbox saw %d token requests, want %d", got, want)
+	}
+}
+
+// rest does a request against the REST facade and returns status, headers and body.
+func (s *stack) rest(t *testing.T, method, path string) (int, http.Header, []byte) {
+	t.Helper()
+	return s.do(t, method, s.restURL+path, "")
+}
+
+// whoami calls the sandbox's protected probe with token and returns the HTTP
+// status. Note that an accepted call slides the token's idle timer upstream.
+func (s *stack) whoami(t *testing.T, token string) int {
+	t.Helper()
+	code, _, _ := s.do(t, http.MethodGet, s.sandboxURL+"/v1/whoami", token)
+	return code
+}
+
+func (s *stack) do(t *testing.T, method, url, bearer string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", method, req.URL.Path, err)
+	}
+	return resp.StatusCode, resp.Header, body
+}
+
+// restErrorDetail decodes a REST error body (a google.rpc.Status in JSON) and
+// returns its first detail.
+func restErrorDetail(t *testing.T, body []byte) map[string]any {
+	t.Helper()
+	var st struct {
+		Details []map[string]any `json:"details"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil || len(st.Details) == 0 {
+		t.Fatalf("REST error body %q: no details (%v)", body, err)
+	}
+	return st.Details[0]
+}
+
+// errorInfo returns the ErrorInfo of a gRPC error, failing the test without one.
+func errorInfo(t *testing.T, err error) *errdetails.ErrorInfo {
+	t.Helper()
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info
+		}
+	}
+	t.Fatalf("error %v carries no ErrorInfo", err)
+	return nil
+}
+
+// retryInfo returns the RetryInfo of a gRPC error, or nil.
+func retryInfo(err error) *errdetails.RetryInfo {
+	for _, d := range status.Convert(err).Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			return ri
+		}
+	}
+	return nil
+}
+
+// waitFor polls cond until it holds, failing after 10s. It is used only to
+// wait for the sandbox to receive a request, which happens in an HTTP handler
+// the test has no hook into.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
