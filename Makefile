@@ -73,13 +73,15 @@ generate: tools protos ## Regenerate gen/ from proto/.
 	./scripts/gen-openapi-embed.sh gen/openapiv2
 
 .PHONY: lint
-lint: tools protos ## buf lint (STANDARD) and buf format.
+lint: tools protos ## buf lint (STANDARD), buf format, gofmt.
 	$(BIN)/buf lint
 	$(BIN)/buf format --diff --exit-code proto
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
+		if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted >&2; exit 1; fi
 
 .PHONY: check-generated
 check-generated: generate ## Fail if gen/ differs from what proto/ generates.
-	@if [ -n "$$(git status --porcelain -- gen)" ]; then \
+	@if [ -n "$$(git status --porcelain --untracked-files=all -- gen)" ]; then \
 		echo "gen/ is stale: run 'make generate' and commit the result" >&2; \
 		git status --short -- gen >&2; git diff --stat -- gen >&2; exit 1; fi
 
