@@ -82,7 +82,7 @@ type gateway struct {
 	stop    func() error // cancels Serve and returns its result
 }
 
-func startGateway(t *testing.T, mutate func(*server.Config)) *gateway {
+func startGateway(t testing.TB, mutate func(*server.Config)) *gateway {
 	t.Helper()
 	f := &fakeEEO{}
 	logs := &syncBuffer{}
