@@ -5,57 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
+	"github.com/eeo-gateway/eeo-gateway/auth/authtest"
 )
-
-// fakeEEO is a Fetcher whose answers a test controls. Each successful fetch
-// issues "tok-N" for the N-th request.
-type fakeEEO struct {
-	calls     atomic.Int64
-	expiresIn time.Duration
-	mu        sync.Mutex
-	fail      error         // guarded by mu; returned while set
-	gate      chan struct{} // guarded by mu; when set, fetches wait for it to close
-}
-
-func (f *fakeEEO) FetchToken(ctx context.Context) (auth.Grant, error) {
-	n := f.calls.Add(1)
-	f.mu.Lock()
-	gate, fail := f.gate, f.fail
-	f.mu.Unlock()
-	if gate != nil {
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return auth.Grant{}, &auth.TokenError{Kind: auth.KindTimeout, Err: ctx.Err()}
-		}
-	}
-	if fail != nil {
-		return auth.Grant{}, fail
-	}
-	return auth.Grant{AccessToken: auth.NewSecret(fmt.Sprintf("tok-%d", n)), TokenType: "Bearer", ExpiresIn: f.expiresIn}, nil
-}
-
-func (f *fakeEEO) setFail(err error) { f.mu.Lock(); f.fail = err; f.mu.Unlock() }
-
-// hold makes fetches wait until the returned function is called.
-func (f *fakeEEO) hold() (release func()) {
-	gate := make(chan struct{})
-	f.mu.Lock()
-	f.gate = gate
-	f.mu.Unlock()
-	return func() {
-		f.mu.Lock()
-		f.gate = nil
-		f.mu.Unlock()
-		close(gate)
-	}
-}
 
 var errEEODown = &auth.TokenError{Kind: auth.KindUnavailable, StatusCode: 503}
 
@@ -80,13 +36,13 @@ func mustToken(t *testing.T, c *auth.Cache) auth.Token {
 
 func TestTokenIsCachedAndCarriesItsDeadlines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{expiresIn: time.Hour}
+		f := &authtest.Fetcher{ExpiresIn: time.Hour}
 		c := newCache(t, f, auth.Options{})
 		start := time.Now()
 		first := mustToken(t, c)
 		second := mustToken(t, c)
-		if f.calls.Load() != 1 || !first.AccessToken.Equal(second.AccessToken) {
-			t.Fatalf("two calls made %d fetches, tokens equal=%v; want 1 fetch, same token", f.calls.Load(), first.AccessToken.Equal(second.AccessToken))
+		if f.Calls() != 1 || !first.AccessToken.Equal(second.AccessToken) {
+			t.Fatalf("two calls made %d fetches, tokens equal=%v; want 1 fetch, same token", f.Calls(), first.AccessToken.Equal(second.AccessToken))
 		}
 		if first.AccessToken.Reveal() != "tok-1" || first.TokenType != "Bearer" || first.Account != "demo" {
 			t.Errorf("token = %+v", first)
@@ -105,8 +61,8 @@ func TestTokenIsCachedAndCarriesItsDeadlines(t *testing.T) {
 
 func TestConcurrentColdCallersShareOneFetch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{}
-		release := f.hold()
+		f := &authtest.Fetcher{}
+		release := f.Hold()
 		c := newCache(t, f, auth.Options{})
 		const callers = 1000
 		var wg sync.WaitGroup
@@ -123,7 +79,7 @@ func TestConcurrentColdCallersShareOneFetch(t *testing.T) {
 				t.Fatalf("caller %d: token %q, err %v", i, tokens[i].AccessToken.Reveal(), errs[i])
 			}
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := f.Calls(); n != 1 {
 			t.Fatalf("%d callers caused %d token requests, want 1", callers, n)
 		}
 	})
@@ -131,8 +87,8 @@ func TestConcurrentColdCallersShareOneFetch(t *testing.T) {
 
 func TestCancelledLeaderDoesNotFailWaiters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{}
-		release := f.hold()
+		f := &authtest.Fetcher{}
+		release := f.Hold()
 		c := newCache(t, f, auth.Options{})
 
 		leaderCtx, cancelLeader := context.WithCancel(t.Context())
@@ -162,7 +118,7 @@ func TestCancelledLeaderDoesNotFailWaiters(t *testing.T) {
 				t.Fatalf("waiter failed after the leader gave up: %v", err)
 			}
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := f.Calls(); n != 1 {
 			t.Fatalf("token requests = %d, want 1", n)
 		}
 	})
@@ -170,8 +126,8 @@ func TestCancelledLeaderDoesNotFailWaiters(t *testing.T) {
 
 func TestCallerWaitsNoLongerThanItsDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{}
-		release := f.hold()
+		f := &authtest.Fetcher{}
+		release := f.Hold()
 		defer release()
 		c := newCache(t, f, auth.Options{FetchTimeout: time.Minute})
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
@@ -186,8 +142,8 @@ func TestCallerWaitsNoLongerThanItsDeadline(t *testing.T) {
 
 func TestFetchTimeoutBoundsDetachedFetch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{}
-		release := f.hold()
+		f := &authtest.Fetcher{}
+		release := f.Hold()
 		defer release()
 		c := newCache(t, f, auth.Options{FetchTimeout: 10 * time.Second})
 		_, err := c.Token(t.Context(), "demo")
@@ -200,7 +156,7 @@ func TestFetchTimeoutBoundsDetachedFetch(t *testing.T) {
 
 func TestIdleTokenIsReplaced(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{} // no expires_in: only the idle rule and the 12h cap apply
+		f := &authtest.Fetcher{} // no expires_in: only the idle rule and the 12h cap apply
 		c := newCache(t, f, auth.Options{})
 		mustToken(t, c)
 		time.Sleep(3599 * time.Second)
@@ -212,7 +168,7 @@ func TestIdleTokenIsReplaced(t *testing.T) {
 
 func TestIdleMarginBoundary(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{}
+		f := &authtest.Fetcher{}
 		c := newCache(t, f, auth.Options{IdleTimeout: 100 * time.Second, IdleMargin: 10 * time.Second})
 		mustToken(t, c)
 		time.Sleep(90*time.Second - time.Nanosecond)
@@ -228,7 +184,7 @@ func TestIdleMarginBoundary(t *testing.T) {
 
 func TestUseSlidesIdleDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{}
+		f := &authtest.Fetcher{}
 		c := newCache(t, f, auth.Options{})
 		first := mustToken(t, c)
 		for range 6 { // a use every 3000s for 5 hours
@@ -237,7 +193,7 @@ func TestUseSlidesIdleDeadline(t *testing.T) {
 				t.Fatalf("after %v a used token was replaced", time.Since(first.IssuedAt))
 			}
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := f.Calls(); n != 1 {
 			t.Fatalf("token requests over 5h of regular use = %d, want 1", n)
 		}
 	})
@@ -254,7 +210,7 @@ func TestExpiresInHonouredWithClampedMargin(t *testing.T) {
 	} {
 		t.Run(tc.expiresIn.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f := &fakeEEO{expiresIn: tc.expiresIn}
+				f := &authtest.Fetcher{ExpiresIn: tc.expiresIn}
 				c := newCache(t, f, auth.Options{IdleTimeout: 48 * time.Hour})
 				tok := mustToken(t, c)
 				if got := tok.ExpiresAt.Sub(tok.IssuedAt); got != tc.wantLifetime {
@@ -262,12 +218,12 @@ func TestExpiresInHonouredWithClampedMargin(t *testing.T) {
 				}
 				time.Sleep(tc.wantLifetime - time.Nanosecond)
 				synctest.Wait() // let any background refresh finish
-				before := f.calls.Load()
+				before := f.Calls()
 				time.Sleep(time.Nanosecond)
 				if got := mustToken(t, c); got.AccessToken.Equal(tok.AccessToken) {
 					t.Fatal("token served at its expiry")
 				}
-				if f.calls.Load() != before+1 {
+				if f.Calls() != before+1 {
 					t.Fatalf("expected one fetch at expiry")
 				}
 			})
@@ -277,7 +233,7 @@ func TestExpiresInHonouredWithClampedMargin(t *testing.T) {
 
 func TestShortLifetimeDoesNotStorm(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{expiresIn: time.Second}
+		f := &authtest.Fetcher{ExpiresIn: time.Second}
 		c := newCache(t, f, auth.Options{})
 		for range 1000 { // 1000 calls over 10s of 1s tokens
 			mustToken(t, c)
@@ -285,7 +241,7 @@ func TestShortLifetimeDoesNotStorm(t *testing.T) {
 			synctest.Wait()
 		}
 		// 0.75s lifetime, refresh at 0.6s: about 17 fetches, nowhere near 1000.
-		if n := f.calls.Load(); n < 10 || n > 25 {
+		if n := f.Calls(); n < 10 || n > 25 {
 			t.Fatalf("token requests = %d for 10s of 1s tokens, want about 17", n)
 		}
 	})
@@ -293,11 +249,11 @@ func TestShortLifetimeDoesNotStorm(t *testing.T) {
 
 func TestProactiveRefreshServesOldTokenMeanwhile(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{expiresIn: 1000 * time.Second}
+		f := &authtest.Fetcher{ExpiresIn: 1000 * time.Second}
 		c := newCache(t, f, auth.Options{ExpiryMargin: time.Nanosecond})
 		mustToken(t, c)
 		time.Sleep(800 * time.Second) // lifetime/5 before expiry: the refresh window opens
-		release := f.hold()
+		release := f.Hold()
 		for range 50 {
 			if got := mustToken(t, c).AccessToken.Reveal(); got != "tok-1" {
 				t.Fatalf("during refresh got %q, want the still-valid tok-1", got)
@@ -312,7 +268,7 @@ func TestProactiveRefreshServesOldTokenMeanwhile(t *testing.T) {
 		if got := mustToken(t, c).AccessToken.Reveal(); got != "tok-2" {
 			t.Fatalf("after refresh got %q, want tok-2", got)
 		}
-		if n := f.calls.Load(); n != 2 {
+		if n := f.Calls(); n != 2 {
 			t.Fatalf("token requests = %d, want 2 (one background refresh)", n)
 		}
 	})
@@ -320,18 +276,18 @@ func TestProactiveRefreshServesOldTokenMeanwhile(t *testing.T) {
 
 func TestFailedBackgroundRefreshKeepsValidToken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{expiresIn: 1000 * time.Second}
+		f := &authtest.Fetcher{ExpiresIn: 1000 * time.Second}
 		c := newCache(t, f, auth.Options{ExpiryMargin: time.Nanosecond})
 		mustToken(t, c)
 		time.Sleep(900 * time.Second)
-		f.setFail(errEEODown)
+		f.Fail(errEEODown)
 		for range 20 {
 			if got := mustToken(t, c).AccessToken.Reveal(); got != "tok-1" {
 				t.Fatalf("got %q, want tok-1 while still valid", got)
 			}
 			synctest.Wait()
 		}
-		if n := f.calls.Load(); n != 2 {
+		if n := f.Calls(); n != 2 {
 			t.Fatalf("token requests = %d, want 2: one failed refresh, then backoff", n)
 		}
 	})
@@ -339,8 +295,8 @@ func TestFailedBackgroundRefreshKeepsValidToken(t *testing.T) {
 
 func TestEEODownBacksOffAndRecovers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{}
-		f.setFail(errEEODown)
+		f := &authtest.Fetcher{}
+		f.Fail(errEEODown)
 		c := newCache(t, f, auth.Options{BackoffInitial: time.Second, BackoffMax: 8 * time.Second})
 
 		_, err := c.Token(t.Context(), "demo")
@@ -357,7 +313,7 @@ func TestEEODownBacksOffAndRecovers(t *testing.T) {
 				t.Fatalf("error during backoff = %v, want the replayed failure", err)
 			}
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := f.Calls(); n != 1 {
 			t.Fatalf("token requests during backoff = %d, want 1", n)
 		}
 
@@ -366,7 +322,7 @@ func TestEEODownBacksOffAndRecovers(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 			c.Token(t.Context(), "demo")
 		}
-		if n := f.calls.Load(); n < 8 || n > 20 {
+		if n := f.Calls(); n < 8 || n > 20 {
 			t.Fatalf("token requests in a minute of outage = %d, want ~10 (backoff capped at 8s), not 600", n)
 		}
 		st := c.Accounts()[0]
@@ -374,7 +330,7 @@ func TestEEODownBacksOffAndRecovers(t *testing.T) {
 			t.Fatalf("state while down = %+v", st)
 		}
 
-		f.setFail(nil)
+		f.Fail(nil)
 		time.Sleep(12 * time.Second) // longer than the largest jittered backoff
 		if _, err := c.Token(t.Context(), "demo"); err != nil {
 			t.Fatalf("after EEO recovered: %v", err)
@@ -387,10 +343,10 @@ func TestEEODownBacksOffAndRecovers(t *testing.T) {
 
 func TestExpiredTokenNeverServedWhileEEODown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{expiresIn: 100 * time.Second}
+		f := &authtest.Fetcher{ExpiresIn: 100 * time.Second}
 		c := newCache(t, f, auth.Options{})
 		mustToken(t, c)
-		f.setFail(errEEODown)
+		f.Fail(errEEODown)
 		time.Sleep(100 * time.Second)
 		if tok, err := c.Token(t.Context(), "demo"); err == nil {
 			t.Fatalf("served %q past its expiry while EEO was down", tok.AccessToken.Reveal())
@@ -403,8 +359,8 @@ func TestExpiredTokenNeverServedWhileEEODown(t *testing.T) {
 
 func TestRetryAfterExtendsBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{}
-		f.setFail(&auth.TokenError{Kind: auth.KindRateLimited, StatusCode: 429, RetryAfter: 20 * time.Second})
+		f := &authtest.Fetcher{}
+		f.Fail(&auth.TokenError{Kind: auth.KindRateLimited, StatusCode: 429, RetryAfter: 20 * time.Second})
 		c := newCache(t, f, auth.Options{BackoffInitial: time.Second, BackoffMax: time.Minute})
 		_, err := c.Token(t.Context(), "demo")
 		var fe *auth.FetchError
@@ -416,7 +372,7 @@ func TestRetryAfterExtendsBackoff(t *testing.T) {
 
 func TestLateInvalidateKeepsNewerToken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{}
+		f := &authtest.Fetcher{}
 		c := newCache(t, f, auth.Options{})
 		old := mustToken(t, c)
 		fresh, err := c.Refresh(t.Context(), "demo")
@@ -456,8 +412,8 @@ func TestLateInvalidateKeepsNewerToken(t *testing.T) {
 
 func TestRefreshJoinsFetchInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{}
-		release := f.hold()
+		f := &authtest.Fetcher{}
+		release := f.Hold()
 		c := newCache(t, f, auth.Options{})
 		got := make(chan string, 2)
 		go func() { tok, _ := c.Token(t.Context(), "demo"); got <- tok.AccessToken.Reveal() }()
@@ -468,14 +424,14 @@ func TestRefreshJoinsFetchInFlight(t *testing.T) {
 		if a, b := <-got, <-got; a != "tok-1" || b != "tok-1" {
 			t.Fatalf("got %q and %q, want both tok-1", a, b)
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := f.Calls(); n != 1 {
 			t.Fatalf("token requests = %d, want 1", n)
 		}
 	})
 }
 
 func TestUnknownAccount(t *testing.T) {
-	c := newCache(t, &fakeEEO{}, auth.Options{})
+	c := newCache(t, &authtest.Fetcher{}, auth.Options{})
 	if _, err := c.Token(t.Context(), "nope"); !errors.Is(err, auth.ErrUnknownAccount) {
 		t.Fatalf("Token: %v", err)
 	}
@@ -489,9 +445,9 @@ func TestUnknownAccount(t *testing.T) {
 
 func TestNewCacheRejectsBadAccounts(t *testing.T) {
 	for _, accounts := range [][]auth.Account{
-		{{Name: "", Fetcher: &fakeEEO{}}},
+		{{Name: "", Fetcher: &authtest.Fetcher{}}},
 		{{Name: "a"}},
-		{{Name: "a", Fetcher: &fakeEEO{}}, {Name: "a", Fetcher: &fakeEEO{}}},
+		{{Name: "a", Fetcher: &authtest.Fetcher{}}, {Name: "a", Fetcher: &authtest.Fetcher{}}},
 	} {
 		if _, err := auth.NewCache(accounts, auth.Options{}); err == nil {
 			t.Errorf("NewCache(%v) succeeded", accounts)
@@ -501,8 +457,8 @@ func TestNewCacheRejectsBadAccounts(t *testing.T) {
 
 func TestCloseAbortsFetchInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeEEO{}
-		release := f.hold()
+		f := &authtest.Fetcher{}
+		release := f.Hold()
 		defer release()
 		c, err := auth.NewCache([]auth.Account{{Name: "demo", Fetcher: f}}, auth.Options{FetchTimeout: time.Hour})
 		if err != nil {
@@ -522,7 +478,7 @@ func TestCloseAbortsFetchInFlight(t *testing.T) {
 }
 
 func TestHitPathDoesNotAllocate(t *testing.T) {
-	c := newCache(t, &fakeEEO{}, auth.Options{})
+	c := newCache(t, &authtest.Fetcher{}, auth.Options{})
 	ctx := context.Background()
 	if _, err := c.Token(ctx, "demo"); err != nil {
 		t.Fatal(err)
@@ -533,7 +489,7 @@ func TestHitPathDoesNotAllocate(t *testing.T) {
 }
 
 func BenchmarkTokenHit(b *testing.B) {
-	c, _ := auth.NewCache([]auth.Account{{Name: "demo", Fetcher: &fakeEEO{}}}, auth.Options{})
+	c, _ := auth.NewCache([]auth.Account{{Name: "demo", Fetcher: &authtest.Fetcher{}}}, auth.Options{})
 	defer c.Close()
 	ctx := context.Background()
 	c.Token(ctx, "demo")
@@ -544,7 +500,7 @@ func BenchmarkTokenHit(b *testing.B) {
 }
 
 func BenchmarkTokenHitParallel(b *testing.B) {
-	c, _ := auth.NewCache([]auth.Account{{Name: "demo", Fetcher: &fakeEEO{}}}, auth.Options{})
+	c, _ := auth.NewCache([]auth.Account{{Name: "demo", Fetcher: &authtest.Fetcher{}}}, auth.Options{})
 	defer c.Close()
 	ctx := context.Background()
 	c.Token(ctx, "demo")

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 )
@@ -12,7 +14,7 @@ import (
 // the clock EEO uses: an unused token is replaced, a used one is kept.
 func TestIdleRuleWithFakeTime(t *testing.T) {
 	t.Run("idle token is replaced", func(t *testing.T) {
-		clock := newFakeClock()
+		clock := testkit.NewClock()
 		s := newStack(t, stackOptions{Clock: clock})
 		t1 := s.mustToken(t)
 		clock.Advance(3599 * time.Second)
@@ -30,7 +32,7 @@ func TestIdleRuleWithFakeTime(t *testing.T) {
 	})
 
 	t.Run("token in use is kept for hours", func(t *testing.T) {
-		clock := newFakeClock()
+		clock := testkit.NewClock()
 		// expires_in omitted: only the idle rule and MaxLifetime bound the token.
 		s := newStack(t, stackOptions{Clock: clock, Sandbox: sandbox.Options{ExpiresIn: -1}})
 		first := s.mustToken(t)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 	"github.com/eeo-gateway/eeo-gateway/server"
@@ -19,7 +21,7 @@ import (
 // callers UNAVAILABLE with a retry hint, costs EEO one request per backoff
 // step rather than one per caller, and heals by itself.
 func TestTokenEndpointDownBacksOffAndRecovers(t *testing.T) {
-	clock := newFakeClock()
+	clock := testkit.NewClock()
 	s := newStack(t, stackOptions{Clock: clock, Cache: auth.Options{BackoffInitial: time.Second, BackoffMax: 8 * time.Second}})
 	s.sb.SetFaults(sandbox.Faults{Token: sandbox.Fault{Status: http.StatusServiceUnavailable}})
 

@@ -5,9 +5,10 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
@@ -20,22 +21,9 @@ import (
 // TestGracefulShutdownDrainsInFlight proves that shutting the server down
 // turns health NOT_SERVING, lets a GetToken waiting on EEO finish, returns
 // nil from Serve and then refuses new connections.
-// syncBuffer is a log buffer safe for the server's concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
-
 func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 	// The server's own log shows whether the drain finished or was cut off.
-	var serverLog syncBuffer
+	var serverLog testkit.SyncBuffer
 	s := newStack(t, stackOptions{Server: func(c *server.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(io.MultiWriter(&serverLog, logSink{}), nil)).With("component", "server")
 		c.ShutdownTimeout = 30 * time.Second

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
@@ -32,29 +34,6 @@ const (
 	account  = "demo"
 	clientID = "e2e-client"
 )
-
-// fakeClock is the one clock a test shares between the sandbox, the cache and
-// the server, so that EEO's rules and the cache's reckoning see the same time.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2031, time.March, 4, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // evidence is everything the leak scan in TestMain inspects: the logs of every
 // stack, the error messages and REST responses tests received, and the
@@ -158,7 +137,7 @@ func recordErrors(ctx context.Context, method string, req, reply any, cc *grpc.C
 // stackOptions tune newStack. Zero values give a working stack on real time.
 type stackOptions struct {
 	// Clock, if set, is the clock of the sandbox, the cache and the server.
-	Clock *fakeClock
+	Clock *testkit.Clock
 	// Sandbox options; Clients, Now and Logger are filled in by newStack.
 	Sandbox sandbox.Options
 	// Cache options; Now and Logger are filled in by newStack.

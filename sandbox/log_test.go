@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 )
 
@@ -34,7 +36,7 @@ func (b *syncBuffer) String() string {
 func TestLogsNoSecretsOrTokens(t *testing.T) {
 	var logs syncBuffer
 	const wrongSecret = "not-the-secret-Zq9"
-	clk := newFakeClock()
+	clk := testkit.NewClock()
 	sb, ts := start(t, sandbox.Options{
 		Now:    clk.Now,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

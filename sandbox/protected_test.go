@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 )
 
@@ -67,9 +69,9 @@ func TestWhoamiMethodNotAllowed(t *testing.T) {
 }
 
 // clocked starts a sandbox on a fake clock and issues one token at its start.
-func clocked(t *testing.T, opts sandbox.Options) (*fakeClock, *httptest.Server, string) {
+func clocked(t *testing.T, opts sandbox.Options) (*testkit.Clock, *httptest.Server, string) {
 	t.Helper()
-	clk := newFakeClock()
+	clk := testkit.NewClock()
 	opts.Now = clk.Now
 	_, ts := start(t, opts)
 	return clk, ts, issue(t, ts)

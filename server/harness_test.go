@@ -1,21 +1,20 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
+	"github.com/eeo-gateway/eeo-gateway/auth/authtest"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -23,69 +22,19 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// fakeEEO is a token Fetcher a test steers: tokens "tok-N", optional
-// failure, optional gate that holds fetches until released.
-type fakeEEO struct {
-	calls atomic.Int64
-	mu    sync.Mutex
-	fail  error         // guarded by mu
-	gate  chan struct{} // guarded by mu
-}
-
-func (f *fakeEEO) FetchToken(ctx context.Context) (auth.Grant, error) {
-	n := f.calls.Add(1)
-	f.mu.Lock()
-	gate, fail := f.gate, f.fail
-	f.mu.Unlock()
-	if gate != nil {
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return auth.Grant{}, &auth.TokenError{Kind: auth.KindTimeout, Err: ctx.Err()}
-		}
-	}
-	if fail != nil {
-		return auth.Grant{}, fail
-	}
-	return auth.Grant{AccessToken: auth.NewSecret("tok-" + strconv.FormatInt(n, 10)), TokenType: "Bearer", ExpiresIn: time.Hour}, nil
-}
-
-func (f *fakeEEO) setFail(err error) { f.mu.Lock(); f.fail = err; f.mu.Unlock() }
-
-func (f *fakeEEO) hold() (release func()) {
-	gate := make(chan struct{})
-	f.mu.Lock()
-	f.gate = gate
-	f.mu.Unlock()
-	return sync.OnceFunc(func() { close(gate) })
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
-
 // gateway is a running server.Server with a client connection to each port.
 type gateway struct {
 	conn    *grpc.ClientConn
 	baseURL string
-	logs    *syncBuffer
-	eeo     *fakeEEO
+	logs    *testkit.SyncBuffer
+	eeo     *authtest.Fetcher
 	stop    func() error // cancels Serve and returns its result
 }
 
 func startGateway(t testing.TB, mutate func(*server.Config)) *gateway {
 	t.Helper()
-	f := &fakeEEO{}
-	logs := &syncBuffer{}
+	f := &authtest.Fetcher{ExpiresIn: time.Hour}
+	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cache, err := auth.NewCache([]auth.Account{{Name: "demo", Fetcher: f}, {Name: "other", Fetcher: f}}, auth.Options{Logger: logger})
 	if err != nil {

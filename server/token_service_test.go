@@ -43,7 +43,7 @@ func TestGetTokenOverGRPCAndREST(t *testing.T) {
 	if restTok["accessToken"] != "tok-1" || restTok["idleTimeout"] != "3599s" || restTok["fingerprint"] != tok.GetFingerprint() {
 		t.Fatalf("REST token = %v", body)
 	}
-	if n := g.eeo.calls.Load(); n != 1 {
+	if n := g.eeo.Calls(); n != 1 {
 		t.Fatalf("token requests = %d, want 1 shared by gRPC and REST", n)
 	}
 }
@@ -112,7 +112,7 @@ func TestEEOFailuresMapToDocumentedCodes(t *testing.T) {
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
 			g := startGateway(t, nil)
-			g.eeo.setFail(tc.fail)
+			g.eeo.Fail(tc.fail)
 			_, err := eeov1.NewTokenServiceClient(g.conn).GetToken(t.Context(), &eeov1.GetTokenRequest{Account: "demo"})
 			info := errorInfo(t, err)
 			if status.Code(err) != tc.code || info.GetReason() != tc.reason || info.GetMetadata()["account"] != "demo" {
@@ -183,7 +183,7 @@ func TestRefreshInvalidateAndListAccounts(t *testing.T) {
 
 func TestLastErrorReasonInListAccounts(t *testing.T) {
 	g := startGateway(t, nil)
-	g.eeo.setFail(&auth.TokenError{Kind: auth.KindInvalidClient, StatusCode: 401})
+	g.eeo.Fail(&auth.TokenError{Kind: auth.KindInvalidClient, StatusCode: 401})
 	client := eeov1.NewTokenServiceClient(g.conn)
 	client.GetToken(t.Context(), &eeov1.GetTokenRequest{Account: "demo"})
 	list, err := client.ListAccounts(t.Context(), &eeov1.ListAccountsRequest{})

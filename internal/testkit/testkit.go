@@ -1,0 +1,55 @@
+// Package testkit holds small helpers shared by tests across packages.
+package testkit
+
+import (
+	"strings"
+	"sync"
+	"time"
+)
+
+// Clock is a settable clock for code with a Now func() time.Time seam. One
+// Clock shared by the sandbox and the token cache makes EEO's rules and the
+// cache's reckoning see the same time.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time // guarded by mu
+}
+
+// NewClock returns a clock stopped at a fixed instant.
+func NewClock() *Clock {
+	return &Clock{now: time.Date(2031, time.March, 4, 9, 0, 0, 0, time.UTC)}
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// SyncBuffer is an io.Writer safe for concurrent writers, for capturing logs.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder // guarded by mu
+}
+
+// Write implements io.Writer.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
