@@ -42,6 +42,10 @@ test: ## go vet and every test with the race detector.
 bench: ## Benchmarks with allocation counts (BENCH=regexp, BENCHTIME=1s).
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) ./...
 
+.PHONY: bench-files
+bench-files: ## 1 GiB up and down through a gateway process: throughput and peak RSS (SIZE=bytes).
+	./scripts/bench-files.sh
+
 # Tool binaries are cached in .bin and rebuilt when tools/go.mod changes.
 # Building buf from source takes a few minutes on a fresh machine.
 $(BIN)/.stamp: tools/go.mod tools/go.sum

@@ -24,6 +24,9 @@ const (
 	defaultBackoffMax     = auth.DefaultBackoffMax
 
 	defaultAuthStyle = AuthStyleBasic
+
+	defaultMaxUploadBytes = 2 << 30
+	defaultWatchInterval  = 2 * time.Second
 )
 
 // Values of Account.AuthStyle.
@@ -58,6 +61,8 @@ type Config struct {
 	ShutdownDrainDelay Duration `json:"shutdown_drain_delay"`
 	// Token tunes the access-token cache, shared by all accounts.
 	Token TokenConfig `json:"token"`
+	// Files tunes imports and reports.
+	Files FilesConfig `json:"files"`
 	// Accounts are the EEO accounts the gateway hands out tokens for.
 	// At least one is required.
 	Accounts []Account `json:"accounts"`
@@ -85,6 +90,16 @@ type TokenConfig struct {
 	BackoffInitial Duration `json:"backoff_initial"`
 	// BackoffMax caps the pause between failed token requests. Default 30s.
 	BackoffMax Duration `json:"backoff_max"`
+}
+
+// FilesConfig tunes imports and reports.
+type FilesConfig struct {
+	// MaxUploadBytes caps one import file; a larger one is refused with
+	// RESOURCE_EXHAUSTED (HTTP 413) without reading the rest. Default 2 GiB.
+	MaxUploadBytes int64 `json:"max_upload_bytes"`
+	// WatchInterval is how often WatchImport and WatchReport poll EEO.
+	// Default 2s.
+	WatchInterval Duration `json:"watch_interval"`
 }
 
 // Account is one EEO API client the gateway holds credentials for.
@@ -143,6 +158,9 @@ func (c *Config) setDefaults() {
 	def(&t.FetchTimeout, Duration(defaultFetchTimeout))
 	def(&t.BackoffInitial, Duration(defaultBackoffInitial))
 	def(&t.BackoffMax, Duration(defaultBackoffMax))
+
+	def(&c.Files.MaxUploadBytes, defaultMaxUploadBytes)
+	def(&c.Files.WatchInterval, Duration(defaultWatchInterval))
 
 	for i := range c.Accounts {
 		def(&c.Accounts[i].AuthStyle, defaultAuthStyle)

@@ -142,6 +142,13 @@ func checkShape(path string, v any, t reflect.Type) []error {
 			errs = append(errs, checkShape(fmt.Sprintf("%s[%d]", path, i), e, t.Elem())...)
 		}
 		return errs
+	case reflect.Int64:
+		if n, ok := v.(json.Number); ok {
+			if _, err := n.Int64(); err == nil {
+				return nil
+			}
+		}
+		return []error{fieldErrorf(path, "must be a whole number, got %s", describe(v))}
 	case reflect.String:
 		switch v.(type) {
 		// sigs.k8s.io/yaml turns a YAML number or boolean into a string

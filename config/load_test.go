@@ -58,6 +58,9 @@ token:
   fetch_timeout: "5"
   backoff_initial: 100ms
   backoff_max: 1m
+files:
+  max_upload_bytes: 1048576
+  watch_interval: 500ms
 accounts:
   - name: acme
     token_url: https://eeo.example.com/oauth2/token
@@ -97,6 +100,7 @@ accounts:
 			BackoffInitial: sec(100 * time.Millisecond),
 			BackoffMax:     sec(time.Minute),
 		},
+		Files: config.FilesConfig{MaxUploadBytes: 1 << 20, WatchInterval: sec(500 * time.Millisecond)},
 		Accounts: []config.Account{
 			{
 				Name:            "acme",
@@ -197,6 +201,11 @@ func TestLoadFileErrors(t *testing.T) {
 			name:  "bad duration",
 			yaml:  "shutdown_timeout: abc\n" + minimalYAML,
 			wants: []string{`shutdown_timeout: invalid duration "abc"`},
+		},
+		{
+			name:  "not a whole number",
+			yaml:  "files:\n  max_upload_bytes: lots\n" + minimalYAML,
+			wants: []string{`files.max_upload_bytes: must be a whole number, got a string`},
 		},
 		{
 			name:  "bad nested duration",

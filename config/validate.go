@@ -52,6 +52,11 @@ func (c Config) validate(unresolved map[int]bool) []error {
 		p.add("token.backoff_initial", fmt.Errorf("must not exceed token.backoff_max (%v), got %v", t.BackoffMax, t.BackoffInitial))
 	}
 
+	if c.Files.MaxUploadBytes <= 0 {
+		p.add("files.max_upload_bytes", fmt.Errorf("must be positive, got %d", c.Files.MaxUploadBytes))
+	}
+	p.add("files.watch_interval", checkPositive(c.Files.WatchInterval))
+
 	if len(c.Accounts) == 0 {
 		p.add("accounts", errors.New("at least one account is required"))
 	}

@@ -1,5 +1,6 @@
 // Package sandbox is an in-process simulator of the E*TRADE Equity Edge
-// Online (EEO) OAuth token endpoint and protected API, served over HTTP.
+// Online (EEO) OAuth token endpoint and protected API (the probe, imports
+// and reports), served over HTTP.
 //
 // It exists so the gateway can be run locally (make run) and tested end to
 // end over loopback without EEO credentials. It implements the contract in
@@ -33,8 +34,15 @@ const (
 	defaultExpiresIn = 3599 * time.Second
 	// shutdownTimeout bounds how long Serve waits for in-flight requests.
 	shutdownTimeout = 5 * time.Second
-	// maxBodyBytes caps request bodies; no legitimate request comes close.
+	// maxBodyBytes caps request bodies other than uploads; no legitimate
+	// request comes close.
 	maxBodyBytes = 64 << 10
+	// defaultStepDuration is how long imports and reports spend in each
+	// non-terminal state unless Options.StepDuration says otherwise.
+	defaultStepDuration = time.Second
+	// defaultMaxUploadBytes is the upload limit unless
+	// Options.MaxUploadBytes says otherwise.
+	defaultMaxUploadBytes = 4 << 30
 )
 
 // Client is an OAuth client the sandbox accepts at the token endpoint.
@@ -60,6 +68,18 @@ type Options struct {
 	// truncated). Zero means 3599s; negative omits the field, as an upstream
 	// that does not report it would.
 	ExpiresIn time.Duration
+	// StepDuration is how long an import or report stays in each
+	// non-terminal state: an import is QUEUED for one step, VALIDATING for
+	// the next, PROCESSING for the third and terminal from then on; a report
+	// is QUEUED, then RUNNING, then terminal. States are computed from Now on
+	// every read, so advancing an injected clock moves them along; nothing
+	// runs in the background. Zero or negative means 1s.
+	StepDuration time.Duration
+	// MaxUploadBytes is the largest accepted import file. A larger upload is
+	// answered 413 file_too_large as soon as the limit is passed (or at once
+	// if Content-Length declares it) and creates nothing. Zero or negative
+	// means 4 GiB.
+	MaxUploadBytes int64
 	// Now is the clock, a seam for tests. Nil means time.Now.
 	Now func() time.Time
 	// Logger receives debug and info events. Nil discards them. The sandbox
@@ -79,6 +99,10 @@ type Sandbox struct {
 	mux       *http.ServeMux
 	tokens    *tokenStore
 	stats     counters
+	step      time.Duration
+	maxUpload int64
+	imports   store[importRecord]
+	reports   store[reportRecord]
 
 	faultsMu sync.Mutex
 	faults   Faults // guarded by faultsMu
@@ -94,6 +118,8 @@ func New(opts Options) *Sandbox {
 		log:       opts.Logger,
 		mux:       http.NewServeMux(),
 		stats:     counters{byClient: make(map[string]int64)},
+		step:      opts.StepDuration,
+		maxUpload: opts.MaxUploadBytes,
 	}
 	for _, c := range opts.Clients {
 		s.clients[c.ID] = c.Secret
@@ -110,13 +136,34 @@ func New(opts Options) *Sandbox {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.step <= 0 {
+		s.step = defaultStepDuration
+	}
+	if s.maxUpload <= 0 {
+		s.maxUpload = defaultMaxUploadBytes
+	}
 	s.tokens = newTokenStore(s.idle, opts.Lifetime)
 
 	// Routes match paths only and handlers check methods themselves, so the
 	// token endpoint can count and fault every request, and the catch-all
 	// below cannot shadow a 405.
 	s.mux.HandleFunc("/oauth2/token", s.handleToken)
-	s.mux.Handle("/v1/whoami", s.requireToken(http.HandlerFunc(s.handleWhoami)))
+	// Every protected endpoint goes through requireToken, here and only here.
+	for pattern, h := range map[string]http.HandlerFunc{
+		"/v1/whoami":               s.handleWhoami,
+		"/v1/import-types":         s.handleImportTypes,
+		"/v1/imports":              s.handleImports,
+		"/v1/imports/{id}":         s.handleImport,
+		"/v1/imports/{id}/errors":  s.handleImportErrors,
+		"/v1/imports/{id}/cancel":  s.handleCancelImport,
+		"/v1/report-types":         s.handleReportTypes,
+		"/v1/reports":              s.handleReports,
+		"/v1/reports/{id}":         s.handleReport,
+		"/v1/reports/{id}/cancel":  s.handleCancelReport,
+		"/v1/reports/{id}/content": s.handleReportContent,
+	} {
+		s.mux.Handle(pattern, s.requireToken(h))
+	}
 	s.mux.HandleFunc("/sandbox/stats", s.handleStats)
 	s.mux.HandleFunc("/sandbox/faults", s.handleFaults)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
@@ -164,10 +211,12 @@ func (s *Sandbox) Serve(ctx context.Context, lis net.Listener) error {
 }
 
 // errorBody is the OAuth-style error document (RFC 6749 §5.2) used for
-// every error the sandbox returns.
+// every error the sandbox returns. Field names the request field at fault,
+// which only the imports and reports endpoints report.
 type errorBody struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description,omitempty"`
+	Field       string `json:"field,omitempty"`
 }
 
 // writeJSON writes v as a JSON response with the given status.

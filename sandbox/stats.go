@@ -19,6 +19,16 @@ type Stats struct {
 	// RejectedTokens counts protected requests answered 401 because the
 	// token was missing, unknown, inactive or past its lifetime.
 	RejectedTokens int64 `json:"rejected_tokens"`
+	// ImportsCreated counts imports created (idempotent replays excluded).
+	ImportsCreated int64 `json:"imports_created"`
+	// ReportsCreated counts reports created (idempotent replays excluded).
+	ReportsCreated int64 `json:"reports_created"`
+	// UploadsAborted counts uploads whose body could not be read to its
+	// end (client disconnect, short body); they create nothing.
+	UploadsAborted int64 `json:"uploads_aborted"`
+	// Downloads counts report downloads answered 200, whether or not the
+	// client read the whole body.
+	Downloads int64 `json:"downloads"`
 	// TokenRequestsByClient counts token requests by the client ID they
 	// presented, whether or not the secret was right and including faulted
 	// ones. Only configured client IDs are counted, so arbitrary input
@@ -32,6 +42,10 @@ type counters struct {
 	tokensIssued   atomic.Int64
 	apiRequests    atomic.Int64
 	rejectedTokens atomic.Int64
+	importsCreated atomic.Int64
+	reportsCreated atomic.Int64
+	uploadsAborted atomic.Int64
+	downloads      atomic.Int64
 
 	mu       sync.Mutex
 	byClient map[string]int64 // guarded by mu
@@ -55,6 +69,10 @@ func (s *Sandbox) Stats() Stats {
 		TokensIssued:          s.stats.tokensIssued.Load(),
 		APIRequests:           s.stats.apiRequests.Load(),
 		RejectedTokens:        s.stats.rejectedTokens.Load(),
+		ImportsCreated:        s.stats.importsCreated.Load(),
+		ReportsCreated:        s.stats.reportsCreated.Load(),
+		UploadsAborted:        s.stats.uploadsAborted.Load(),
+		Downloads:             s.stats.downloads.Load(),
 		TokenRequestsByClient: byClient,
 	}
 }

@@ -27,6 +27,14 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 	if err := eeov1.RegisterTokenServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
+	if err := eeov1.RegisterImportReportServiceHandler(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+	// Registered last so they take precedence over generated routes.
+	files := &restFiles{mux: gw, client: eeov1.NewImportReportServiceClient(conn)}
+	if err := files.register(); err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.Handle("/", gw)
@@ -47,15 +55,30 @@ func noStore(_ context.Context, w http.ResponseWriter, _ proto.Message) error {
 
 // restErrorHandler is grpc-gateway's default (google.rpc.Status as JSON with
 // the gRPC code's HTTP status) plus Retry-After from any RetryInfo, which
-// HTTP clients and proxies understand.
+// HTTP clients and proxies understand, and 413 for an oversized upload.
 func restErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if st, ok := status.FromError(err); ok {
 		for _, d := range st.Details() {
-			if ri, ok := d.(*errdetails.RetryInfo); ok {
-				w.Header().Set("Retry-After", retryAfterSeconds(max(ri.GetRetryDelay().AsDuration(), time.Second)))
+			switch d := d.(type) {
+			case *errdetails.RetryInfo:
+				w.Header().Set("Retry-After", retryAfterSeconds(max(d.GetRetryDelay().AsDuration(), time.Second)))
+			case *errdetails.ErrorInfo:
+				// RESOURCE_EXHAUSTED is 429 by default; an oversized
+				// upload is a 413, which HTTP clients know not to retry.
+				if d.GetReason() == ReasonUploadTooLarge {
+					w = statusOverride{ResponseWriter: w, code: http.StatusRequestEntityTooLarge}
+				}
 			}
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
+
+// statusOverride writes code whatever status the wrapped handler chooses.
+type statusOverride struct {
+	http.ResponseWriter
+	code int
+}
+
+func (o statusOverride) WriteHeader(int) { o.ResponseWriter.WriteHeader(o.code) }

@@ -28,6 +28,7 @@ type gateway struct {
 	baseURL string
 	logs    *testkit.SyncBuffer
 	eeo     *authtest.Fetcher
+	up      *fakeUpstream
 	stop    func() error // cancels Serve and returns its result
 }
 
@@ -40,7 +41,9 @@ func startGateway(t testing.TB, mutate func(*server.Config)) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := server.Config{Tokens: cache, Logger: logger, ShutdownTimeout: 5 * time.Second}
+	up := newFakeUpstream()
+	cfg := server.Config{Tokens: cache, Logger: logger, ShutdownTimeout: 5 * time.Second,
+		Upstreams: map[string]server.Upstream{"demo": up}, WatchInterval: 5 * time.Millisecond}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -77,7 +80,7 @@ func startGateway(t testing.TB, mutate func(*server.Config)) *gateway {
 		}
 		http.DefaultClient.CloseIdleConnections()
 	})
-	return &gateway{conn: conn, baseURL: "http://" + httpLis.Addr().String(), logs: logs, eeo: f, stop: stop}
+	return &gateway{conn: conn, baseURL: "http://" + httpLis.Addr().String(), logs: logs, eeo: f, up: up, stop: stop}
 }
 
 // restCall does an HTTP request against the facade and decodes a JSON body.

@@ -22,6 +22,14 @@ import (
 type Config struct {
 	// Tokens backs TokenService. Required.
 	Tokens TokenCache
+	// Upstreams back ImportReportService, by account name; an account
+	// without one is NOT_FOUND there.
+	Upstreams map[string]Upstream
+	// MaxUploadBytes caps one import file. Default 2 GiB.
+	MaxUploadBytes int64
+	// WatchInterval is how often WatchImport and WatchReport poll EEO.
+	// Default 2s.
+	WatchInterval time.Duration
 	// Logger receives one line per call and lifecycle events; nil discards.
 	Logger *slog.Logger
 	// UnaryInterceptors and StreamInterceptors run after recovery and
@@ -38,6 +46,19 @@ type Config struct {
 	// Now is the clock for error details; nil means time.Now.
 	Now func() time.Time
 }
+
+// Defaults for Config.
+const (
+	DefaultMaxUploadBytes = 2 << 30
+	DefaultWatchInterval  = 2 * time.Second
+)
+
+// Request ids are remembered for a day, as Stripe does, and at most this
+// many at once so memory stays bounded.
+const (
+	requestIDTTL  = 24 * time.Hour
+	maxRequestIDs = 100_000
+)
 
 // Server is the gateway's gRPC server and its REST facade.
 type Server struct {
@@ -65,6 +86,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.WatchInterval <= 0 {
+		cfg.WatchInterval = DefaultWatchInterval
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer()}
 	s.draining, s.drainStarted = context.WithCancel(context.Background())
 	streams := append([]grpc.StreamServerInterceptor{endWatchesOnDrain(s.draining)}, cfg.StreamInterceptors...)
@@ -73,6 +100,14 @@ func New(cfg Config) (*Server, error) {
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, streams)...),
 	)
 	eeov1.RegisterTokenServiceServer(s.grpc, &tokenService{tokens: cfg.Tokens, now: cfg.Now})
+	eeov1.RegisterImportReportServiceServer(s.grpc, &importReportService{
+		upstreams:      cfg.Upstreams,
+		requests:       newRequestLog(requestIDTTL, maxRequestIDs, cfg.Now),
+		maxUploadBytes: cfg.MaxUploadBytes,
+		watchInterval:  cfg.WatchInterval,
+		draining:       s.draining,
+		now:            cfg.Now,
+	})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc) // v1 and v1alpha, for grpcurl list/describe
 	for name := range s.grpc.GetServiceInfo() {

@@ -87,13 +87,6 @@ func (s *tokenService) ListAccounts(context.Context, *eeov1.ListAccountsRequest)
 	return resp, nil
 }
 
-func requireAccount(account string) error {
-	if account == "" {
-		return invalidArgument("account", "required: the name of a configured account, see ListAccounts")
-	}
-	return nil
-}
-
 func tokenProto(t auth.Token) *eeov1.Token {
 	return &eeov1.Token{
 		Account:        t.Account,

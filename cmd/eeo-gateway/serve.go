@@ -13,6 +13,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/config"
+	"github.com/eeo-gateway/eeo-gateway/eeo"
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 	"github.com/eeo-gateway/eeo-gateway/server"
 )
@@ -89,8 +90,15 @@ func serve(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer cache.Close()
+	upstreams, err := newUpstreams(cfg, cache, logger)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Tokens:          cache,
+		Upstreams:       upstreams,
+		MaxUploadBytes:  cfg.Files.MaxUploadBytes,
+		WatchInterval:   cfg.Files.WatchInterval.Std(),
 		Logger:          logger,
 		ShutdownTimeout: cfg.ShutdownTimeout.Std(),
 		DrainDelay:      cfg.ShutdownDrainDelay.Std(),
@@ -156,4 +164,29 @@ func newTokenCache(cfg config.Config, logger *slog.Logger) (*auth.Cache, error) 
 		BackoffMax:     t.BackoffMax.Std(),
 		Logger:         logger.With("component", "token-cache"),
 	})
+}
+
+// newUpstreams builds each account's EEO import/report client. The
+// transport waits for 100 Continue before sending an upload's body, so EEO
+// can refuse a stale token before the body is consumed; no overall client
+// timeout, since uploads and downloads may take many minutes.
+func newUpstreams(cfg config.Config, tokens eeo.TokenSource, logger *slog.Logger) (map[string]server.Upstream, error) {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSHandshakeTimeout = 5 * time.Second
+	transport.ExpectContinueTimeout = time.Second
+	transport.ResponseHeaderTimeout = time.Minute
+	httpClient := &http.Client{Transport: transport}
+
+	upstreams := make(map[string]server.Upstream, len(cfg.Accounts))
+	for _, a := range cfg.Accounts {
+		c, err := eeo.New(a.Name, a.BaseURL, tokens, eeo.Options{
+			HTTPClient: httpClient,
+			Logger:     logger.With("component", "eeo", "account", a.Name),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("account %q: %w", a.Name, err)
+		}
+		upstreams[a.Name] = c
+	}
+	return upstreams, nil
 }

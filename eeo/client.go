@@ -1,0 +1,282 @@
+package eeo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/auth"
+)
+
+// TokenSource is the token cache as the client needs it; *auth.Cache
+// implements it.
+type TokenSource interface {
+	// Token returns a bearer token for the account. Each call counts as a
+	// use of the token, which is what EEO's idle rule wants: the request
+	// about to be sent is one.
+	Token(ctx context.Context, account string) (auth.Token, error)
+	// Invalidate drops the cached token only if it is still accessToken, so
+	// a late 401 cannot discard a token another call has just fetched.
+	Invalidate(account string, accessToken auth.Secret) (bool, error)
+}
+
+// DefaultMaxJSONBytes is the default cap on a JSON response body. EEO's
+// largest answers are list pages of at most 1000 objects, well under this.
+const DefaultMaxJSONBytes = 8 << 20
+
+// maxErrorBytes caps how much of an error body is read: only its "error" and
+// "field" members are used, and the cap keeps a misbehaving upstream from
+// costing memory.
+const maxErrorBytes = 64 << 10
+
+// userAgent identifies the gateway in EEO's logs.
+const userAgent = "eeo-gateway"
+
+// Options tune a Client. Zero values take the defaults.
+type Options struct {
+	// HTTPClient sends requests; nil means http.DefaultClient. Uploads ask
+	// for "100-continue" so that EEO can refuse a token before the body is
+	// sent; that only helps if the transport waits for the answer, i.e. has
+	// a non-zero ExpectContinueTimeout (http.DefaultTransport waits 1s). A
+	// *http.Transport with a zero ExpectContinueTimeout sends the body at
+	// once, so a 401 on an upload then usually ends as
+	// "token_rejected_mid_upload" instead of being retried. The client does
+	// not change the caller's transport; New logs a warning instead.
+	HTTPClient *http.Client
+	// Logger receives one debug line per request and a line per rejected
+	// token; nil discards. It never sees a token, a secret or a body.
+	Logger *slog.Logger
+	// MaxJSONBytes caps any JSON response body; 0 means
+	// DefaultMaxJSONBytes. A larger body is an *Error with Code
+	// "malformed_response".
+	MaxJSONBytes int64
+}
+
+// Client calls EEO's import and report endpoints for one account. It is safe
+// for concurrent use.
+type Client struct {
+	account string
+	base    *url.URL
+	tokens  TokenSource
+	http    *http.Client
+	log     *slog.Logger
+	maxJSON int64
+}
+
+// New returns a client for the account's objects at baseURL, an absolute
+// http or https URL (a path prefix is kept: "https://h/eeo" sends
+// "https://h/eeo/v1/imports").
+func New(account, baseURL string, tokens TokenSource, opts Options) (*Client, error) {
+	if account == "" {
+		return nil, errors.New("eeo: account name is required")
+	}
+	if tokens == nil {
+		return nil, errors.New("eeo: a token source is required")
+	}
+	base, err := url.Parse(baseURL)
+	// The URL is not quoted in these errors: it comes from configuration and
+	// could carry credentials.
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, errors.New("eeo: base URL must be an absolute http or https URL")
+	}
+	if base.User != nil || base.RawQuery != "" || base.Fragment != "" {
+		return nil, errors.New("eeo: base URL must not carry user info, a query or a fragment")
+	}
+	if base.Path == "" {
+		base.Path, base.RawPath = "/", ""
+	}
+	c := &Client{
+		account: account,
+		base:    base,
+		tokens:  tokens,
+		http:    opts.HTTPClient,
+		log:     opts.Logger,
+		maxJSON: opts.MaxJSONBytes,
+	}
+	if c.http == nil {
+		c.http = http.DefaultClient
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.maxJSON <= 0 {
+		c.maxJSON = DefaultMaxJSONBytes
+	}
+	if !waitsForContinue(c.http) {
+		c.log.Warn("HTTP transport has no ExpectContinueTimeout; uploads will not wait for 100 Continue, so a rejected token fails them instead of being retried",
+			"account", account)
+	}
+	return c, nil
+}
+
+// waitsForContinue reports whether hc is known not to wait for a
+// "100 Continue". Transports other than *http.Transport are given the
+// benefit of the doubt: there is no way to ask them.
+func waitsForContinue(hc *http.Client) bool {
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	t, ok := rt.(*http.Transport)
+	return !ok || t.ExpectContinueTimeout > 0
+}
+
+// Account returns the configured account the client acts for.
+func (c *Client) Account() string { return c.account }
+
+// request describes one logical EEO call, independent of the attempts made
+// to send it.
+type request struct {
+	op     string // names the call in errors and logs, e.g. "get import"
+	method string
+	url    *url.URL
+	accept string      // Accept header; empty means application/json
+	header http.Header // extra headers, copied into every attempt
+	// body, if set, attaches the request body for one attempt to req. It
+	// returns the attempt's body when that reads a one-shot stream, so that
+	// do can tell whether the stream may be sent again; nil otherwise.
+	body func(req *http.Request) *attemptBody
+}
+
+// exchange is a response to one attempt, with the attempt's one-shot body if
+// it had one.
+type exchange struct {
+	resp *http.Response
+	body *attemptBody
+}
+
+// finish closes the response body and ends the attempt, so the transport can
+// read no more of a one-shot request body. It reports whether that body was
+// left untouched (so it may be sent again) and what its source failed with.
+// It must be called only once the response body has been read: a late read
+// refused by the ended attempt makes the transport drop the connection.
+func (x *exchange) finish() (untouched bool, sourceErr error) {
+	x.resp.Body.Close()
+	if x.body == nil {
+		return true, nil
+	}
+	return x.body.end()
+}
+
+// do sends r and returns the exchange for a 2xx answer, which the caller must
+// finish. Any other outcome is an error: an *Error, a *BodyError, or a
+// TokenSource failure wrapped with %w. Every retry policy lives here — today
+// only the one retry after a 401 — so backoff can be added in one place.
+func (c *Client) do(ctx context.Context, r *request) (*exchange, error) {
+	for attempt := 1; ; attempt++ {
+		tok, err := c.tokens.Token(ctx, c.account)
+		if err != nil {
+			return nil, fmt.Errorf("eeo: %s: %w", r.op, err)
+		}
+		start := time.Now()
+		x, err := c.send(ctx, r, tok)
+		if err != nil {
+			c.log.DebugContext(ctx, "eeo request failed", "op", r.op, "attempt", attempt, "duration", time.Since(start), "error", err)
+			return nil, err
+		}
+		status := x.resp.StatusCode
+		c.log.DebugContext(ctx, "eeo request", "op", r.op, "attempt", attempt, "status", status, "duration", time.Since(start))
+		switch {
+		case status >= 200 && status <= 299:
+			return x, nil
+		case status != http.StatusUnauthorized:
+			return nil, failure(r.op, x)
+		}
+
+		// Drain a little so a keep-alive connection can be reused; the
+		// body's content is of no interest, a 401 always means "new token".
+		io.Copy(io.Discard, io.LimitReader(x.resp.Body, maxErrorBytes))
+		untouched, sourceErr := x.finish()
+		// A token EEO refused is dead whatever the cache thinks; drop it so
+		// the next call fetches a new one even when this one gives up.
+		if _, err := c.tokens.Invalidate(c.account, tok.AccessToken); err != nil {
+			return nil, fmt.Errorf("eeo: %s: %w", r.op, err)
+		}
+		switch {
+		case sourceErr != nil:
+			return nil, &BodyError{Err: sourceErr}
+		case attempt > 1:
+			c.log.WarnContext(ctx, "eeo rejected a fresh access token", "account", c.account, "op", r.op, "fingerprint", tok.Fingerprint)
+			return nil, &Error{Op: r.op, StatusCode: status, Code: CodeTokenRejected}
+		case !untouched:
+			c.log.WarnContext(ctx, "eeo rejected the access token after the upload started", "account", c.account, "op", r.op, "fingerprint", tok.Fingerprint)
+			return nil, &Error{Op: r.op, StatusCode: status, Code: CodeTokenRejectedMidUpload}
+		}
+		c.log.InfoContext(ctx, "eeo rejected the access token; retrying with a new one", "account", c.account, "op", r.op, "fingerprint", tok.Fingerprint)
+	}
+}
+
+// send makes one attempt with tok.
+func (c *Client) send(ctx context.Context, r *request, tok auth.Token) (*exchange, error) {
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), nil)
+	if err != nil {
+		return nil, &Error{Op: r.op, Err: err}
+	}
+	for k, v := range r.header {
+		req.Header[k] = slices.Clone(v) // each attempt's request is the transport's to keep
+	}
+	accept := r.accept
+	if accept == "" {
+		accept = "application/json"
+	}
+	req.Header.Set("Accept", accept)
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken.Reveal())
+	var body *attemptBody
+	if r.body != nil {
+		body = r.body(req)
+	}
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if body != nil {
+			// The transport is done with this attempt, but its writer may
+			// still hold the body; ending it stops any late read.
+			if _, sourceErr := body.end(); sourceErr != nil {
+				return nil, &BodyError{Err: sourceErr}
+			}
+		}
+		return nil, transportError(ctx, r.op, err)
+	}
+	return &exchange{resp: resp, body: body}, nil
+}
+
+// endpoint returns the URL for the given path segments under the base URL.
+// Segments must already be path-escaped (see pathID); query may be nil.
+func (c *Client) endpoint(query url.Values, segments ...string) *url.URL {
+	u := c.base.JoinPath(segments...)
+	u.RawQuery = query.Encode()
+	return u
+}
+
+// pathID escapes an object id for use as one path segment. JoinPath cleans
+// dot segments, so "." and ".." would silently address a different object;
+// they, and the empty id, are refused.
+func pathID(op, id string) (string, error) {
+	switch id {
+	case "", ".", "..":
+		return "", &ArgumentError{Op: op, Field: "id", Reason: "must be a non-empty object id"}
+	}
+	return url.PathEscape(id), nil
+}
+
+// isHeaderToken reports whether s can travel as a header value unchanged:
+// at most maxLen printable ASCII characters, without leading or trailing
+// space (which receivers trim).
+func isHeaderToken(s string, maxLen int) bool {
+	if s == "" || len(s) > maxLen || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

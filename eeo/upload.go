@@ -1,0 +1,220 @@
+package eeo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"sync"
+)
+
+// CreateImport streams u.Body to EEO as a new import
+// (POST /v1/imports?import_type=&file_name=) and returns the import, in
+// state QUEUED. With a RequestID already used for the same file EEO returns
+// the original import instead.
+//
+// The body is never buffered, so it can be sent only once. The request asks
+// for "100-continue", letting EEO refuse a stale token before any byte is
+// read; only then is the upload retried with a fresh token. A 401 after
+// bytes were read is an *Error with Code "token_rejected_mid_upload": EEO
+// creates nothing for a request it refused, and the caller must send the
+// file again. If reading u.Body fails the request is aborted, so EEO sees a
+// short body and creates nothing, and the error is a *BodyError wrapping the
+// reader's.
+func (c *Client) CreateImport(ctx context.Context, u Upload) (Import, error) {
+	const op = "create import"
+	if u.Body == nil {
+		return Import{}, &ArgumentError{Op: op, Field: "body", Reason: "is required"}
+	}
+	contentType := u.ContentType
+	if contentType == "" {
+		contentType = "text/csv"
+	}
+	if _, _, err := mime.ParseMediaType(contentType); err != nil || !isHeaderToken(contentType, 255) {
+		return Import{}, &ArgumentError{Op: op, Field: "content_type", Reason: "must be a media type"}
+	}
+	header := http.Header{"Content-Type": {contentType}, "Expect": {"100-continue"}}
+	if u.RequestID != "" {
+		if !isHeaderToken(u.RequestID, 255) {
+			return Import{}, &ArgumentError{Op: op, Field: "request_id", Reason: "must be at most 255 printable ASCII characters"}
+		}
+		header.Set("Idempotency-Key", u.RequestID)
+	}
+	if u.ExpectedSHA256 != "" {
+		sum := hexSHA256(u.ExpectedSHA256)
+		if sum == "" {
+			return Import{}, &ArgumentError{Op: op, Field: "expected_sha256", Reason: "must be 64 hex digits"}
+		}
+		header.Set("X-Content-SHA256", sum) // the contract's form is lower case
+	}
+	query := url.Values{}
+	if u.ImportType != "" {
+		query.Set("import_type", u.ImportType)
+	}
+	if u.FileName != "" {
+		query.Set("file_name", u.FileName)
+	}
+
+	r := &request{op: op, method: http.MethodPost, url: c.endpoint(query, "v1", "imports"), header: header,
+		body: func(req *http.Request) *attemptBody {
+			b := &attemptBody{src: u.Body, size: u.Size}
+			req.Body = b
+			// -1 makes the transport send chunked. (0 would too, for a
+			// POST, but say what is meant.)
+			req.ContentLength = -1
+			if u.Size > 0 {
+				req.ContentLength = u.Size
+			}
+			// Go's HTTP/1 transport sends the body after a final answer to
+			// "100-continue" unless the connection is closing, so that it
+			// can reuse the connection — and it starts before the answer
+			// reaches us, so a refused upload would almost always have been
+			// read. Closing the connection after every upload keeps a
+			// refused body unread, which is what allows the retry. (Over
+			// HTTP/2 it retires the shared connection once idle.) Uploads
+			// are rare and large, so a new connection each is cheap.
+			req.Close = true
+			return b
+		}}
+	var imp Import
+	if err := c.doJSON(ctx, r, &imp, func() error { return needID("import", imp.ID) }); err != nil {
+		return Import{}, err
+	}
+	return imp, nil
+}
+
+// attemptBody is an upload body for one attempt: it reads from the caller's
+// stream, which every attempt shares. The transport's writer may read it
+// even after the attempt's response has been handled, so once the attempt is
+// ended (by end or the transport's Close) every read fails; and because a
+// read in progress at that moment counts as a use, an attempt that end
+// reports as untouched has read nothing and can read nothing more, so two
+// attempts never read the stream concurrently.
+//
+// With a declared size it also holds the stream to that size, and withholds
+// the last bytes until the stream has confirmed its end: the transport
+// writes straight to the socket, so EEO could otherwise receive all
+// Content-Length bytes, and create an import of them, before a longer
+// stream's excess was noticed.
+type attemptBody struct {
+	src  io.Reader
+	size int64 // the exact length the caller promised; <= 0 if unknown
+
+	mu        sync.Mutex
+	read      int64 // bytes taken from src; guarded by mu
+	delivered int64 // bytes handed to the transport; guarded by mu
+	reading   bool  // a Read of src is in progress; guarded by mu
+	eof       bool  // src has ended where it should; guarded by mu
+	ended     bool  // guarded by mu
+	err       error // src's failure, or a length mismatch; guarded by mu
+}
+
+// Read implements io.Reader. The source is read outside the lock so that
+// end never waits for a blocked source; the reading flag keeps reads
+// exclusive.
+func (b *attemptBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	switch {
+	case b.ended:
+		b.mu.Unlock()
+		return 0, errors.New("eeo: upload attempt is over")
+	case b.reading:
+		b.mu.Unlock()
+		return 0, errors.New("eeo: concurrent read of an upload body")
+	case b.err != nil:
+		err := b.err
+		b.mu.Unlock()
+		return 0, err
+	case b.eof:
+		b.mu.Unlock()
+		return 0, io.EOF
+	}
+	b.reading = true
+	delivered := b.delivered
+	b.mu.Unlock()
+
+	n, taken, err := b.readSource(p, delivered)
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.reading = false
+	b.read += taken
+	b.delivered += int64(n)
+	switch {
+	// io.Reader's contract is that the end is io.EOF itself, which is what
+	// the transport tests for; a wrapped EOF is a failure to it, so here too.
+	case err == io.EOF:
+		b.eof = true
+	case err != nil:
+		b.err = err
+	}
+	return n, err
+}
+
+// readSource reads the next bytes for the transport: n are delivered in p,
+// taken were consumed from the source (more than n when bytes are withheld).
+func (b *attemptBody) readSource(p []byte, delivered int64) (n int, taken int64, err error) {
+	if b.size <= 0 {
+		n, err = b.src.Read(p)
+		return n, int64(n), err
+	}
+	remaining := b.size - delivered
+	if int64(len(p)) > remaining {
+		p = p[:remaining]
+	}
+	if len(p) > 0 {
+		n, err = b.src.Read(p)
+		taken = int64(n)
+	}
+	if err == nil && int64(n) == remaining {
+		// All promised bytes are in hand; the stream must end here.
+		var extra int64
+		extra, err = b.confirmEnd()
+		taken += extra
+	}
+	switch {
+	case err == io.EOF && int64(n) < remaining:
+		return 0, taken, fmt.Errorf("body ended after %d of its declared %d bytes: %w", delivered+int64(n), b.size, io.ErrUnexpectedEOF)
+	case err != nil && err != io.EOF:
+		return 0, taken, err // withhold n: EEO must see a short body
+	}
+	return n, taken, err
+}
+
+// confirmEnd reads the source once more, expecting io.EOF; data there means
+// the body is longer than declared. It gives up on a source that keeps
+// returning nothing, as bufio does.
+func (b *attemptBody) confirmEnd() (int64, error) {
+	var one [1]byte
+	for range 100 {
+		n, err := b.src.Read(one[:])
+		switch {
+		case n > 0:
+			return int64(n), fmt.Errorf("body is longer than its declared size of %d bytes", b.size)
+		case err != nil:
+			return 0, err
+		}
+	}
+	return 0, io.ErrNoProgress
+}
+
+// Close implements io.Closer for the transport, which closes a request body
+// when it is done with it. It ends the attempt; the caller's stream stays
+// open.
+func (b *attemptBody) Close() error {
+	b.end()
+	return nil
+}
+
+// end ends the attempt. It reports whether the attempt left the stream
+// untouched — nothing read and no read in progress — and the stream's
+// failure, if any.
+func (b *attemptBody) end() (untouched bool, sourceErr error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ended = true
+	return b.read == 0 && !b.reading, b.err
+}

@@ -1,0 +1,260 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+)
+
+// grpc-gateway maps neither raw nor multipart uploads onto a client stream,
+// nor a byte stream onto a plain HTTP body with the right headers, so these
+// two routes are hand-written. Like the generated ones they call the gRPC
+// server through the facade's connection, so every interceptor applies.
+
+// uploadChunk is how much of a REST upload goes into one gRPC message.
+const uploadChunk = 256 << 10
+
+// restFiles holds what the file routes need from the facade.
+type restFiles struct {
+	mux    *runtime.ServeMux
+	client eeov1.ImportReportServiceClient
+}
+
+func (f *restFiles) register() error {
+	if err := f.mux.HandlePath(http.MethodPost, "/v1/accounts/{account}/imports", f.upload); err != nil {
+		return err
+	}
+	return f.mux.HandlePath(http.MethodGet, "/v1/accounts/{account}/reports/{report_id}:download", f.download)
+}
+
+// fail writes err the way every other route does: google.rpc.Status JSON.
+func (f *restFiles) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
+	_, outbound := runtime.MarshalerForRequest(f.mux, r)
+	runtime.HTTPError(ctx, f.mux, outbound, w, r, err)
+}
+
+// callContext carries the request's headers into gRPC metadata with the
+// facade's header rules, as generated routes do.
+func (f *restFiles) callContext(r *http.Request, method, pattern string) (context.Context, error) {
+	return runtime.AnnotateContext(r.Context(), f.mux, r, method, runtime.WithHTTPPathPattern(pattern))
+}
+
+// upload handles POST /v1/accounts/{account}/imports. The file is the raw
+// body, or the part named "file" of a multipart/form-data body; metadata
+// comes from query parameters (importType, fileName, contentType, requestId,
+// expectedSha256, in camelCase or snake_case) or, for multipart, from form
+// fields before the file part.
+func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[string]string) {
+	ctx, err := f.callContext(r, eeov1.ImportReportService_CreateImport_FullMethodName, "/v1/accounts/{account}/imports")
+	if err != nil {
+		f.fail(r.Context(), w, r, err)
+		return
+	}
+	md := &eeov1.ImportMetadata{Account: params["account"]}
+	q := r.URL.Query()
+	query := func(camel, snake string) string {
+		if v := q.Get(camel); v != "" {
+			return v
+		}
+		return q.Get(snake)
+	}
+	md.ImportType = query("importType", "import_type")
+	md.FileName = query("fileName", "file_name")
+	md.ContentType = query("contentType", "content_type")
+	md.RequestId = query("requestId", "request_id")
+	md.ExpectedSha256 = query("expectedSha256", "expected_sha256")
+	if v := r.Header.Get("Idempotency-Key"); v != "" && md.RequestId == "" {
+		md.RequestId = v
+	}
+
+	var body io.Reader = r.Body
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		part, err := fileFromMultipart(r, md)
+		if err != nil {
+			f.fail(ctx, w, r, invalidArgument("file", err.Error()))
+			return
+		}
+		defer part.Close()
+		body = part
+	} else {
+		if md.ContentType == "" {
+			md.ContentType = mt
+		}
+		if r.ContentLength > 0 {
+			md.SizeBytes = r.ContentLength
+		}
+	}
+
+	// The call's own context: cancelling it tells the server the upload
+	// failed, so nothing is imported from a body that broke off.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := f.client.CreateImport(ctx)
+	if err != nil {
+		f.fail(ctx, w, r, err)
+		return
+	}
+	if err := sendUpload(stream, md, body); err != nil {
+		if errors.Is(err, errBodyRead) {
+			cancel() // the HTTP client is gone or broke the body off
+			return
+		}
+	}
+	resp, err := stream.CloseAndRecv()
+	if err != nil {
+		f.fail(ctx, w, r, err)
+		return
+	}
+	runtime.ForwardResponseMessage(ctx, f.mux, outboundMarshaler(f.mux, r), w, r, resp)
+}
+
+var errBodyRead = errors.New("reading the request body")
+
+// sendUpload sends the metadata and the body in chunks. It stops quietly
+// when the server has already answered (a Send error): CloseAndRecv then
+// says why.
+func sendUpload(stream grpc.ClientStreamingClient[eeov1.CreateImportRequest, eeov1.CreateImportResponse], md *eeov1.ImportMetadata, body io.Reader) error {
+	if err := stream.Send(&eeov1.CreateImportRequest{Payload: &eeov1.CreateImportRequest_Metadata{Metadata: md}}); err != nil {
+		return err
+	}
+	buf := make([]byte, uploadChunk)
+	for {
+		n, err := fill(body, buf)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return errBodyRead
+		}
+		if n > 0 {
+			if sendErr := stream.Send(&eeov1.CreateImportRequest{Payload: &eeov1.CreateImportRequest_Chunk{Chunk: buf[:n]}}); sendErr != nil {
+				return sendErr
+			}
+		}
+		if err != nil {
+			return nil
+		}
+	}
+}
+
+// fileFromMultipart reads form fields up to the part named "file" and
+// returns that part, unread.
+func fileFromMultipart(r *http.Request, md *eeov1.ImportMetadata) (*multipart.Part, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, err
+	}
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			return nil, errors.New(`multipart body has no part named "file"`)
+		}
+		name := part.FormName()
+		if name == "file" {
+			if md.FileName == "" {
+				md.FileName = part.FileName()
+			}
+			if md.ContentType == "" {
+				md.ContentType, _, _ = mime.ParseMediaType(part.Header.Get("Content-Type"))
+			}
+			return part, nil
+		}
+		value, err := io.ReadAll(io.LimitReader(part, 1024))
+		part.Close()
+		if err != nil {
+			return nil, err
+		}
+		v := string(value)
+		switch name {
+		case "importType", "import_type":
+			md.ImportType = v
+		case "fileName", "file_name":
+			md.FileName = v
+		case "contentType", "content_type":
+			md.ContentType = v
+		case "requestId", "request_id":
+			md.RequestId = v
+		case "expectedSha256", "expected_sha256":
+			md.ExpectedSha256 = v
+		}
+	}
+}
+
+// download handles GET /v1/accounts/{account}/reports/{report_id}:download:
+// the report's bytes as the body, with Content-Type, Content-Length and
+// Content-Disposition. An error before the first byte is a JSON status; one
+// after it aborts the connection, so the client sees a body shorter than
+// Content-Length rather than a silently truncated file.
+func (f *restFiles) download(w http.ResponseWriter, r *http.Request, params map[string]string) {
+	ctx, err := f.callContext(r, eeov1.ImportReportService_DownloadReport_FullMethodName, "/v1/accounts/{account}/reports/{report_id}:download")
+	if err != nil {
+		f.fail(r.Context(), w, r, err)
+		return
+	}
+	stream, err := f.client.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: params["account"], ReportId: params["report_id"]})
+	if err != nil {
+		f.fail(ctx, w, r, err)
+		return
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		f.fail(ctx, w, r, err)
+		return
+	}
+	header, _ := stream.Header()
+	h := w.Header()
+	h.Set("Content-Type", first.GetContentType())
+	h.Set("Cache-Control", "no-store")
+	if v := header.Get(mdContentLength); len(v) > 0 {
+		if _, err := strconv.ParseInt(v[0], 10, 64); err == nil {
+			h.Set("Content-Length", v[0])
+		}
+	}
+	if v := header.Get(mdContentDisposition); len(v) > 0 {
+		h.Set("Content-Disposition", v[0])
+	}
+	if v := header.Get(mdContentSHA256); len(v) > 0 && v[0] != "" {
+		h.Set("X-Content-SHA256", v[0])
+	}
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(first.GetData()); err != nil {
+		return
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			panic(http.ErrAbortHandler) // the status cannot follow a body already started
+		}
+		if _, err := w.Write(msg.GetData()); err != nil {
+			return
+		}
+	}
+}
+
+// fill reads until buf is full or the reader ends. Unlike io.ReadFull it
+// returns io.EOF only for a clean end: a body cut short (io.ErrUnexpectedEOF
+// from net/http) stays an error, so it can never pass for a whole file.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func outboundMarshaler(mux *runtime.ServeMux, r *http.Request) runtime.Marshaler {
+	_, m := runtime.MarshalerForRequest(mux, r)
+	return m
+}

@@ -1,0 +1,248 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+
+	"github.com/eeo-gateway/eeo-gateway/eeo"
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// errUpstreamFinished ends the feed when EEO has answered before reading
+// the whole body (a rejection); its answer says why.
+var errUpstreamFinished = errors.New("EEO answered before the upload ended")
+
+// CreateImport streams the caller's chunks straight into the upstream
+// request through a pipe, hashing them on the way: the gateway holds one
+// chunk at a time whatever the file's size. Any failure before the last
+// byte (caller gone, limit passed, checksum wrong) fails the upstream body,
+// and EEO creates nothing for a body that did not complete.
+func (s *importReportService) CreateImport(stream eeov1.ImportReportService_CreateImportServer) error {
+	ctx := stream.Context()
+	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) || (err == nil && first.GetMetadata() == nil) {
+		return invalidArgument("metadata", "the first message must carry the metadata; the file's bytes follow")
+	}
+	if err != nil {
+		return uploadAborted(err)
+	}
+	md := first.GetMetadata()
+	up, err := s.upstream(md.GetAccount())
+	if err != nil {
+		return err
+	}
+	u, err := s.checkUpload(md)
+	if err != nil {
+		return err
+	}
+
+	// Wait for the first bytes before calling EEO, so an empty file is
+	// refused without an upstream request.
+	chunk, err := nextChunk(stream)
+	if errors.Is(err, io.EOF) {
+		return statusError(codes.InvalidArgument, ReasonEmptyFile, "the file is empty; nothing was imported", nil)
+	}
+	if err != nil {
+		return uploadAborted(err)
+	}
+
+	if u.RequestID == "" {
+		imp, _, err := s.forward(ctx, up, stream, u, chunk)
+		if err != nil {
+			return err
+		}
+		return stream.SendAndClose(&eeov1.CreateImportResponse{Import: importProto(md.GetAccount(), imp)})
+	}
+
+	key := requestKey{account: md.GetAccount(), kind: "import", id: u.RequestID}
+	owner, prior, err := s.requests.begin(key)
+	if err != nil {
+		return err
+	}
+	if !owner {
+		imp, err := s.replayImport(ctx, up, stream, u, chunk, prior)
+		if err != nil {
+			return err
+		}
+		return stream.SendAndClose(&eeov1.CreateImportResponse{Import: importProto(md.GetAccount(), imp)})
+	}
+	imp, sum, err := s.forward(ctx, up, stream, u, chunk)
+	if err != nil {
+		s.requests.forget(key)
+		return err
+	}
+	s.requests.finish(key, importFingerprint(u, sum), imp.ID)
+	return stream.SendAndClose(&eeov1.CreateImportResponse{Import: importProto(md.GetAccount(), imp)})
+}
+
+// checkUpload validates the metadata and turns it into an upstream upload.
+func (s *importReportService) checkUpload(md *eeov1.ImportMetadata) (eeo.Upload, error) {
+	u := eeo.Upload{ImportType: md.GetImportType(), FileName: md.GetFileName(), ContentType: md.GetContentType(),
+		RequestID: md.GetRequestId(), Size: md.GetSizeBytes()}
+	if u.ContentType == "" {
+		u.ContentType = "text/csv"
+	}
+	var err error
+	if u.ExpectedSHA256, err = normalizeSHA256("expected_sha256", md.GetExpectedSha256()); err != nil {
+		return u, err
+	}
+	for _, check := range []error{
+		checkName("import_type", u.ImportType), checkFileName(u.FileName),
+		checkContentType(u.ContentType), checkRequestID(u.RequestID),
+	} {
+		if check != nil {
+			return u, check
+		}
+	}
+	switch {
+	case u.Size < 0:
+		return u, invalidArgument("size_bytes", "must not be negative")
+	case u.Size > s.maxUploadBytes:
+		return u, s.tooLarge()
+	}
+	return u, nil
+}
+
+// forward sends first and the rest of the stream to EEO as one upload and
+// returns the import with the SHA-256 of what was sent.
+func (s *importReportService) forward(ctx context.Context, up Upstream, stream eeov1.ImportReportService_CreateImportServer, u eeo.Upload, first []byte) (eeo.Import, string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	u.Body = pr
+	type result struct {
+		imp eeo.Import
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		imp, err := up.CreateImport(ctx, u)
+		pr.CloseWithError(errUpstreamFinished)
+		done <- result{imp, err}
+	}()
+
+	h := sha256.New()
+	stoppedEarly, feedErr := s.feed(stream, pw, h, first, u.ExpectedSHA256)
+	if feedErr != nil {
+		// A failed body: EEO must not create anything from it.
+		pw.CloseWithError(feedErr)
+		cancel()
+		<-done
+		return eeo.Import{}, "", feedErr
+	}
+	pw.Close()
+	r := <-done
+	if r.err != nil {
+		return eeo.Import{}, "", s.upstreamStatus(r.err, "")
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if stoppedEarly || (r.imp.SHA256 != "" && r.imp.SHA256 != sum) {
+		// EEO holds different bytes from those sent: never report success.
+		if _, err := up.CancelImport(context.WithoutCancel(ctx), r.imp.ID); err != nil {
+			return eeo.Import{}, "", dataLoss("EEO recorded different bytes from those uploaded, and cancelling import " + r.imp.ID + " failed")
+		}
+		return eeo.Import{}, "", dataLoss("EEO recorded different bytes from those uploaded; import " + r.imp.ID + " was cancelled")
+	}
+	return r.imp, sum, nil
+}
+
+// feed copies chunks into w, hashing and counting. It reports
+// stoppedEarly when EEO stopped reading before the end, and an error when
+// the body must fail.
+func (s *importReportService) feed(stream eeov1.ImportReportService_CreateImportServer, w io.Writer, h hash.Hash, chunk []byte, expected string) (stoppedEarly bool, err error) {
+	var n int64
+	for {
+		n += int64(len(chunk))
+		if n > s.maxUploadBytes {
+			return false, s.tooLarge()
+		}
+		h.Write(chunk)
+		if _, err := w.Write(chunk); err != nil {
+			return true, nil
+		}
+		chunk, err = nextChunk(stream)
+		if errors.Is(err, io.EOF) {
+			if expected != "" && hex.EncodeToString(h.Sum(nil)) != expected {
+				return false, checksumMismatch()
+			}
+			return false, nil
+		}
+		if err != nil {
+			return false, uploadAborted(err)
+		}
+	}
+}
+
+// replayImport answers a retry of a finished request: the original import
+// if it uploads the same file, REQUEST_ID_REUSED if not. The file's hash is
+// needed to tell, so it is read (and discarded) unless expected_sha256
+// already says.
+func (s *importReportService) replayImport(ctx context.Context, up Upstream, stream eeov1.ImportReportService_CreateImportServer, u eeo.Upload, chunk []byte, prior requestEntry) (eeo.Import, error) {
+	sum := u.ExpectedSHA256
+	if sum == "" {
+		h := sha256.New()
+		if _, err := s.feed(stream, io.Discard, h, chunk, ""); err != nil {
+			return eeo.Import{}, err
+		}
+		sum = hex.EncodeToString(h.Sum(nil))
+	}
+	if importFingerprint(u, sum) != prior.fingerprint {
+		return eeo.Import{}, requestIDReused()
+	}
+	imp, err := up.GetImport(ctx, prior.resultID)
+	if err != nil {
+		return eeo.Import{}, s.upstreamStatus(err, ReasonImportNotFound)
+	}
+	return imp, nil
+}
+
+// nextChunk returns the next non-empty chunk, or io.EOF after the last.
+func nextChunk(stream eeov1.ImportReportService_CreateImportServer) ([]byte, error) {
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			return nil, err
+		}
+		if msg.GetMetadata() != nil {
+			return nil, invalidArgument("metadata", "only the first message may carry metadata")
+		}
+		if c := msg.GetChunk(); len(c) > 0 {
+			return c, nil
+		}
+	}
+}
+
+func importFingerprint(u eeo.Upload, sum string) string {
+	return u.ImportType + "\x00" + u.FileName + "\x00" + sum
+}
+
+func (s *importReportService) tooLarge() error {
+	limit := strconv.FormatInt(s.maxUploadBytes, 10)
+	return statusError(codes.ResourceExhausted, ReasonUploadTooLarge,
+		fmt.Sprintf("the file exceeds the %s-byte upload limit; nothing was imported", limit), map[string]string{"limit_bytes": limit})
+}
+
+// uploadAborted reports a stream that failed before its end: nothing is
+// imported from it.
+func uploadAborted(err error) error {
+	if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument {
+		return err
+	}
+	code := status.Code(err)
+	if code == codes.Unknown || code == codes.OK {
+		code = codes.Canceled
+	}
+	return statusError(code, ReasonUploadAborted, "the upload ended before its last byte; nothing was imported", nil)
+}
+
+func dataLoss(msg string) error {
+	return statusError(codes.DataLoss, ReasonDataLoss, msg, nil)
+}

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/eeo-gateway/eeo-gateway/eeo"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// ErrorInfo reasons of ImportReportService.
+const (
+	ReasonImportNotFound         = "IMPORT_NOT_FOUND"
+	ReasonReportNotFound         = "REPORT_NOT_FOUND"
+	ReasonInvalidImportType      = "INVALID_IMPORT_TYPE"
+	ReasonInvalidReportType      = "INVALID_REPORT_TYPE"
+	ReasonInvalidParameter       = "INVALID_PARAMETER"
+	ReasonUnsupportedFormat      = "UNSUPPORTED_FORMAT"
+	ReasonEmptyFile              = "EMPTY_FILE"
+	ReasonChecksumMismatch       = "CHECKSUM_MISMATCH"
+	ReasonUploadTooLarge         = "UPLOAD_TOO_LARGE"
+	ReasonUploadAborted          = "UPLOAD_ABORTED"
+	ReasonRequestIDReused        = "REQUEST_ID_REUSED"
+	ReasonRequestInProgress      = "REQUEST_IN_PROGRESS"
+	ReasonNotCancellable         = "NOT_CANCELLABLE"
+	ReasonReportNotReady         = "REPORT_NOT_READY"
+	ReasonDataLoss               = "DATA_LOSS"
+	ReasonEEOTokenRejected       = "EEO_TOKEN_REJECTED"
+	ReasonEEOTokenRejectedUpload = "EEO_TOKEN_REJECTED_MID_UPLOAD"
+	ReasonEEOPermissionDenied    = "EEO_PERMISSION_DENIED"
+	ReasonEEOConflict            = "EEO_CONFLICT"
+	ReasonEEOBadRequest          = "EEO_BAD_REQUEST"
+)
+
+// upstreamStatus maps a failed EEO call to a gRPC status. notFound is the
+// reason for a 404 (IMPORT_NOT_FOUND, …); empty means the account's
+// collection, which always exists, so a 404 there is EEO misbehaving.
+// Errors from the token cache keep TokenService's mapping.
+func (s *importReportService) upstreamStatus(err error, notFound string) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var ee *eeo.Error
+	if !errors.As(err, &ee) {
+		return toStatus(err, s.now())
+	}
+	md := map[string]string{}
+	if ee.StatusCode != 0 {
+		md["http_status"] = strconv.Itoa(ee.StatusCode)
+	}
+	if ee.Code != "" {
+		md["eeo_error"] = ee.Code
+	}
+	retry := retryInfo(s.now().Add(ee.RetryAfter), s.now())
+	switch {
+	case ee.StatusCode == 0 && (ee.Timeout() || errors.Is(err, context.DeadlineExceeded)):
+		return statusError(codes.Unavailable, ReasonEEOTimeout, "EEO did not answer in time", md, retry)
+	case ee.StatusCode == 0 && errors.Is(err, context.Canceled):
+		return statusError(codes.Canceled, ReasonCancelled, "request cancelled", md)
+	case ee.StatusCode == 0:
+		return statusError(codes.Unavailable, ReasonEEOUnavailable, "EEO is unreachable", md, retry)
+	case ee.Code == "malformed_response":
+		return statusError(codes.Unavailable, ReasonEEOMalformedResponse, "EEO sent a malformed response", md, retry)
+	case ee.Code == "token_rejected_mid_upload":
+		return statusError(codes.Unavailable, ReasonEEOTokenRejectedUpload,
+			"EEO rejected the access token after the upload started; nothing was imported, retry the upload", md, retry)
+	case ee.StatusCode == 401:
+		return statusError(codes.Internal, ReasonEEOTokenRejected,
+			"EEO rejected a freshly issued access token for this account; an operator must check the account's EEO access", md)
+	case ee.StatusCode == 403:
+		return statusError(codes.PermissionDenied, ReasonEEOPermissionDenied, "EEO does not allow this account that operation", md)
+	case ee.StatusCode == 404 && notFound != "":
+		return statusError(codes.NotFound, notFound, strings.ToLower(strings.ReplaceAll(notFound, "_", " ")), md)
+	case ee.StatusCode == 409:
+		return conflictStatus(ee.Code, md)
+	case ee.StatusCode == 413:
+		return statusError(codes.ResourceExhausted, ReasonUploadTooLarge, "the file is larger than EEO accepts", md)
+	case ee.StatusCode == 422 && ee.Code == "checksum_mismatch":
+		return checksumMismatch()
+	case ee.StatusCode == 429:
+		return statusError(codes.ResourceExhausted, ReasonEEORateLimited, "EEO is rate limiting this account", md, retry)
+	case ee.StatusCode >= 500:
+		return statusError(codes.Unavailable, ReasonEEOUnavailable, "EEO is unavailable", md, retry)
+	case ee.StatusCode == 400 || ee.StatusCode == 422:
+		return badRequestStatus(ee, md)
+	}
+	return statusError(codes.Internal, ReasonEEOBadRequest, "EEO refused the request unexpectedly", md)
+}
+
+func conflictStatus(code string, md map[string]string) error {
+	switch code {
+	case "idempotency_key_reused":
+		return requestIDReused()
+	case "idempotency_key_in_use":
+		return requestInProgress()
+	case "not_cancellable":
+		return statusError(codes.FailedPrecondition, ReasonNotCancellable, "it has already finished and cannot be cancelled", md)
+	case "report_not_ready":
+		return statusError(codes.FailedPrecondition, ReasonReportNotReady, "the report has not succeeded yet; watch it or poll GetReport", md)
+	}
+	return statusError(codes.Aborted, ReasonEEOConflict, "EEO reported a conflict; retry", md)
+}
+
+// badRequestStatus is INVALID_ARGUMENT with a field violation naming the
+// request field EEO objected to, in this API's terms.
+func badRequestStatus(ee *eeo.Error, md map[string]string) error {
+	reason, field, msg := ReasonEEOBadRequest, ee.Field, "EEO rejected the request"
+	switch ee.Code {
+	case "invalid_import_type":
+		reason, field, msg = ReasonInvalidImportType, "import_type", "unknown import type; see ListImportTypes"
+	case "invalid_report_type":
+		reason, field, msg = ReasonInvalidReportType, "report_type", "unknown report type; see ListReportTypes"
+	case "invalid_parameter":
+		reason, field, msg = ReasonInvalidParameter, "parameters["+ee.Field+"]", "invalid report parameter; see ListReportTypes"
+	case "unsupported_format":
+		reason, field, msg = ReasonUnsupportedFormat, "format", "the report type does not offer that format"
+	case "empty_file":
+		reason, field, msg = ReasonEmptyFile, "chunk", "the file is empty"
+	}
+	if field == "" {
+		field = "request"
+	}
+	st := status.New(codes.InvalidArgument, msg)
+	st, _ = st.WithDetails(
+		&errdetails.ErrorInfo{Domain: ErrorDomain, Reason: reason, Metadata: md},
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: msg}}},
+	)
+	return st.Err()
+}
+
+func requestIDReused() error {
+	return statusError(codes.AlreadyExists, ReasonRequestIDReused,
+		"request_id was already used for a different request; use a new request_id", nil)
+}
+
+func requestInProgress() error {
+	return statusError(codes.Aborted, ReasonRequestInProgress,
+		"a request with this request_id is still in progress; retry after it finishes", nil)
+}
+
+func checksumMismatch() error {
+	st := status.New(codes.InvalidArgument, "the file's SHA-256 does not match expected_sha256; nothing was imported")
+	st, _ = st.WithDetails(
+		&errdetails.ErrorInfo{Domain: ErrorDomain, Reason: ReasonChecksumMismatch},
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "expected_sha256", Description: "does not match the uploaded bytes"}}},
+	)
+	return st.Err()
+}
