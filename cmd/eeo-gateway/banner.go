@@ -21,6 +21,11 @@ Try (grpcurl: run 'make tools', then use .bin/grpcurl):
   curl -s -X POST http://{{.HTTP}}/v1/accounts/demo/token:refresh
   curl -s -X DELETE http://{{.HTTP}}/v1/accounts/demo/token
   curl -s http://{{.HTTP}}/v1/accounts
+  printf 'participant_id,first_name,last_name,email\n1,Ada,Lovelace,ada@example.com\n' |
+    curl -s --data-binary @- -H 'Content-Type: text/csv' 'http://{{.HTTP}}/v1/accounts/demo/imports?importType=participants&fileName=people.csv'
+  curl -s http://{{.HTTP}}/v1/accounts/demo/imports
+  curl -s -d '{"reportType":"grants","parameters":{"as_of":"2026-01-31","rows":"5"}}' http://{{.HTTP}}/v1/accounts/demo/reports
+  curl -s http://{{.HTTP}}/v1/accounts/demo/reports/REPORT_ID:download
 
 Press Ctrl-C to stop.
 `))
