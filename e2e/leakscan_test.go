@@ -56,6 +56,14 @@ func credentialLeakScan() []string {
 	if len(needles) > len(evidence.secrets) {
 		required = append(required, `"component":"token-cache"`, `"msg":"sandbox: token issued"`)
 	}
+	// Likewise for the EEO client once any test created imports or reports
+	// through the gateway: it logs one debug line per EEO request.
+	for _, sb := range evidence.sandboxes {
+		if st := sb.Stats(); st.ImportsCreated+st.ReportsCreated > 0 {
+			required = append(required, `"component":"eeo"`, `"msg":"eeo request"`)
+			break
+		}
+	}
 	for _, r := range required {
 		if !strings.Contains(logs, r) {
 			problems = append(problems, "no "+r+" in the logs: the loggers are not wired to the scan")

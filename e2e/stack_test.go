@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,18 +15,21 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
+	"github.com/eeo-gateway/eeo-gateway/eeo"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -134,22 +138,80 @@ func recordErrors(ctx context.Context, method string, req, reply any, cc *grpc.C
 	return err
 }
 
+// recordStreamErrors is recordErrors for streams (CreateImport, the watches,
+// DownloadReport): it keeps every error a stream ends with, and its header
+// and trailer metadata (DownloadReport sends headers for the REST facade).
+// Stream messages are not kept: they are files and imports, not errors.
+func recordStreamErrors(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	cs, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		recordErr(err)
+		return nil, err
+	}
+	return &recordingStream{ClientStream: cs, method: method}, nil
+}
+
+type recordingStream struct {
+	grpc.ClientStream
+	method string
+	header sync.Once
+}
+
+func (s *recordingStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	s.header.Do(func() {
+		// After RecvMsg returned, Header does not block.
+		if md, herr := s.ClientStream.Header(); herr == nil {
+			record("gRPC header "+s.method, fmt.Sprint(md))
+		}
+	})
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			recordErr(err)
+		}
+		record("gRPC trailer "+s.method, fmt.Sprint(s.ClientStream.Trailer()))
+	}
+	return err
+}
+
+func (s *recordingStream) Header() (metadata.MD, error) {
+	md, err := s.ClientStream.Header()
+	if err == nil {
+		record("gRPC header "+s.method, fmt.Sprint(md))
+	}
+	return md, err
+}
+
 // stackOptions tune newStack. Zero values give a working stack on real time.
 type stackOptions struct {
 	// Clock, if set, is the clock of the sandbox, the cache and the server.
 	Clock *testkit.Clock
-	// Sandbox options; Clients, Now and Logger are filled in by newStack.
+	// SandboxClock, if set, is the sandbox's clock instead of Clock, so a
+	// test can age tokens (and imports and reports) at EEO without the
+	// cache or the server noticing.
+	SandboxClock *testkit.Clock
+	// Sandbox options (StepDuration, MaxUploadBytes, …); Clients, Now and
+	// Logger are filled in by newStack.
 	Sandbox sandbox.Options
 	// Cache options; Now and Logger are filled in by newStack.
 	Cache auth.Options
 	// WrongSecret makes the cache present a secret the sandbox rejects.
 	WrongSecret bool
 	// Server, if set, adjusts the server configuration before server.New.
+	// Upstreams and WatchInterval are already set then.
 	Server func(*server.Config)
 }
 
+// watchInterval is every stack's WatchInterval: short, so a watch notices a
+// state change (made by advancing a clock) within milliseconds.
+const watchInterval = 10 * time.Millisecond
+
+// stackIDs numbers stacks, for their log lines.
+var stackIDs atomic.Int64
+
 // stack is one running sandbox + cache + server, with clients for both ports.
 type stack struct {
+	id              int64 // the "stack" attribute of its log lines
 	sb              *sandbox.Sandbox
 	presentedSecret string // the client secret the cache sends
 	sandboxURL      string
@@ -158,6 +220,7 @@ type stack struct {
 	restURL         string
 	conn            *grpc.ClientConn
 	tokens          eeov1.TokenServiceClient
+	files           eeov1.ImportReportServiceClient
 	http            *http.Client
 
 	cancelServe context.CancelFunc
@@ -179,7 +242,10 @@ func listen(t *testing.T) net.Listener {
 // production order (server, cache, sandbox) and waits for each Serve.
 func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Helper()
-	logger := slog.New(slog.NewJSONHandler(logSink{}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
+	// "stack" tells apart the stacks of one test, and of its repeats
+	// under -count, in the shared log.
+	stackID := stackIDs.Add(1)
+	logger := slog.New(slog.NewJSONHandler(logSink{}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name(), "stack", stackID)
 	var now func() time.Time
 	if opts.Clock != nil {
 		now = opts.Clock.Now
@@ -193,6 +259,9 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	sbOpts := opts.Sandbox
 	sbOpts.Clients = []sandbox.Client{{ID: clientID, Secret: secret}}
 	sbOpts.Now = now
+	if opts.SandboxClock != nil {
+		sbOpts.Now = opts.SandboxClock.Now
+	}
 	sbOpts.Logger = logger.With("component", "sandbox")
 	sb := sandbox.New(sbOpts)
 	evidence.mu.Lock()
@@ -218,7 +287,27 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 
-	cfg := server.Config{Tokens: cache, Logger: logger.With("component", "server"), ShutdownTimeout: 5 * time.Second, Now: now}
+	// ImportReportService's upstream, wired as production's newUpstreams
+	// does: the transport waits for 100 Continue, so EEO can refuse a stale
+	// token before an upload's body is sent.
+	upstreamTransport := http.DefaultTransport.(*http.Transport).Clone()
+	upstreamTransport.ExpectContinueTimeout = time.Second
+	upstream, err := eeo.New(account, sandboxURL, cache, eeo.Options{
+		HTTPClient: &http.Client{Transport: upstreamTransport},
+		Logger:     logger.With("component", "eeo", "account", account),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := server.Config{
+		Tokens:          cache,
+		Upstreams:       map[string]server.Upstream{account: upstream},
+		WatchInterval:   watchInterval,
+		Logger:          logger.With("component", "server"),
+		ShutdownTimeout: 5 * time.Second,
+		Now:             now,
+	}
 	if opts.Server != nil {
 		opts.Server(&cfg)
 	}
@@ -229,7 +318,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	grpcLis, httpLis := listen(t), listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &stack{
-		sb: sb, sandboxURL: sandboxURL, cache: cache,
+		id: stackID, sb: sb, sandboxURL: sandboxURL, cache: cache,
 		grpcAddr: grpcLis.Addr().String(), restURL: "http://" + httpLis.Addr().String(),
 		cancelServe: cancel, served: make(chan error, 1), presentedSecret: presented,
 	}
@@ -239,6 +328,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	s.http = &http.Client{Transport: recordingTransport{clientTransport}}
 	s.conn = s.dial(t)
 	s.tokens = eeov1.NewTokenServiceClient(s.conn)
+	s.files = eeov1.NewImportReportServiceClient(s.conn)
 
 	t.Cleanup(func() {
 		s.conn.Close()
@@ -251,6 +341,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 			t.Errorf("sandbox Serve: %v", err)
 		}
 		fetchTransport.CloseIdleConnections()
+		upstreamTransport.CloseIdleConnections()
 		clientTransport.CloseIdleConnections()
 	})
 	return s
@@ -261,7 +352,8 @@ func (s *stack) dial(t *testing.T) *grpc.ClientConn {
 	t.Helper()
 	conn, err := grpc.NewClient(s.grpcAddr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(recordErrors))
+		grpc.WithUnaryInterceptor(recordErrors),
+		grpc.WithStreamInterceptor(recordStreamErrors))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,6 +420,14 @@ func (s *stack) do(t *testing.T, method, url, bearer string) (int, http.Header, 
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
+	return s.send(t, req)
+}
+
+// send does req with the recording client and returns status, headers and
+// the whole body.
+func (s *stack) send(t *testing.T, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
+	method := req.Method
 	resp, err := s.http.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, req.URL.Path, err)

@@ -12,6 +12,7 @@ import (
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 )
 
 // grpc-gateway maps neither raw nor multipart uploads onto a client stream,
@@ -102,11 +103,14 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 		f.fail(ctx, w, r, err)
 		return
 	}
-	if err := sendUpload(stream, md, body); err != nil {
-		if errors.Is(err, errBodyRead) {
-			cancel() // the HTTP client is gone or broke the body off
-			return
-		}
+	if err := sendUpload(stream, md, body); errors.Is(err, errBodyRead) {
+		// The body broke off or is malformed (chunked encoding, multipart
+		// boundary). Cancelling tells the server, which fails the upstream
+		// body; the client, if still there, learns nothing was imported.
+		cancel()
+		f.fail(r.Context(), w, r, statusError(codes.InvalidArgument, ReasonUploadAborted,
+			"the request body ended early or is malformed; nothing was imported", nil))
+		return
 	}
 	resp, err := stream.CloseAndRecv()
 	if err != nil {

@@ -130,7 +130,7 @@ func (s *importReportService) forward(ctx context.Context, up Upstream, stream e
 	}()
 
 	h := sha256.New()
-	stoppedEarly, feedErr := s.feed(stream, pw, h, first, u.ExpectedSHA256)
+	stoppedEarly, feedErr := s.feed(stream, pw, h, first, u.ExpectedSHA256, u.Size)
 	if feedErr != nil {
 		// A failed body: EEO must not create anything from it.
 		pw.CloseWithError(feedErr)
@@ -140,6 +140,13 @@ func (s *importReportService) forward(ctx context.Context, up Upstream, stream e
 	}
 	pw.Close()
 	r := <-done
+	var bodyErr *eeo.BodyError
+	if errors.As(r.err, &bodyErr) {
+		// The body we fed was whole, so the client refused it for not
+		// matching the declared size; feed checks that first, this is
+		// the backstop.
+		return eeo.Import{}, "", sizeMismatch()
+	}
 	if r.err != nil {
 		return eeo.Import{}, "", s.upstreamStatus(r.err, "")
 	}
@@ -156,13 +163,17 @@ func (s *importReportService) forward(ctx context.Context, up Upstream, stream e
 
 // feed copies chunks into w, hashing and counting. It reports
 // stoppedEarly when EEO stopped reading before the end, and an error when
-// the body must fail.
-func (s *importReportService) feed(stream eeov1.ImportReportService_CreateImportServer, w io.Writer, h hash.Hash, chunk []byte, expected string) (stoppedEarly bool, err error) {
+// the body must fail: over the limit, not the declared size (when declared)
+// or not the expected checksum (when given).
+func (s *importReportService) feed(stream eeov1.ImportReportService_CreateImportServer, w io.Writer, h hash.Hash, chunk []byte, expected string, declared int64) (stoppedEarly bool, err error) {
 	var n int64
 	for {
 		n += int64(len(chunk))
 		if n > s.maxUploadBytes {
 			return false, s.tooLarge()
+		}
+		if declared > 0 && n > declared {
+			return false, sizeMismatch()
 		}
 		h.Write(chunk)
 		if _, err := w.Write(chunk); err != nil {
@@ -170,6 +181,9 @@ func (s *importReportService) feed(stream eeov1.ImportReportService_CreateImport
 		}
 		chunk, err = nextChunk(stream)
 		if errors.Is(err, io.EOF) {
+			if declared > 0 && n != declared {
+				return false, sizeMismatch()
+			}
 			if expected != "" && hex.EncodeToString(h.Sum(nil)) != expected {
 				return false, checksumMismatch()
 			}
@@ -189,7 +203,7 @@ func (s *importReportService) replayImport(ctx context.Context, up Upstream, str
 	sum := u.ExpectedSHA256
 	if sum == "" {
 		h := sha256.New()
-		if _, err := s.feed(stream, io.Discard, h, chunk, ""); err != nil {
+		if _, err := s.feed(stream, io.Discard, h, chunk, "", u.Size); err != nil {
 			return eeo.Import{}, err
 		}
 		sum = hex.EncodeToString(h.Sum(nil))
@@ -241,6 +255,10 @@ func uploadAborted(err error) error {
 		code = codes.Canceled
 	}
 	return statusError(code, ReasonUploadAborted, "the upload ended before its last byte; nothing was imported", nil)
+}
+
+func sizeMismatch() error {
+	return invalidArgument("size_bytes", "does not match the number of bytes sent; nothing was imported")
 }
 
 func dataLoss(msg string) error {
