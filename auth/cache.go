@@ -177,6 +177,22 @@ func (c *Cache) Drop(account string) (bool, error) {
 	return c.invalidateIf(account, func(*Token) bool { return true })
 }
 
+// Reset forgets the account's token and any backoff after failures, for
+// when its credentials change: the next call fetches at once.
+func (c *Cache) Reset(account string) error {
+	e, err := c.entry(account)
+	if err != nil {
+		return err
+	}
+	e.current.Store(nil)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lastErr, e.lastErrAt = nil, time.Time{}
+	e.retryAt.Store(0)
+	e.backoff.Reset()
+	return nil
+}
+
 // Close stops background refreshes, aborts fetches in flight and waits for
 // them to end. Calls after Close fail with ErrClosed unless a valid token is
 // cached.

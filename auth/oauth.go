@@ -41,6 +41,9 @@ type ClientCredentials struct {
 	// administrator granted access.
 	ClientID     string
 	ClientSecret Secret
+	// SecretSource, if set, supplies the secret instead of ClientSecret and
+	// is asked on every request, so a rotated secret takes effect at once.
+	SecretSource SecretSource
 	// Scopes, if any, are sent space-separated as "scope".
 	Scopes []string
 	// AuthStyle selects Basic (the default) or form-body authentication.
@@ -78,9 +81,13 @@ func (c *ClientCredentials) FetchToken(ctx context.Context) (Grant, error) {
 	if len(c.Scopes) > 0 {
 		form.Set("scope", strings.Join(c.Scopes, " "))
 	}
+	secret := c.ClientSecret
+	if c.SecretSource != nil {
+		secret = c.SecretSource.Secret()
+	}
 	if c.AuthStyle == AuthStyleForm {
 		form.Set("client_id", c.ClientID)
-		form.Set("client_secret", c.ClientSecret.Reveal())
+		form.Set("client_secret", secret.Reveal())
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.TokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -90,7 +97,7 @@ func (c *ClientCredentials) FetchToken(ctx context.Context) (Grant, error) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if c.AuthStyle != AuthStyleForm {
-		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret.Reveal()))
+		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(secret.Reveal()))
 	}
 
 	client := c.HTTPClient

@@ -18,11 +18,14 @@ import (
 // newRESTHandler returns the REST facade: grpc-gateway routes that call the
 // gRPC server through conn, so REST traffic takes the same interceptor chain
 // as gRPC traffic; /openapi.json; and /healthz backed by gRPC health.
-func newRESTHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
+func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, error) {
 	gw := runtime.NewServeMux(
 		runtime.WithErrorHandler(restErrorHandler),
 		runtime.WithForwardResponseOption(noStore),
 		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(conn)),
+		runtime.WithIncomingHeaderMatcher(incomingHeaders(cfg.AllowedMetadataHeaders)),
+		runtime.WithOutgoingHeaderMatcher(dropAllMetadata),
+		runtime.WithOutgoingTrailerMatcher(dropAllMetadata),
 	)
 	if err := eeov1.RegisterTokenServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
@@ -38,7 +41,7 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, e
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.Handle("/", gw)
-	return mux, nil
+	return withCORS(cfg.CORSAllowedOrigins, limitBodies(mux)), nil
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

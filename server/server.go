@@ -45,6 +45,13 @@ type Config struct {
 	DrainDelay time.Duration
 	// Now is the clock for error details; nil means time.Now.
 	Now func() time.Time
+	// AllowedMetadataHeaders are extra HTTP request headers the REST facade
+	// passes on as gRPC metadata (Grpc-Metadata-Foo arrives as "foo"). Only
+	// Authorization and X-Request-Id pass by default.
+	AllowedMetadataHeaders []string
+	// CORSAllowedOrigins are the browser origins allowed to call the REST
+	// facade; none (the default) sends no CORS headers.
+	CORSAllowedOrigins []string
 }
 
 // Defaults for Config.
@@ -95,10 +102,10 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer()}
 	s.draining, s.drainStarted = context.WithCancel(context.Background())
 	streams := append([]grpc.StreamServerInterceptor{endWatchesOnDrain(s.draining)}, cfg.StreamInterceptors...)
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(grpcLimits(),
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.UnaryInterceptors)...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, streams)...),
-	)
+	)...)
 	eeov1.RegisterTokenServiceServer(s.grpc, &tokenService{tokens: cfg.Tokens, now: cfg.Now})
 	eeov1.RegisterImportReportServiceServer(s.grpc, &importReportService{
 		upstreams:      cfg.Upstreams,
@@ -126,7 +133,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		return fmt.Errorf("dialling own gRPC listener for the REST facade: %w", err)
 	}
 	defer conn.Close()
-	rest, err := newRESTHandler(ctx, conn)
+	rest, err := newRESTHandler(ctx, conn, s.cfg)
 	if err != nil {
 		return fmt.Errorf("building REST facade: %w", err)
 	}

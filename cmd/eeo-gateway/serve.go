@@ -85,11 +85,20 @@ func serve(ctx context.Context, args []string, e env) error {
 		defer func() { stopSandbox(); <-sandboxDone }()
 	}
 
-	cache, err := newTokenCache(cfg, logger)
+	cache, secretFiles, err := newTokenCache(cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer cache.Close()
+	if len(secretFiles) > 0 {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() {
+			auth.WatchSecretFiles(watchCtx, cache, secretFiles, secretCheckInterval, logger.With("component", "secrets"))
+			close(watched)
+		}()
+		defer func() { stopWatch(); <-watched }()
+	}
 	upstreams, err := newUpstreams(cfg, cache, logger)
 	if err != nil {
 		return err
@@ -132,29 +141,43 @@ func overrideIfSet(dst *string, flagValue string) {
 // newTokenCache builds one client-credentials fetcher per account. The HTTP
 // client's own timeouts bound connection set-up; the cache's fetch timeout
 // bounds the whole exchange.
-func newTokenCache(cfg config.Config, logger *slog.Logger) (*auth.Cache, error) {
+// secretCheckInterval is how often client secret files are checked for
+// rotation.
+const secretCheckInterval = 10 * time.Second
+
+func newTokenCache(cfg config.Config, logger *slog.Logger) (*auth.Cache, map[string]*auth.FileSecret, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSHandshakeTimeout = 5 * time.Second
 	transport.ResponseHeaderTimeout = cfg.Token.FetchTimeout.Std()
 	httpClient := &http.Client{Transport: transport}
 
 	accounts := make([]auth.Account, 0, len(cfg.Accounts))
+	files := map[string]*auth.FileSecret{}
 	for _, a := range cfg.Accounts {
 		style := auth.AuthStyleBasic
 		if a.AuthStyle == config.AuthStyleForm {
 			style = auth.AuthStyleForm
 		}
-		accounts = append(accounts, auth.Account{Name: a.Name, Fetcher: &auth.ClientCredentials{
+		fetcher := &auth.ClientCredentials{
 			TokenURL:     a.TokenURL,
 			ClientID:     a.ClientID,
 			ClientSecret: a.ClientSecret,
 			Scopes:       a.Scopes,
 			AuthStyle:    style,
 			HTTPClient:   httpClient,
-		}})
+		}
+		// A secret in a file can be rotated without a restart.
+		if a.ClientSecretFile != "" {
+			fs, err := auth.NewFileSecret(a.ClientSecretFile)
+			if err != nil {
+				return nil, nil, err
+			}
+			fetcher.SecretSource, files[a.Name] = fs, fs
+		}
+		accounts = append(accounts, auth.Account{Name: a.Name, Fetcher: fetcher})
 	}
 	t := cfg.Token
-	return auth.NewCache(accounts, auth.Options{
+	cache, err := auth.NewCache(accounts, auth.Options{
 		IdleTimeout:    t.IdleTimeout.Std(),
 		IdleMargin:     t.IdleMargin.Std(),
 		ExpiryMargin:   t.ExpiryMargin.Std(),
@@ -164,6 +187,7 @@ func newTokenCache(cfg config.Config, logger *slog.Logger) (*auth.Cache, error) 
 		BackoffMax:     t.BackoffMax.Std(),
 		Logger:         logger.With("component", "token-cache"),
 	})
+	return cache, files, err
 }
 
 // newUpstreams builds each account's EEO import/report client. The

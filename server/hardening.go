@@ -1,0 +1,85 @@
+package server
+
+import (
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/rs/cors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+)
+
+// gRPC server limits. A client may hold many streams (watches, downloads),
+// but not unboundedly many; messages are at most a 1 MiB upload chunk plus
+// slack; keepalive pings more often than every 10 s are abuse.
+const (
+	maxConcurrentStreams = 1000
+	maxMessageBytes      = 4 << 20
+	maxRESTBodyBytes     = 1 << 20 // JSON request bodies; uploads stream and are capped separately
+)
+
+func grpcLimits() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(maxConcurrentStreams),
+		grpc.MaxRecvMsgSize(maxMessageBytes),
+		grpc.MaxSendMsgSize(maxMessageBytes),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
+	}
+}
+
+// incomingHeaders decides which HTTP request headers become gRPC metadata.
+// grpc-gateway's default passes every Grpc-Metadata-* header through, which
+// would let a REST caller set internal metadata (a forwarded identity, say);
+// only Authorization, X-Request-Id and the configured allow-list pass.
+func incomingHeaders(allowed []string) runtime.HeaderMatcherFunc {
+	allow := map[string]bool{}
+	for _, h := range allowed {
+		allow[textproto.CanonicalMIMEHeaderKey(h)] = true
+	}
+	return func(key string) (string, bool) {
+		key = textproto.CanonicalMIMEHeaderKey(key)
+		switch {
+		case key == "Authorization":
+			return "authorization", true
+		case key == "X-Request-Id":
+			return "x-request-id", true
+		case allow[key]:
+			return strings.ToLower(strings.TrimPrefix(key, "Grpc-Metadata-")), true
+		}
+		return "", false
+	}
+}
+
+// dropAllMetadata keeps gRPC header and trailer metadata out of REST
+// responses: it is internal, and grpc-gateway would otherwise copy all of it
+// into Grpc-Metadata-* headers.
+func dropAllMetadata(string) (string, bool) { return "", false }
+
+// limitBodies caps JSON request bodies; the upload route streams its own.
+func limitBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !(r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports")) {
+			r.Body = http.MaxBytesReader(w, r.Body, maxRESTBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withCORS allows the configured browser origins; none means no CORS
+// headers at all, so browsers keep their same-origin rule.
+func withCORS(origins []string, next http.Handler) http.Handler {
+	if len(origins) == 0 {
+		return next
+	}
+	return cors.New(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodDelete},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-Id", "Idempotency-Key"},
+		ExposedHeaders: []string{"Content-Disposition", "X-Content-SHA256", "Retry-After"},
+		MaxAge:         600,
+	}).Handler(next)
+}
