@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -52,6 +52,11 @@ type Config struct {
 	// CORSAllowedOrigins are the browser origins allowed to call the REST
 	// facade; none (the default) sends no CORS headers.
 	CORSAllowedOrigins []string
+	// TLS, if set, serves both listeners over TLS (with client certificate
+	// verification if it asks for it). It is typically a
+	// tlsfiles.Reloader's ServerConfig, so certificates rotate without a
+	// restart. Nil serves plaintext.
+	TLS *tls.Config
 }
 
 // Defaults for Config.
@@ -102,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer()}
 	s.draining, s.drainStarted = context.WithCancel(context.Background())
 	streams := append([]grpc.StreamServerInterceptor{endWatchesOnDrain(s.draining)}, cfg.StreamInterceptors...)
-	s.grpc = grpc.NewServer(append(grpcLimits(),
+	s.grpc = grpc.NewServer(append(grpcLimits(), grpc.Creds(newServerCredentials(cfg.TLS)),
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.UnaryInterceptors)...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, streams)...),
 	)...)
@@ -128,9 +133,10 @@ func New(cfg Config) (*Server, error) {
 // NOT_SERVING, new connections are refused, and in-flight calls get up to
 // ShutdownTimeout to finish. It returns nil after a shutdown that ctx asked for.
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
-	conn, err := grpc.NewClient(dialTarget(grpcLis.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	internal := newInternalListener()
+	conn, err := internal.dial()
 	if err != nil {
-		return fmt.Errorf("dialling own gRPC listener for the REST facade: %w", err)
+		return fmt.Errorf("connecting the REST facade to the gRPC server: %w", err)
 	}
 	defer conn.Close()
 	rest, err := newRESTHandler(ctx, conn, s.cfg)
@@ -145,8 +151,12 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 
-	errc := make(chan error, 2)
+	if s.cfg.TLS != nil {
+		httpLis = tls.NewListener(httpLis, serverTLS(s.cfg.TLS, "h2", "http/1.1"))
+	}
+	errc := make(chan error, 3)
 	go func() { errc <- serveErr("gRPC", s.grpc.Serve(grpcLis)) }()
+	go func() { errc <- serveErr("internal gRPC", s.grpc.Serve(internal)) }()
 	go func() { errc <- serveErr("REST", httpSrv.Serve(httpLis)) }()
 	s.log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
 
@@ -191,17 +201,4 @@ func (s *Server) shutdown(httpSrv *http.Server) {
 		<-stopped
 	}
 	s.log.Info("stopped")
-}
-
-// dialTarget turns a listener address into one the facade can dial: a
-// wildcard host (":9090", "[::]:9090") becomes loopback.
-func dialTarget(addr net.Addr) string {
-	host, port, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return addr.String()
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return "passthrough:///" + net.JoinHostPort(host, port)
 }
