@@ -63,6 +63,12 @@ type Config struct {
 	Token TokenConfig `json:"token"`
 	// Files tunes imports and reports.
 	Files FilesConfig `json:"files"`
+	// TLS serves both listeners over TLS; absent means plaintext.
+	TLS TLSConfig `json:"tls"`
+	// Access is caller authentication, authorization and rate limits.
+	Access AccessConfig `json:"access"`
+	// HTTP tunes the REST facade.
+	HTTP HTTPConfig `json:"http"`
 	// Accounts are the EEO accounts the gateway hands out tokens for.
 	// At least one is required.
 	Accounts []Account `json:"accounts"`
@@ -159,6 +165,7 @@ func (c *Config) setDefaults() {
 	def(&t.BackoffInitial, Duration(defaultBackoffInitial))
 	def(&t.BackoffMax, Duration(defaultBackoffMax))
 
+	def(&c.Access.Reflection, "authenticated")
 	def(&c.Files.MaxUploadBytes, defaultMaxUploadBytes)
 	def(&c.Files.WatchInterval, Duration(defaultWatchInterval))
 

@@ -61,6 +61,15 @@ token:
 files:
   max_upload_bytes: 1048576
   watch_interval: 500ms
+access:
+  api_keys:
+    - caller: payroll
+      sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+  policies:
+    - caller: payroll
+      accounts: [acme]
+      permissions: [imports:write, imports:read]
+  rate_limit: {per_second: 5, burst: 10}
 accounts:
   - name: acme
     token_url: https://eeo.example.com/oauth2/token
@@ -101,6 +110,12 @@ accounts:
 			BackoffMax:     sec(time.Minute),
 		},
 		Files: config.FilesConfig{MaxUploadBytes: 1 << 20, WatchInterval: sec(500 * time.Millisecond)},
+		Access: config.AccessConfig{
+			APIKeys:    []config.APIKeyConfig{{Caller: "payroll", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}},
+			Reflection: "authenticated",
+			Policies:   []config.PolicyConfig{{Caller: "payroll", Accounts: []string{"acme"}, Permissions: []string{"imports:write", "imports:read"}}},
+			RateLimit:  config.RateLimitConfig{PerSecond: 5, Burst: 10},
+		},
 		Accounts: []config.Account{
 			{
 				Name:            "acme",

@@ -57,6 +57,8 @@ func (c Config) validate(unresolved map[int]bool) []error {
 	}
 	p.add("files.watch_interval", checkPositive(c.Files.WatchInterval))
 
+	c.validateAccess(&p)
+
 	if len(c.Accounts) == 0 {
 		p.add("accounts", errors.New("at least one account is required"))
 	}

@@ -1,0 +1,182 @@
+package config
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// TLSConfig serves both listeners over TLS. Files are re-read when they
+// change, so certificates rotate without a restart.
+type TLSConfig struct {
+	// CertFile and KeyFile are the server's PEM certificate chain and key.
+	CertFile string `json:"cert_file"`
+	KeyFile  string `json:"key_file"`
+	// ClientCAFile, if set, makes both listeners require client
+	// certificates signed by one of these CAs (mTLS).
+	ClientCAFile string `json:"client_ca_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// AccessConfig is who may call the gateway and what they may do. With no
+// api_keys, jwt or mtls the service refuses to start unless
+// --insecure-allow-unauthenticated is given.
+type AccessConfig struct {
+	// APIKeys are bearer keys, stored only as SHA-256 hashes.
+	APIKeys []APIKeyConfig `json:"api_keys"`
+	// JWT accepts bearer JWTs from an identity provider.
+	JWT *JWTConfig `json:"jwt"`
+	// MTLS accepts a verified client certificate as the caller's identity:
+	// its URI SAN (a SPIFFE ID), else DNS SAN, else CN. Needs
+	// tls.client_ca_file.
+	MTLS bool `json:"mtls"`
+	// Reflection is "authenticated" (default), "public" or "off".
+	Reflection string `json:"reflection"`
+	// Policies grant callers permissions on accounts; anything not granted
+	// is denied.
+	Policies []PolicyConfig `json:"policies"`
+	// RateLimit bounds each caller's request rate.
+	RateLimit RateLimitConfig `json:"rate_limit"`
+}
+
+// Configured reports whether any caller authentication is set up.
+func (a AccessConfig) Configured() bool { return len(a.APIKeys) > 0 || a.JWT != nil || a.MTLS }
+
+// APIKeyConfig is one caller's API key.
+type APIKeyConfig struct {
+	// Caller names whoever holds the key, as policies and audit logs see it.
+	Caller string `json:"caller"`
+	// SHA256 is the lower-case hex SHA-256 of the key: the key itself is
+	// never stored. `printf %s "$KEY" | sha256sum` computes it.
+	SHA256 string `json:"sha256"`
+}
+
+// JWTConfig validates bearer JWTs.
+type JWTConfig struct {
+	Issuer   string `json:"issuer"`
+	Audience string `json:"audience"`
+	// Algorithms allowed, e.g. [RS256, ES256]; "none" and HMAC are refused.
+	Algorithms []string `json:"algorithms"`
+	// JWKSFile or JWKSURL holds the signing keys (exactly one).
+	JWKSFile string `json:"jwks_file"`
+	JWKSURL  string `json:"jwks_url"`
+	// CallerClaim names the claim that identifies the caller; default "sub".
+	CallerClaim string `json:"caller_claim"`
+	// Leeway tolerates clock skew on exp/nbf/iat; default 0.
+	Leeway Duration `json:"leeway"`
+}
+
+// PolicyConfig grants one caller permissions on accounts.
+type PolicyConfig struct {
+	Caller string `json:"caller"`
+	// Accounts are account names, or "*" for all.
+	Accounts []string `json:"accounts"`
+	// Permissions: token:get, token:refresh, token:invalidate,
+	// imports:write, imports:read, reports:write, reports:read,
+	// accounts:list.
+	Permissions []string `json:"permissions"`
+}
+
+// RateLimitConfig is a per-caller token bucket; per_second 0 means none.
+type RateLimitConfig struct {
+	PerSecond float64 `json:"per_second"`
+	Burst     int     `json:"burst"`
+}
+
+// HTTPConfig tunes the REST facade.
+type HTTPConfig struct {
+	// AllowedMetadataHeaders are extra request headers passed to the gRPC
+	// server as metadata; by default only Authorization and X-Request-Id.
+	AllowedMetadataHeaders []string `json:"allowed_metadata_headers"`
+	// CORSAllowedOrigins are browser origins allowed to call the REST API;
+	// none by default.
+	CORSAllowedOrigins []string `json:"cors_allowed_origins"`
+}
+
+// Permissions a policy may grant.
+var knownPermissions = map[string]bool{
+	"token:get": true, "token:refresh": true, "token:invalidate": true,
+	"imports:write": true, "imports:read": true, "reports:write": true, "reports:read": true,
+	"accounts:list": true,
+}
+
+func (c Config) validateAccess(p *problems) {
+	t := c.TLS
+	if t.Enabled() {
+		if t.CertFile == "" {
+			p.add("tls.cert_file", fmt.Errorf("required with tls.key_file"))
+		}
+		if t.KeyFile == "" {
+			p.add("tls.key_file", fmt.Errorf("required with tls.cert_file"))
+		}
+	} else if t.ClientCAFile != "" {
+		p.add("tls.client_ca_file", fmt.Errorf("needs tls.cert_file and tls.key_file"))
+	}
+
+	a := c.Access
+	seen := map[string]bool{}
+	for i, k := range a.APIKeys {
+		at := fmt.Sprintf("access.api_keys[%d]", i)
+		if strings.TrimSpace(k.Caller) == "" {
+			p.add(at+".caller", fmt.Errorf("required"))
+		}
+		if b, err := hex.DecodeString(k.SHA256); err != nil || len(b) != 32 || k.SHA256 != strings.ToLower(k.SHA256) {
+			p.add(at+".sha256", fmt.Errorf("must be 64 lower-case hex digits: the SHA-256 of the key, never the key"))
+		} else if seen[k.SHA256] {
+			p.add(at+".sha256", fmt.Errorf("the same key is configured twice"))
+		}
+		seen[k.SHA256] = true
+	}
+	if j := a.JWT; j != nil {
+		if j.Issuer == "" {
+			p.add("access.jwt.issuer", fmt.Errorf("required"))
+		}
+		if j.Audience == "" {
+			p.add("access.jwt.audience", fmt.Errorf("required"))
+		}
+		if len(j.Algorithms) == 0 {
+			p.add("access.jwt.algorithms", fmt.Errorf("required, e.g. [RS256, ES256]"))
+		}
+		for i, alg := range j.Algorithms {
+			if up := strings.ToUpper(alg); up == "NONE" || strings.HasPrefix(up, "HS") {
+				p.add(fmt.Sprintf("access.jwt.algorithms[%d]", i), fmt.Errorf("%q is not allowed: use an asymmetric algorithm", alg))
+			}
+		}
+		switch {
+		case (j.JWKSFile == "") == (j.JWKSURL == ""):
+			p.add("access.jwt.jwks_file", fmt.Errorf("set exactly one of jwks_file and jwks_url"))
+		case j.JWKSURL != "":
+			if u, err := url.Parse(j.JWKSURL); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+				p.add("access.jwt.jwks_url", fmt.Errorf("must be an absolute http(s) URL"))
+			}
+		}
+		p.add("access.jwt.leeway", checkNonNegative(j.Leeway))
+	}
+	if a.MTLS && c.TLS.ClientCAFile == "" {
+		p.add("access.mtls", fmt.Errorf("needs tls.client_ca_file to verify client certificates"))
+	}
+	p.add("access.reflection", checkOneOf(a.Reflection, "authenticated", "public", "off"))
+	for i, pol := range a.Policies {
+		at := fmt.Sprintf("access.policies[%d]", i)
+		if strings.TrimSpace(pol.Caller) == "" {
+			p.add(at+".caller", fmt.Errorf("required"))
+		}
+		if len(pol.Accounts) == 0 {
+			p.add(at+".accounts", fmt.Errorf(`required: account names, or "*" for all`))
+		}
+		for j, perm := range pol.Permissions {
+			if !knownPermissions[perm] {
+				p.add(fmt.Sprintf("%s.permissions[%d]", at, j), fmt.Errorf("unknown permission %q", perm))
+			}
+		}
+	}
+	if a.RateLimit.PerSecond < 0 || a.RateLimit.Burst < 0 {
+		p.add("access.rate_limit", fmt.Errorf("per_second and burst must not be negative"))
+	}
+	if a.RateLimit.PerSecond > 0 && a.RateLimit.Burst == 0 {
+		p.add("access.rate_limit.burst", fmt.Errorf("must be at least 1 when per_second is set"))
+	}
+}
