@@ -19,14 +19,18 @@ import (
 // gRPC server through conn, so REST traffic takes the same interceptor chain
 // as gRPC traffic; /openapi.json; and /healthz backed by gRPC health.
 func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, error) {
-	gw := runtime.NewServeMux(
+	opts := []runtime.ServeMuxOption{
 		runtime.WithErrorHandler(restErrorHandler),
 		runtime.WithForwardResponseOption(noStore),
 		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(conn)),
 		runtime.WithIncomingHeaderMatcher(incomingHeaders(cfg.AllowedMetadataHeaders)),
 		runtime.WithOutgoingHeaderMatcher(dropAllMetadata),
 		runtime.WithOutgoingTrailerMatcher(dropAllMetadata),
-	)
+	}
+	if cfg.RESTMetadata != nil {
+		opts = append(opts, runtime.WithMetadata(cfg.RESTMetadata))
+	}
+	gw := runtime.NewServeMux(opts...)
 	if err := eeov1.RegisterTokenServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/metadata"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 )
@@ -52,6 +53,10 @@ type Config struct {
 	// CORSAllowedOrigins are the browser origins allowed to call the REST
 	// facade; none (the default) sends no CORS headers.
 	CORSAllowedOrigins []string
+	// RESTMetadata, if set, adds metadata to every call the REST facade
+	// makes, derived from the HTTP request: how a client certificate
+	// presented to the REST port reaches caller authentication.
+	RESTMetadata func(context.Context, *http.Request) metadata.MD
 	// TLS, if set, serves both listeners over TLS (with client certificate
 	// verification if it asks for it). It is typically a
 	// tlsfiles.Reloader's ServerConfig, so certificates rotate without a
