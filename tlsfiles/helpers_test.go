@@ -1,0 +1,279 @@
+package tlsfiles_test
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// ---- certificates ----------------------------------------------------------
+
+// pair is a certificate with its key, parsed and PEM-encoded.
+type pair struct {
+	cert    *x509.Certificate
+	key     *ecdsa.PrivateKey
+	certPEM []byte
+	keyPEM  []byte
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// newCA returns a self-signed CA. Helpers panic rather than take a
+// testing.TB so the Example can use them too.
+func newCA(cn string) *pair {
+	tmpl := &x509.Certificate{
+		SerialNumber:          must(rand.Int(rand.Reader, big.NewInt(1<<62))),
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	return sign(tmpl, nil)
+}
+
+type use int
+
+const (
+	serverUse use = iota
+	clientUse
+)
+
+// issue returns a leaf certificate signed by ca. Server certificates are
+// valid for localhost and 127.0.0.1.
+func (ca *pair) issue(cn string, serial int64, u use) *pair {
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	if u == serverUse {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tmpl.DNSNames = []string{"localhost"}
+		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+	} else {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	}
+	return sign(tmpl, ca)
+}
+
+func sign(tmpl *x509.Certificate, parent *pair) *pair {
+	key := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	parentCert, parentKey := tmpl, key
+	if parent != nil {
+		parentCert, parentKey = parent.cert, parent.key
+	}
+	der := must(x509.CreateCertificate(rand.Reader, tmpl, parentCert, &key.PublicKey, parentKey))
+	return &pair{
+		cert:    must(x509.ParseCertificate(der)),
+		key:     key,
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: must(x509.MarshalPKCS8PrivateKey(key))}),
+	}
+}
+
+func (p *pair) tlsCert() tls.Certificate {
+	return tls.Certificate{Certificate: [][]byte{p.cert.Raw}, PrivateKey: p.key, Leaf: p.cert}
+}
+
+func pool(cas ...*pair) *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, ca := range cas {
+		p.AddCert(ca.cert)
+	}
+	return p
+}
+
+func bundle(cas ...*pair) []byte {
+	var b []byte
+	for _, ca := range cas {
+		b = append(b, ca.certPEM...)
+	}
+	return b
+}
+
+// writeAtomic replaces path the way rotation tools do: write a temporary
+// file in the same directory, then rename it over path.
+func writeAtomic(path string, data []byte) {
+	f := must(os.CreateTemp(filepath.Dir(path), ".tmp-*"))
+	if _, err := f.Write(data); err != nil {
+		panic(err)
+	}
+	if err := f.Close(); err != nil {
+		panic(err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		panic(err)
+	}
+}
+
+// ---- clock and logs ------------------------------------------------------
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{t: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// logBuffer collects text-handler output; handshakes log from server
+// goroutines, so it is mutex-guarded.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// count returns the number of log lines containing all of subs.
+func (l *logBuffer) count(subs ...string) int {
+	n := 0
+lines:
+	for line := range strings.Lines(l.String()) {
+		for _, s := range subs {
+			if !strings.Contains(line, s) {
+				continue lines
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// ---- TLS server and client --------------------------------------------------
+
+type result struct {
+	state tls.ConnectionState
+	err   error
+}
+
+type tlsServer struct {
+	addr    string
+	results chan result
+}
+
+// serveTLS runs a TLS listener on 127.0.0.1:0 that completes the handshake,
+// writes "ok" and closes; each connection's server-side outcome is sent on
+// results.
+func serveTLS(t *testing.T, cfg *tls.Config) *tlsServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &tlsServer{addr: ln.Addr().String(), results: make(chan result, 128)}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tln := tls.NewListener(ln, cfg)
+		for {
+			c, err := tln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				tc := c.(*tls.Conn)
+				_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+				err := tc.Handshake()
+				if err == nil {
+					_, err = tc.Write([]byte("ok"))
+				}
+				select {
+				case s.results <- result{state: tc.ConnectionState(), err: err}:
+				default: // nobody is looking; don't block shutdown
+				}
+			})
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return s
+}
+
+// next returns the server-side outcome of the next connection.
+func (s *tlsServer) next(t *testing.T) result {
+	t.Helper()
+	select {
+	case r := <-s.results:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("no server-side handshake result")
+		return result{}
+	}
+}
+
+// dial handshakes with the server and reads its "ok", which is where a TLS
+// 1.3 client learns that its certificate was rejected.
+func dial(addr string, cfg *tls.Config) (tls.ConnectionState, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	conn, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+	if err != nil {
+		return tls.ConnectionState{}, err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(conn, buf); err != nil {
+		return tls.ConnectionState{}, err
+	}
+	if string(buf) != "ok" {
+		return tls.ConnectionState{}, errors.New("unexpected greeting " + string(buf))
+	}
+	return conn.ConnectionState(), nil
+}
