@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 	"github.com/eeo-gateway/eeo-gateway/server"
+	"github.com/eeo-gateway/eeo-gateway/tlsfiles"
 )
 
 // Dev mode's account and sandbox client.
@@ -103,14 +105,28 @@ func serve(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	var serverTLS *tls.Config
+	if cfg.TLS.Enabled() {
+		certs, err := tlsfiles.New(tlsfiles.Options{
+			CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile, ClientCAFile: cfg.TLS.ClientCAFile,
+			Logger: logger.With("component", "tls"),
+		})
+		if err != nil {
+			return err
+		}
+		serverTLS = certs.ServerConfig()
+	}
 	srv, err := server.New(server.Config{
-		Tokens:          cache,
-		Upstreams:       upstreams,
-		MaxUploadBytes:  cfg.Files.MaxUploadBytes,
-		WatchInterval:   cfg.Files.WatchInterval.Std(),
-		Logger:          logger,
-		ShutdownTimeout: cfg.ShutdownTimeout.Std(),
-		DrainDelay:      cfg.ShutdownDrainDelay.Std(),
+		Tokens:                 cache,
+		Upstreams:              upstreams,
+		MaxUploadBytes:         cfg.Files.MaxUploadBytes,
+		WatchInterval:          cfg.Files.WatchInterval.Std(),
+		Logger:                 logger,
+		TLS:                    serverTLS,
+		AllowedMetadataHeaders: cfg.HTTP.AllowedMetadataHeaders,
+		CORSAllowedOrigins:     cfg.HTTP.CORSAllowedOrigins,
+		ShutdownTimeout:        cfg.ShutdownTimeout.Std(),
+		DrainDelay:             cfg.ShutdownDrainDelay.Std(),
 	})
 	if err != nil {
 		return err
