@@ -1,0 +1,97 @@
+package access
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// AuditMessage is the slog message of every audit event, so audit events
+// can be told from other log lines by message alone.
+const AuditMessage = "audit"
+
+// maxAuditValue bounds client-supplied strings (account, request id) in an
+// audit event, so a caller cannot bloat the audit log with one request.
+const maxAuditValue = 256
+
+// auditor writes audit events: who did what to which account, and how it
+// ended. It never sees a credential: requests are read for their account
+// and request id only, and responses not at all — GetToken's holds a live
+// EEO token.
+type auditor struct {
+	log *slog.Logger
+	now func() time.Time
+}
+
+// auditRecord is what is known of a call when its event is written.
+type auditRecord struct {
+	method    string
+	caller    Caller // zero when authentication failed
+	account   string
+	requestID string
+	start     time.Time
+}
+
+// startRecord begins the record of a call, taking the request id from the
+// x-request-id metadata; a request_id field, once read, replaces it.
+func (a *auditor) startRecord(ctx context.Context, method string) auditRecord {
+	rec := auditRecord{method: method, start: a.now()}
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if ids := md.Get("x-request-id"); len(ids) > 0 {
+			rec.requestID = ids[0]
+		}
+	}
+	return rec
+}
+
+// setRequest records the account and, if it has one, the request id of
+// the request.
+func (rec *auditRecord) setRequest(rule methodRule, req any) {
+	rec.account = rule.accountOf(req)
+	if id := requestIDOf(req); id != "" {
+		rec.requestID = id
+	}
+}
+
+// write emits the event for a call that ended with err. Refusals by the
+// Guard are warnings, so they stand out; everything else is info.
+func (a *auditor) write(ctx context.Context, rec auditRecord, err error) {
+	st := status.Convert(err)
+	level := slog.LevelInfo
+	if st.Code() == codes.Unauthenticated || st.Code() == codes.PermissionDenied {
+		level = slog.LevelWarn
+	}
+	attrs := []slog.Attr{
+		slog.String("caller", clip(rec.caller.Name)),
+		slog.String("via", rec.caller.Via),
+		slog.String("account", clip(rec.account)),
+		slog.String("method", rec.method),
+		slog.String("outcome", st.Code().String()),
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			attrs = append(attrs, slog.String("reason", info.GetReason()))
+			break
+		}
+	}
+	attrs = append(attrs,
+		slog.String("request_id", clip(rec.requestID)),
+		slog.Duration("duration", a.now().Sub(rec.start)),
+	)
+	a.log.LogAttrs(ctx, level, AuditMessage, attrs...)
+}
+
+// clip bounds a client-supplied string for the audit log.
+func clip(s string) string {
+	if len(s) <= maxAuditValue {
+		return s
+	}
+	// Cut on a rune boundary so the log line stays valid UTF-8.
+	return strings.ToValidUTF8(s[:maxAuditValue], "") + "…"
+}

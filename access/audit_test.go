@@ -1,0 +1,149 @@
+package access_test
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/access"
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+)
+
+func TestAudit(t *testing.T) {
+	now := newClock()
+	log, buf, events := auditLog(t)
+	key, k := apiKey(t, "payroll")
+	ec := ecSigner(t, "k1")
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(path, jwks(ec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, access.Config{
+		APIKeys: []access.APIKey{k},
+		JWT:     &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256"}, JWKSFile: path},
+		Policies: []access.Policy{
+			{Caller: "payroll", Accounts: []string{"A"}, Permissions: []access.Permission{
+				access.PermTokenGet, access.PermImportsWrite, access.PermImportsRead, access.PermReportsRead, access.PermReportsWrite}},
+			allPolicy("svc-jwt"),
+		},
+		Audit: log,
+		Now:   now.Now,
+	})
+	ctx := testCtx(t)
+	jwtTok := ec.sign(t, claims("svc-jwt", now.Now()))
+	expired := ec.sign(t, claims("svc-jwt", now.Now().Add(-time.Hour)))
+
+	withID := metadata.AppendToOutgoingContext(bearer(ctx, key), "x-request-id", "req-123")
+	if _, err := e.tc.GetToken(withID, &eeov1.GetTokenRequest{Account: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tc.RefreshToken(bearer(ctx, jwtTok), &eeov1.RefreshTokenRequest{Account: "B"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.tc.GetToken(bearer(ctx, key), &eeov1.GetTokenRequest{Account: "B"})
+	wantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
+	_, err = e.tc.GetToken(bearer(ctx, key+"-wrong"), &eeov1.GetTokenRequest{Account: "A"})
+	wantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
+	_, err = e.tc.InvalidateToken(bearer(ctx, expired), &eeov1.InvalidateTokenRequest{Account: "A"})
+	wantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
+	_, err = e.tc.GetToken(ctx, &eeov1.GetTokenRequest{Account: "A"})
+	wantStatus(t, err, codes.Unauthenticated, access.ReasonUnauthenticated)
+	if _, err := upload(bearer(ctx, key), e.fc, "A", 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.fc.CreateReport(bearer(ctx, key), &eeov1.CreateReportRequest{Account: "A", ReportType: "grants", RequestId: "rep-req-9"}); err != nil {
+		t.Fatal(err)
+	}
+	dl, err := e.fc.DownloadReport(bearer(ctx, key), &eeov1.DownloadReportRequest{Account: "A", ReportId: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := dl.Recv(); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Reads are not audited when allowed…
+	if _, err := e.fc.GetImport(bearer(ctx, key), &eeov1.GetImportRequest{Account: "A", ImportId: "i"}); err != nil {
+		t.Fatal(err)
+	}
+	// …but refusals always are.
+	_, err = e.fc.GetImport(bearer(ctx, key), &eeov1.GetImportRequest{Account: "B", ImportId: "i"})
+	wantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
+
+	type want struct{ caller, via, account, method, outcome, reason, requestID string }
+	wants := []want{
+		{"payroll", "api_key", "A", eeov1.TokenService_GetToken_FullMethodName, "OK", "", "req-123"},
+		{"svc-jwt", "jwt", "B", eeov1.TokenService_RefreshToken_FullMethodName, "OK", "", ""},
+		{"payroll", "api_key", "B", eeov1.TokenService_GetToken_FullMethodName, "PermissionDenied", access.ReasonPermissionDenied, ""},
+		{"", "", "A", eeov1.TokenService_GetToken_FullMethodName, "Unauthenticated", access.ReasonTokenInvalid, ""},
+		{"", "", "A", eeov1.TokenService_InvalidateToken_FullMethodName, "Unauthenticated", access.ReasonTokenInvalid, ""},
+		{"", "", "A", eeov1.TokenService_GetToken_FullMethodName, "Unauthenticated", access.ReasonUnauthenticated, ""},
+		{"payroll", "api_key", "A", eeov1.ImportReportService_CreateImport_FullMethodName, "OK", "", "upload-1"},
+		{"payroll", "api_key", "A", eeov1.ImportReportService_CreateReport_FullMethodName, "OK", "", "rep-req-9"},
+		{"payroll", "api_key", "A", eeov1.ImportReportService_DownloadReport_FullMethodName, "OK", "", ""},
+		{"payroll", "api_key", "B", eeov1.ImportReportService_GetImport_FullMethodName, "PermissionDenied", access.ReasonPermissionDenied, ""},
+	}
+	got := events()
+	if len(got) != len(wants) {
+		t.Fatalf("%d audit events, want %d:\n%s", len(got), len(wants), buf)
+	}
+	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+	for i, w := range wants {
+		ev := got[i]
+		g := want{str(ev, "caller"), str(ev, "via"), str(ev, "account"), str(ev, "method"), str(ev, "outcome"), str(ev, "reason"), str(ev, "request_id")}
+		if g != w {
+			t.Errorf("event %d:\n got %+v\nwant %+v", i, g, w)
+		}
+		if _, ok := ev["duration"]; !ok {
+			t.Errorf("event %d has no duration", i)
+		}
+	}
+
+	// No credential ever reaches the log.
+	all := buf.String()
+	for name, secret := range map[string]string{
+		"API key": key, "JWT": jwtTok, "expired JWT": expired,
+		"JWT signature": jwtTok[strings.LastIndex(jwtTok, ".")+1:],
+		"EEO token":     fakeAccessToken,
+	} {
+		if strings.Contains(all, secret) {
+			t.Errorf("audit log contains the %s", name)
+		}
+	}
+}
+
+func TestAuditRateLimitedOnlyForAuditedMethods(t *testing.T) {
+	now := newClock()
+	log, _, events := auditLog(t)
+	key, k := apiKey(t, "payroll")
+	e := newEnv(t, access.Config{
+		APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy("payroll")},
+		RateLimit: access.RateLimit{PerSecond: 1, Burst: 1}, Audit: log, Now: now.Now,
+	})
+	ctx := bearer(testCtx(t), key)
+	if _, err := e.fc.GetImport(ctx, &eeov1.GetImportRequest{Account: "A", ImportId: "i"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_, err := e.fc.GetImport(ctx, &eeov1.GetImportRequest{Account: "A", ImportId: "i"})
+		wantStatus(t, err, codes.ResourceExhausted, access.ReasonRateLimited)
+	}
+	if n := len(events()); n != 0 {
+		t.Fatalf("%d audit events for reads, want none", n)
+	}
+	_, err := e.tc.GetToken(ctx, &eeov1.GetTokenRequest{Account: "A"})
+	wantStatus(t, err, codes.ResourceExhausted, access.ReasonRateLimited)
+	got := events()
+	if len(got) != 1 || got[0]["outcome"] != "ResourceExhausted" || got[0]["reason"] != access.ReasonRateLimited || got[0]["caller"] != "payroll" {
+		t.Fatalf("events %v", got)
+	}
+}

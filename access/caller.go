@@ -1,0 +1,48 @@
+package access
+
+import "context"
+
+// How a caller proved its identity: Caller.Via.
+const (
+	// ViaAPIKey: a bearer token whose SHA-256 matches a configured API key.
+	ViaAPIKey = "api_key"
+	// ViaJWT: a bearer JWT signed by a key from the configured JWKS.
+	ViaJWT = "jwt"
+	// ViaMTLS: a verified client certificate, on the gRPC connection or, for
+	// REST, forwarded by the facade.
+	ViaMTLS = "mtls"
+	// ViaUnauthenticated: nobody proved anything; Config.AllowUnauthenticated
+	// is on. Audit events carry it so such a deployment is obvious.
+	ViaUnauthenticated = "unauthenticated"
+)
+
+// AnonymousCaller is the caller name of every call when
+// Config.AllowUnauthenticated is on.
+const AnonymousCaller = "anonymous"
+
+// Caller is who made a call, as authenticated by the Guard.
+type Caller struct {
+	// Name is the identity policies are keyed by: the API key's Caller,
+	// the JWT's caller claim, or the client certificate's URI SAN, DNS SAN
+	// or Subject CN.
+	Name string
+	// Via is how the identity was proved: ViaAPIKey, ViaJWT, ViaMTLS or
+	// ViaUnauthenticated.
+	Via string
+}
+
+// callerKey is the context key of the authenticated Caller; unexported so
+// only this package can put a Caller into a context.
+type callerKey struct{}
+
+// CallerFrom returns the caller the Guard authenticated for this call. It is
+// false for public methods (health) and outside a guarded call.
+func CallerFrom(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
+}
+
+// withCaller records the authenticated caller for handlers and logging.
+func withCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}

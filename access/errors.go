@@ -1,0 +1,85 @@
+package access
+
+import (
+	"strconv"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// errorDomain is the google.rpc.ErrorInfo domain of every gateway error
+// (AIP-193). It repeats server.ErrorDomain because server imports this
+// package, not the other way round; both must stay "eeo-gateway".
+const errorDomain = "eeo-gateway"
+
+// ErrorInfo reasons the Guard returns: stable, documented, safe to branch on.
+const (
+	// ReasonUnauthenticated: the call carried no credential the gateway
+	// accepts (UNAUTHENTICATED).
+	ReasonUnauthenticated = "CALLER_UNAUTHENTICATED"
+	// ReasonTokenInvalid: a bearer token was presented but is not a known
+	// API key or a valid JWT (UNAUTHENTICATED).
+	ReasonTokenInvalid = "CALLER_TOKEN_INVALID"
+	// ReasonPermissionDenied: the caller's policy does not grant the
+	// method's permission on the account, or the method is not one the
+	// gateway knows (PERMISSION_DENIED).
+	ReasonPermissionDenied = "CALLER_PERMISSION_DENIED"
+	// ReasonRateLimited: the caller exceeded its request rate
+	// (RESOURCE_EXHAUSTED, with a RetryInfo).
+	ReasonRateLimited = "CALLER_RATE_LIMITED"
+	// ReasonReflectionDisabled: server reflection is switched off
+	// (UNIMPLEMENTED).
+	ReasonReflectionDisabled = "REFLECTION_DISABLED"
+	// ReasonInvalidArgument: a stream ended before the message the Guard
+	// needs to authorize it (INVALID_ARGUMENT). Same reason string as the
+	// server's own INVALID_ARGUMENT.
+	ReasonInvalidArgument = "INVALID_ARGUMENT"
+)
+
+// statusError builds a google.rpc.Status with an ErrorInfo and, when given,
+// a RetryInfo — the shape every gateway error has.
+func statusError(code codes.Code, reason, msg string, md map[string]string, retry *errdetails.RetryInfo) error {
+	st := status.New(code, msg)
+	info := &errdetails.ErrorInfo{Domain: errorDomain, Reason: reason, Metadata: md}
+	var (
+		withDetails *status.Status
+		err         error
+	)
+	if retry != nil {
+		withDetails, err = st.WithDetails(info, retry)
+	} else {
+		withDetails, err = st.WithDetails(info)
+	}
+	if err != nil {
+		return st.Err()
+	}
+	return withDetails.Err()
+}
+
+// errTokenInvalid rejects a presented bearer token. why is one of a few
+// fixed phrases ("token expired", "wrong audience", …): never the token, nor
+// anything parsed out of it.
+func errTokenInvalid(why string) error {
+	return statusError(codes.Unauthenticated, ReasonTokenInvalid, "invalid credentials: "+why, nil, nil)
+}
+
+// errPermissionDenied says which permission on which account the caller
+// lacks, so an operator can fix the policy from the error alone.
+func errPermissionDenied(c Caller, perm Permission, account, msg string) error {
+	return statusError(codes.PermissionDenied, ReasonPermissionDenied, msg,
+		map[string]string{"caller": c.Name, "permission": string(perm), "account": account}, nil)
+}
+
+// errRateLimited asks the caller to come back after delay, which the REST
+// facade turns into Retry-After.
+func errRateLimited(c Caller, delay time.Duration) error {
+	// Round up so a client that waits exactly the advertised delay finds a
+	// token in the bucket.
+	d := (delay + time.Millisecond - 1).Truncate(time.Millisecond)
+	return statusError(codes.ResourceExhausted, ReasonRateLimited,
+		"caller "+strconv.Quote(c.Name)+" is over its request rate; retry after "+d.String(),
+		map[string]string{"caller": c.Name}, &errdetails.RetryInfo{RetryDelay: durationpb.New(d)})
+}

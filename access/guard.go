@@ -1,0 +1,395 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// maxBearerBytes bounds a bearer token: far above any real API key or JWT,
+// low enough that parsing one costs little.
+const maxBearerBytes = 16 << 10
+
+// Config is how a Guard authenticates, authorizes, rate-limits and audits.
+type Config struct {
+	// APIKeys are static bearer credentials, by hash.
+	APIKeys []APIKey
+	// JWT, if set, accepts bearer JWTs from one issuer.
+	JWT *JWTConfig
+	// MTLS accepts a verified client certificate as identity: its URI SAN
+	// (e.g. spiffe://…) first, else its first DNS SAN, else its Subject CN.
+	// It covers certificates on the gRPC connection and, through
+	// Guard.ForwardCertificate, on the REST facade's.
+	MTLS bool
+	// Policies grant callers permissions on accounts. Anything not granted
+	// is denied.
+	Policies []Policy
+	// Reflection says who may use server reflection; default
+	// ReflectionAuthenticated.
+	Reflection Reflection
+	// RateLimit bounds each caller's request rate; zero means unlimited.
+	RateLimit RateLimit
+	// Audit receives one "audit" event per audited or refused call, and
+	// JWKS reload notices; nil discards them.
+	Audit *slog.Logger
+	// Now is the clock for JWT validity, rate limits and JWKS file checks;
+	// nil means time.Now.
+	Now func() time.Time
+	// AllowUnauthenticated turns access control off: every call is made by
+	// caller "anonymous" (via "unauthenticated") with every permission on
+	// every account; credentials are not even looked at. Rate limits,
+	// audit events and the reflection setting still apply. For local
+	// development only; New logs a warning to Audit when it is on.
+	AllowUnauthenticated bool
+}
+
+// Guard authenticates, rate-limits, authorizes and audits gRPC calls. Its
+// interceptors are safe for concurrent use.
+type Guard struct {
+	now        func() time.Time
+	anonymous  bool
+	keys       *apiKeys
+	jwt        *jwtVerifier
+	mtls       bool
+	forward    *forwarder
+	policies   policies
+	reflection Reflection
+	limits     *limiters // nil: unlimited
+	audit      auditor
+	// unauthenticated is the error for a call without credentials; its
+	// message lists the ways to authenticate this Guard accepts.
+	unauthenticated error
+	closeOnce       sync.Once
+}
+
+// New validates cfg and builds a Guard. Errors name the Config field at
+// fault. With a JWKS URL it fetches the key set before returning and keeps
+// refreshing it until Close.
+func New(cfg Config) (*Guard, error) {
+	g, err := newGuard(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("access: %w", err)
+	}
+	return g, nil
+}
+
+func newGuard(ctx context.Context, cfg Config) (*Guard, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = slog.New(slog.DiscardHandler)
+	}
+	switch cfg.Reflection {
+	case ReflectionAuthenticated, ReflectionPublic, ReflectionOff:
+	default:
+		return nil, fmt.Errorf("Reflection: unknown mode %d", int(cfg.Reflection))
+	}
+	g := &Guard{
+		now:        cfg.Now,
+		anonymous:  cfg.AllowUnauthenticated,
+		mtls:       cfg.MTLS,
+		reflection: cfg.Reflection,
+		audit:      auditor{log: cfg.Audit, now: cfg.Now},
+	}
+	var err error
+	if g.keys, err = newAPIKeys(cfg.APIKeys); err != nil {
+		return nil, err
+	}
+	if g.policies, err = newPolicies(cfg.Policies); err != nil {
+		return nil, err
+	}
+	if g.limits, err = newLimiters(cfg.RateLimit); err != nil {
+		return nil, err
+	}
+	if g.forward, err = newForwarder(); err != nil {
+		return nil, fmt.Errorf("generating the facade secret: %w", err)
+	}
+	if len(cfg.APIKeys) == 0 && cfg.JWT == nil && !cfg.MTLS && !cfg.AllowUnauthenticated {
+		return nil, errors.New("APIKeys, JWT, MTLS: no way for a caller to authenticate; configure at least one (or, for development only, AllowUnauthenticated)")
+	}
+	// Built last: it may start a goroutine, and nothing after it can fail.
+	if cfg.JWT != nil {
+		if g.jwt, err = newJWTVerifier(ctx, *cfg.JWT, cfg.Now, cfg.Audit); err != nil {
+			return nil, err
+		}
+	}
+	g.unauthenticated = statusError(codes.Unauthenticated, ReasonUnauthenticated, unauthenticatedMessage(cfg), nil, nil)
+	if g.anonymous {
+		cfg.Audit.LogAttrs(ctx, slog.LevelWarn, "access control is OFF: every call is allowed as caller \"anonymous\" (AllowUnauthenticated); never run this way in production")
+	}
+	return g, nil
+}
+
+// unauthenticatedMessage tells a caller without credentials how to get in,
+// naming only the ways this Guard accepts.
+func unauthenticatedMessage(cfg Config) string {
+	var ways []string
+	switch {
+	case len(cfg.APIKeys) > 0 && cfg.JWT != nil:
+		ways = append(ways, `send "authorization: Bearer <API key or JWT>" metadata (REST: the Authorization header)`)
+	case len(cfg.APIKeys) > 0:
+		ways = append(ways, `send "authorization: Bearer <API key>" metadata (REST: the Authorization header)`)
+	case cfg.JWT != nil:
+		ways = append(ways, `send "authorization: Bearer <JWT>" metadata (REST: the Authorization header)`)
+	}
+	if cfg.MTLS {
+		ways = append(ways, "connect with a client certificate the gateway trusts")
+	}
+	return "this method requires caller credentials: " + strings.Join(ways, ", or ")
+}
+
+// Close stops the JWKS refresh, if any. It is safe to call more than once.
+func (g *Guard) Close() {
+	g.closeOnce.Do(func() {
+		if g.jwt != nil {
+			g.jwt.close()
+		}
+	})
+}
+
+// UnaryInterceptor returns the interceptor for unary calls. Install it
+// after recovery and logging, so those see the Guard's refusals.
+func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		rule := ruleFor(info.FullMethod)
+		switch rule.kind {
+		case kindPublic:
+			return handler(ctx, req)
+		case kindReflection:
+			ctx, err := g.admitReflection(ctx, info.FullMethod)
+			if err != nil {
+				return nil, err
+			}
+			return handler(ctx, req)
+		}
+		rec := g.audit.startRecord(ctx, info.FullMethod)
+		rec.setRequest(rule, req)
+		caller, err := g.admit(ctx, rule, &rec)
+		if err != nil {
+			return nil, err
+		}
+		if err := g.authorize(caller, rule, info.FullMethod, rec.account, true); err != nil {
+			g.audit.write(ctx, rec, err)
+			return nil, err
+		}
+		resp, err := handler(withCaller(ctx, caller), req)
+		if rule.audit {
+			g.audit.write(ctx, rec, err)
+		}
+		return resp, err
+	}
+}
+
+// StreamInterceptor returns the interceptor for streaming calls. For a
+// method whose account is in the request (WatchImport, WatchReport,
+// DownloadReport, CreateImport's metadata) it reads the first message and
+// authorizes it before the handler starts, then hands that message to the
+// handler's first RecvMsg: a refused stream fails without the handler
+// running or seeing any of its data.
+func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx := ss.Context()
+		rule := ruleFor(info.FullMethod)
+		switch rule.kind {
+		case kindPublic:
+			return handler(srv, ss)
+		case kindReflection:
+			ctx, err := g.admitReflection(ctx, info.FullMethod)
+			if err != nil {
+				return err
+			}
+			return handler(srv, &guardedStream{ServerStream: ss, ctx: ctx})
+		}
+		rec := g.audit.startRecord(ctx, info.FullMethod)
+		caller, err := g.admit(ctx, rule, &rec)
+		if err != nil {
+			return err
+		}
+		// Refuse a caller without the permission before reading anything.
+		if err := g.authorize(caller, rule, info.FullMethod, "", false); err != nil {
+			g.audit.write(ctx, rec, err)
+			return err
+		}
+		var first proto.Message
+		if rule.newFirst != nil {
+			first = rule.newFirst()
+			if err := ss.RecvMsg(first); err != nil {
+				if errors.Is(err, io.EOF) {
+					err = statusError(codes.InvalidArgument, ReasonInvalidArgument, "the stream ended before its first request message", nil, nil)
+				}
+				if rule.audit {
+					g.audit.write(ctx, rec, err)
+				}
+				return err
+			}
+			rec.setRequest(rule, first)
+		}
+		if err := g.authorize(caller, rule, info.FullMethod, rec.account, true); err != nil {
+			g.audit.write(ctx, rec, err)
+			return err
+		}
+		err = handler(srv, &guardedStream{ServerStream: ss, ctx: withCaller(ctx, caller), first: first})
+		if rule.audit {
+			g.audit.write(ctx, rec, err)
+		}
+		return err
+	}
+}
+
+// admit authenticates the caller and charges its rate limit. A failed
+// authentication is always audited; a rate-limit refusal only for audited
+// methods, so a flood of refused calls does not become a flood of audit
+// events.
+func (g *Guard) admit(ctx context.Context, rule methodRule, rec *auditRecord) (Caller, error) {
+	caller, err := g.authenticate(ctx)
+	if err != nil {
+		g.audit.write(ctx, *rec, err)
+		return Caller{}, err
+	}
+	rec.caller = caller
+	if g.limits != nil {
+		if wait, ok := g.limits.take(caller.Name, g.now()); !ok {
+			err := errRateLimited(caller, wait)
+			if rule.audit {
+				g.audit.write(ctx, *rec, err)
+			}
+			return Caller{}, err
+		}
+	}
+	return caller, nil
+}
+
+// admitReflection applies Config.Reflection to a reflection call.
+func (g *Guard) admitReflection(ctx context.Context, method string) (context.Context, error) {
+	switch g.reflection {
+	case ReflectionPublic:
+		return ctx, nil
+	case ReflectionOff:
+		return nil, statusError(codes.Unimplemented, ReasonReflectionDisabled, "server reflection is disabled on this gateway", nil, nil)
+	}
+	rec := g.audit.startRecord(ctx, method)
+	caller, err := g.admit(ctx, methodRule{kind: kindReflection}, &rec)
+	if err != nil {
+		return nil, err
+	}
+	return withCaller(ctx, caller), nil
+}
+
+// authenticate establishes who is calling, trying in turn a bearer token
+// (API key, then JWT), the connection's client certificate and a
+// certificate identity forwarded by the REST facade. A bearer token that is
+// presented but invalid fails the call even if a certificate would do: the
+// client asked to be judged by it, and silently falling back would hide a
+// broken credential.
+func (g *Guard) authenticate(ctx context.Context) (Caller, error) {
+	if g.anonymous {
+		return Caller{Name: AnonymousCaller, Via: ViaUnauthenticated}, nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	if vals := md.Get("authorization"); len(vals) > 0 {
+		return g.bearer(ctx, vals)
+	}
+	if g.mtls {
+		if id, ok := peerIdentity(ctx); ok {
+			return Caller{Name: id, Via: ViaMTLS}, nil
+		}
+		if id, ok := g.forward.identity(md); ok {
+			return Caller{Name: id, Via: ViaMTLS}, nil
+		}
+	}
+	return Caller{}, g.unauthenticated
+}
+
+// bearer authenticates an "authorization: Bearer <token>" value. Its
+// errors never contain the token.
+func (g *Guard) bearer(ctx context.Context, vals []string) (Caller, error) {
+	if len(vals) != 1 {
+		return Caller{}, errTokenInvalid("more than one authorization value")
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(vals[0]), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return Caller{}, errTokenInvalid(`unsupported authorization scheme; send "Bearer <token>"`)
+	}
+	token = strings.TrimSpace(token)
+	switch {
+	case token == "":
+		return Caller{}, errTokenInvalid("empty bearer token")
+	case len(token) > maxBearerBytes:
+		return Caller{}, errTokenInvalid("bearer token too long")
+	}
+	if name, ok := g.keys.match(token); ok {
+		return Caller{Name: name, Via: ViaAPIKey}, nil
+	}
+	if g.jwt != nil && looksLikeJWT(token) {
+		name, err := g.jwt.verify(ctx, token)
+		if err != nil {
+			return Caller{}, err
+		}
+		return Caller{Name: name, Via: ViaJWT}, nil
+	}
+	return Caller{}, errTokenInvalid("unknown API key")
+}
+
+// authorize checks the caller's policy against the method's permission
+// and, when checkAccount, the account the request names. Unknown methods
+// are refused whoever calls.
+func (g *Guard) authorize(caller Caller, rule methodRule, method, account string, checkAccount bool) error {
+	if rule.kind != kindGuarded {
+		return statusError(codes.PermissionDenied, ReasonPermissionDenied,
+			fmt.Sprintf("method %s is not open to callers", method),
+			map[string]string{"caller": caller.Name, "method": method}, nil)
+	}
+	if g.anonymous {
+		return nil
+	}
+	if !g.policies.hasPermission(caller.Name, rule.perm) {
+		return errPermissionDenied(caller, rule.perm, account,
+			fmt.Sprintf("caller %q lacks permission %q", caller.Name, rule.perm))
+	}
+	needsAccount := rule.account != noAccount
+	if checkAccount && !g.policies.allows(caller.Name, rule.perm, account, needsAccount) {
+		return errPermissionDenied(caller, rule.perm, account,
+			fmt.Sprintf("caller %q lacks permission %q on account %q", caller.Name, rule.perm, account))
+	}
+	return nil
+}
+
+// guardedStream is the stream the handler sees: its context carries the
+// caller, and its first RecvMsg returns the message the Guard already read
+// to authorize the call.
+type guardedStream struct {
+	grpc.ServerStream
+	ctx   context.Context
+	first proto.Message
+}
+
+// Context returns the call's context with the authenticated caller.
+func (s *guardedStream) Context() context.Context { return s.ctx }
+
+// RecvMsg hands over the pre-read first message once, then reads on.
+func (s *guardedStream) RecvMsg(m any) error {
+	if s.first == nil {
+		return s.ServerStream.RecvMsg(m)
+	}
+	first := s.first
+	s.first = nil
+	dst, ok := m.(proto.Message)
+	if !ok || dst.ProtoReflect().Descriptor().FullName() != first.ProtoReflect().Descriptor().FullName() {
+		return status.Error(codes.Internal, "internal error")
+	}
+	proto.Reset(dst)
+	proto.Merge(dst, first)
+	return nil
+}

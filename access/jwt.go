@@ -1,0 +1,234 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// JWTConfig accepts JWTs from one issuer as bearer tokens.
+type JWTConfig struct {
+	// Issuer is the required iss claim.
+	Issuer string
+	// Audience must be among the token's aud claim: a token minted for
+	// another service is refused.
+	Audience string
+	// Algorithms the issuer signs with, e.g. RS256, ES256, EdDSA. Only
+	// asymmetric algorithms are accepted: "none" would take unsigned tokens
+	// and HS* would make the key that verifies also the key that signs.
+	Algorithms []string
+	// JWKSFile is a JWK Set file, re-read when it changes. Exactly one of
+	// JWKSFile and JWKSURL.
+	JWKSFile string
+	// JWKSURL is an https URL serving the issuer's JWK Set, fetched at New
+	// and every RefreshEvery after.
+	JWKSURL string
+	// CallerClaim names the claim holding the caller's identity; default
+	// "sub".
+	CallerClaim string
+	// Leeway allows for clock skew on exp, nbf and iat.
+	Leeway time.Duration
+	// HTTPClient fetches JWKSURL; nil uses a client of the Guard's own.
+	HTTPClient *http.Client
+	// RefreshEvery is how often JWKSURL is re-fetched and JWKSFile checked
+	// for changes; default 5m.
+	RefreshEvery time.Duration
+}
+
+// Defaults for JWTConfig.
+const (
+	// DefaultCallerClaim is JWTConfig.CallerClaim when unset.
+	DefaultCallerClaim = "sub"
+	// DefaultRefreshEvery is JWTConfig.RefreshEvery when unset.
+	DefaultRefreshEvery = 5 * time.Minute
+)
+
+// supportedAlgorithms are the asymmetric JWS algorithms the Guard verifies.
+func supportedAlgorithms() []string {
+	return []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+}
+
+// errUnknownKey: no key in the set has the token's kid and fits its alg.
+var errUnknownKey = errors.New("no matching key")
+
+// jwtVerifier verifies bearer JWTs and extracts the caller.
+type jwtVerifier struct {
+	parser *jwt.Parser
+	claim  string
+	keys   keySource
+}
+
+// newJWTVerifier validates cfg and loads the keys: a JWKS URL is fetched
+// now, so a gateway that could verify no token fails at start.
+func newJWTVerifier(ctx context.Context, cfg JWTConfig, now func() time.Time, log *slog.Logger) (*jwtVerifier, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("JWT.Issuer: required")
+	}
+	if cfg.Audience == "" {
+		return nil, errors.New("JWT.Audience: required (without it a token minted for any other service would be accepted)")
+	}
+	if len(cfg.Algorithms) == 0 {
+		return nil, fmt.Errorf("JWT.Algorithms: at least one required (supported: %s)", strings.Join(supportedAlgorithms(), ", "))
+	}
+	for i, alg := range cfg.Algorithms {
+		switch {
+		case strings.EqualFold(alg, "none"):
+			return nil, fmt.Errorf("JWT.Algorithms[%d]: %q would accept unsigned tokens", i, alg)
+		case strings.HasPrefix(strings.ToUpper(alg), "HS"):
+			return nil, fmt.Errorf("JWT.Algorithms[%d]: %q is a shared-secret algorithm, refused: whoever can verify could also sign; use RS256, ES256 or EdDSA", i, alg)
+		case !slices.Contains(supportedAlgorithms(), alg):
+			return nil, fmt.Errorf("JWT.Algorithms[%d]: unsupported algorithm %q (supported: %s)", i, alg, strings.Join(supportedAlgorithms(), ", "))
+		}
+	}
+	if cfg.Leeway < 0 {
+		return nil, errors.New("JWT.Leeway: must not be negative")
+	}
+	if cfg.RefreshEvery < 0 {
+		return nil, errors.New("JWT.RefreshEvery: must not be negative")
+	}
+	if cfg.RefreshEvery == 0 {
+		cfg.RefreshEvery = DefaultRefreshEvery
+	}
+	if cfg.CallerClaim == "" {
+		cfg.CallerClaim = DefaultCallerClaim
+	}
+
+	var keys keySource
+	switch {
+	case cfg.JWKSFile != "" && cfg.JWKSURL != "":
+		return nil, errors.New("JWT.JWKSFile, JWT.JWKSURL: set one, not both")
+	case cfg.JWKSFile != "":
+		src, err := newFileSource(cfg.JWKSFile, cfg.RefreshEvery, now, log)
+		if err != nil {
+			return nil, fmt.Errorf("JWT.JWKSFile: %w", err)
+		}
+		keys = src
+	case cfg.JWKSURL != "":
+		u, err := url.Parse(cfg.JWKSURL)
+		if err != nil || u.Host == "" {
+			return nil, errors.New("JWT.JWKSURL: not an absolute URL")
+		}
+		if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+			// Keys fetched in the clear could be swapped in transit, and
+			// whoever swaps them can mint any caller. Plain http is left
+			// for an identity provider on this host, which nothing on the
+			// network can tamper with.
+			return nil, errors.New("JWT.JWKSURL: must be https (http only to a loopback address)")
+		}
+		src, err := newURLSource(ctx, cfg.JWKSURL, cfg.HTTPClient, cfg.RefreshEvery, log)
+		if err != nil {
+			return nil, fmt.Errorf("JWT.JWKSURL: fetching the key set: %w", err)
+		}
+		keys = src
+	default:
+		return nil, errors.New("JWT.JWKSFile or JWT.JWKSURL: one is required to verify tokens")
+	}
+
+	return &jwtVerifier{
+		parser: jwt.NewParser(
+			jwt.WithValidMethods(slices.Clone(cfg.Algorithms)),
+			jwt.WithIssuer(cfg.Issuer),
+			jwt.WithAudience(cfg.Audience),
+			jwt.WithExpirationRequired(),
+			jwt.WithLeeway(cfg.Leeway),
+			jwt.WithTimeFunc(now),
+		),
+		claim: cfg.CallerClaim,
+		keys:  keys,
+	}, nil
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// looksLikeJWT reports whether a bearer token is shaped like a compact JWS
+// (three dot-separated parts), so it is judged as a JWT rather than as an
+// unknown API key.
+func looksLikeJWT(token string) bool {
+	return strings.Count(token, ".") == 2
+}
+
+// verify returns the caller a valid token names. Its errors are fixed
+// phrases safe to send back: nothing from the token is repeated.
+func (v *jwtVerifier) verify(ctx context.Context, token string) (string, error) {
+	keyLookedUp := false
+	claims := jwt.MapClaims{}
+	_, err := v.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		keyLookedUp = true
+		kid, _ := t.Header["kid"].(string)
+		set := v.keys.current(ctx)
+		if set == nil {
+			return nil, errUnknownKey
+		}
+		keys := set.candidates(kid, t.Method.Alg())
+		if len(keys) == 0 {
+			return nil, errUnknownKey
+		}
+		vks := jwt.VerificationKeySet{Keys: make([]jwt.VerificationKey, len(keys))}
+		for i, k := range keys {
+			vks.Keys[i] = k
+		}
+		return vks, nil
+	})
+	if err != nil {
+		return "", errTokenInvalid(jwtFailure(err, keyLookedUp, claims))
+	}
+	name, _ := claims[v.claim].(string)
+	if name == "" {
+		return "", errTokenInvalid(fmt.Sprintf("token has no %q claim naming the caller", v.claim))
+	}
+	return name, nil
+}
+
+// jwtFailure turns a golang-jwt error into a short, fixed explanation. The
+// library's own messages are not passed on: some quote header values.
+func jwtFailure(err error, keyLookedUp bool, claims jwt.MapClaims) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return "malformed token"
+	case !keyLookedUp:
+		// The parser refuses an algorithm outside Algorithms ("none"
+		// included) or one it does not know before asking for a key.
+		return "signing algorithm not allowed"
+	case errors.Is(err, errUnknownKey):
+		return "token signed by an unknown key"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return "bad signature"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		for _, c := range []string{"exp", "iss", "aud"} {
+			if _, ok := claims[c]; !ok {
+				return fmt.Sprintf("token has no %q claim", c)
+			}
+		}
+		return "token lacks a required claim"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "token expired"
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return "token not valid yet"
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "token used before issued"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return "wrong issuer"
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return "wrong audience"
+	default:
+		return "invalid claims"
+	}
+}
+
+func (v *jwtVerifier) close() { v.keys.close() }

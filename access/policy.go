@@ -1,0 +1,128 @@
+package access
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Permission is a right a Policy grants; each RPC needs exactly one.
+type Permission string
+
+// The permissions. Each RPC needs one (see the method table in methods.go).
+const (
+	// PermTokenGet allows GetToken: receiving a live EEO access token.
+	PermTokenGet Permission = "token:get"
+	// PermTokenRefresh allows RefreshToken.
+	PermTokenRefresh Permission = "token:refresh"
+	// PermTokenInvalidate allows InvalidateToken.
+	PermTokenInvalidate Permission = "token:invalidate"
+	// PermImportsWrite allows CreateImport and CancelImport.
+	PermImportsWrite Permission = "imports:write"
+	// PermImportsRead allows ListImportTypes, GetImport, ListImports,
+	// ListImportErrors and WatchImport.
+	PermImportsRead Permission = "imports:read"
+	// PermReportsWrite allows CreateReport and CancelReport.
+	PermReportsWrite Permission = "reports:write"
+	// PermReportsRead allows ListReportTypes, GetReport, ListReports,
+	// WatchReport and DownloadReport.
+	PermReportsRead Permission = "reports:read"
+	// PermAccountsList allows ListAccounts, which names no account.
+	PermAccountsList Permission = "accounts:list"
+)
+
+// allPermissions lists every Permission, for validation and error messages.
+func allPermissions() []Permission {
+	return []Permission{
+		PermTokenGet, PermTokenRefresh, PermTokenInvalidate,
+		PermImportsWrite, PermImportsRead,
+		PermReportsWrite, PermReportsRead,
+		PermAccountsList,
+	}
+}
+
+// AllAccounts in Policy.Accounts grants the permissions on every account.
+const AllAccounts = "*"
+
+// Policy grants a caller permissions on accounts. A caller without a policy
+// may do nothing; permissions not listed are denied.
+type Policy struct {
+	// Caller is the Caller.Name the policy applies to. It need not be an
+	// API key's caller: JWT and certificate identities are not configured
+	// anywhere else.
+	Caller string
+	// Accounts the permissions apply to; "*" means all.
+	Accounts []string
+	// Permissions granted on those accounts.
+	Permissions []Permission
+}
+
+// grant is a validated Policy in the form authorization looks things up in.
+type grant struct {
+	perms       map[Permission]bool
+	allAccounts bool
+	accounts    map[string]bool
+}
+
+// policies is every caller's grant, by caller name.
+type policies map[string]*grant
+
+// newPolicies validates the configured policies. A caller may have only one
+// policy: two would leave a reader unsure which one wins.
+func newPolicies(cfg []Policy) (policies, error) {
+	ps := make(policies, len(cfg))
+	for i, p := range cfg {
+		field := fmt.Sprintf("Policies[%d]", i)
+		if p.Caller == "" {
+			return nil, fmt.Errorf("%s.Caller: required", field)
+		}
+		if _, dup := ps[p.Caller]; dup {
+			return nil, fmt.Errorf("%s.Caller: a second policy for caller %q; merge them into one", field, p.Caller)
+		}
+		g := &grant{perms: map[Permission]bool{}, accounts: map[string]bool{}}
+		for j, perm := range p.Permissions {
+			if !slices.Contains(allPermissions(), perm) {
+				return nil, fmt.Errorf("%s.Permissions[%d]: unknown permission %q (known: %s)", field, j, perm, permissionList())
+			}
+			g.perms[perm] = true
+		}
+		for j, a := range p.Accounts {
+			switch {
+			case a == AllAccounts:
+				g.allAccounts = true
+			case strings.TrimSpace(a) == "":
+				return nil, fmt.Errorf("%s.Accounts[%d]: empty account name", field, j)
+			default:
+				g.accounts[a] = true
+			}
+		}
+		ps[p.Caller] = g
+	}
+	return ps, nil
+}
+
+// hasPermission reports whether caller holds perm on some account, so a call
+// can be refused before anything is read from it.
+func (ps policies) hasPermission(caller string, perm Permission) bool {
+	g := ps[caller]
+	return g != nil && g.perms[perm]
+}
+
+// allows reports whether caller holds perm on account. needsAccount is
+// false for methods that name no account (ListAccounts).
+func (ps policies) allows(caller string, perm Permission, account string, needsAccount bool) bool {
+	g := ps[caller]
+	if g == nil || !g.perms[perm] {
+		return false
+	}
+	return !needsAccount || g.allAccounts || g.accounts[account]
+}
+
+// permissionList names the known permissions for error messages.
+func permissionList() string {
+	names := make([]string, 0, 8)
+	for _, p := range allPermissions() {
+		names = append(names, string(p))
+	}
+	return strings.Join(names, ", ")
+}
