@@ -34,7 +34,8 @@ func grpcLimits() []grpc.ServerOption {
 // incomingHeaders decides which HTTP request headers become gRPC metadata.
 // grpc-gateway's default passes every Grpc-Metadata-* header through, which
 // would let a REST caller set internal metadata (a forwarded identity, say);
-// only Authorization, X-Request-Id and the configured allow-list pass.
+// only Authorization (which grpc-gateway passes itself), X-Request-Id and the
+// configured allow-list pass.
 func incomingHeaders(allowed []string) runtime.HeaderMatcherFunc {
 	allow := map[string]bool{}
 	for _, h := range allowed {
@@ -44,7 +45,7 @@ func incomingHeaders(allowed []string) runtime.HeaderMatcherFunc {
 		key = textproto.CanonicalMIMEHeaderKey(key)
 		switch {
 		case key == "Authorization":
-			return "authorization", true
+			return "", false // grpc-gateway always passes it as "authorization"; twice would be ambiguous
 		case key == "X-Request-Id":
 			return "x-request-id", true
 		case allow[key]:

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -244,5 +245,43 @@ func TestServeReportsListenerFailure(t *testing.T) {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Fatal("unexpected deadline")
+	}
+}
+
+// The facade passes the caller's credentials once and nothing a caller could
+// use to pose as internal metadata.
+func TestRESTForwardsOnlyAllowedHeaders(t *testing.T) {
+	seen := make(chan metadata.MD, 1)
+	g := startGateway(t, func(c *server.Config) {
+		c.UnaryInterceptors = append(c.UnaryInterceptors, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			md, _ := metadata.FromIncomingContext(ctx)
+			seen <- md
+			return h(ctx, req)
+		})
+	})
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, g.baseURL+"/v1/accounts", nil)
+	req.Header.Set("Authorization", "Bearer k")
+	req.Header.Set("X-Request-Id", "r-1")
+	req.Header.Set("Grpc-Metadata-X-Forwarded-Caller", "admin")
+	req.Header.Set("X-Other", "o")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	md := <-seen
+	if got := md.Get("authorization"); len(got) != 1 || got[0] != "Bearer k" {
+		t.Errorf("authorization metadata = %q, want exactly the caller's", got)
+	}
+	if got := md.Get("x-request-id"); len(got) != 1 || got[0] != "r-1" {
+		t.Errorf("x-request-id metadata = %q", got)
+	}
+	if len(md.Get("x-forwarded-caller")) != 0 || len(md.Get("x-other")) != 0 {
+		t.Errorf("forged or unlisted headers reached gRPC: %v", md)
+	}
+	for k := range resp.Header {
+		if strings.HasPrefix(k, "Grpc-Metadata-") {
+			t.Errorf("internal metadata leaked as %s", k)
+		}
 	}
 }

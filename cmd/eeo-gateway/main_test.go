@@ -17,7 +17,10 @@ import (
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -55,9 +58,10 @@ func startDev(t *testing.T) (banner string, stop func() error) {
 func TestServeDevPrintsCommandsThatWork(t *testing.T) {
 	banner, stop := startDev(t)
 	grpcAddr := regexp.MustCompile(`grpcurl -plaintext (\S+) list`).FindStringSubmatch(banner)
-	curlURL := regexp.MustCompile(`curl -s (http://\S+/v1/accounts/demo/token)\n`).FindStringSubmatch(banner)
-	if grpcAddr == nil || curlURL == nil {
-		t.Fatalf("banner lacks the grpcurl or curl commands:\n%s", banner)
+	curlURL := regexp.MustCompile(`curl -s -H "Authorization: Bearer \$EEO_KEY" (http://\S+/v1/accounts/demo/token)\n`).FindStringSubmatch(banner)
+	key := regexp.MustCompile(`export EEO_KEY=(\S+)`).FindStringSubmatch(banner)
+	if grpcAddr == nil || curlURL == nil || key == nil {
+		t.Fatalf("banner lacks the key, grpcurl or curl commands:\n%s", banner)
 	}
 
 	// The grpcurl GetToken command, as a Go client.
@@ -66,13 +70,19 @@ func TestServeDevPrintsCommandsThatWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	resp, err := eeov1.NewTokenServiceClient(conn).GetToken(t.Context(), &eeov1.GetTokenRequest{Account: "demo"})
+	if _, err := eeov1.NewTokenServiceClient(conn).GetToken(t.Context(), &eeov1.GetTokenRequest{Account: "demo"}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("GetToken without the key = %v, want Unauthenticated", err)
+	}
+	withKey := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+key[1])
+	resp, err := eeov1.NewTokenServiceClient(conn).GetToken(withKey, &eeov1.GetTokenRequest{Account: "demo"})
 	if err != nil || !strings.HasPrefix(resp.GetToken().GetAccessToken(), "eeosbx_") {
 		t.Fatalf("GetToken on the printed address: %v, %v", resp, err)
 	}
 
 	// The curl command.
-	httpResp, err := http.Get(curlURL[1])
+	req, _ := http.NewRequest(http.MethodGet, curlURL[1], nil)
+	req.Header.Set("Authorization", "Bearer "+key[1])
+	httpResp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +111,10 @@ accounts:
     base_url: http://127.0.0.1:1
     client_id: acme
     client_secret_env: ACME_SECRET
+access:
+  api_keys:
+    - caller: ops
+      sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 `), 0o600)
 	getenv := func(k string) string {
 		if k == "ACME_SECRET" {
@@ -112,6 +126,40 @@ accounts:
 	cancel() // serve, then shut down at once: proves the file wires up
 	if err := run(ctx, []string{"serve", "--config", path}, env{getenv: getenv, stdout: io.Discard, stderr: io.Discard}); err != nil {
 		t.Fatalf("serve --config: %v", err)
+	}
+}
+
+// A production start with no caller authentication would hand live EEO
+// credentials to anyone who reaches the port: it must refuse, unless told
+// loudly otherwise.
+func TestProductionRefusesToStartWithoutCallerAuth(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	os.WriteFile(path, []byte(`
+grpc_addr: 127.0.0.1:0
+http_addr: 127.0.0.1:0
+accounts:
+  - name: acme
+    token_url: http://127.0.0.1:1/oauth2/token
+    base_url: http://127.0.0.1:1
+    client_id: acme
+    client_secret_env: ACME_SECRET
+`), 0o600)
+	getenv := func(k string) string {
+		if k == "ACME_SECRET" {
+			return "s"
+		}
+		return ""
+	}
+	err := run(t.Context(), []string{"serve", "--config", path}, env{getenv: getenv, stdout: io.Discard, stderr: io.Discard})
+	if !errors.Is(err, errNoCallerAuth) {
+		t.Fatalf("serve without access config = %v, want a refusal", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stderr strings.Builder
+	err = run(ctx, []string{"serve", "--config", path, "--insecure-allow-unauthenticated"}, env{getenv: getenv, stdout: io.Discard, stderr: &stderr})
+	if err != nil || !strings.Contains(stderr.String(), "INSECURE") {
+		t.Fatalf("with --insecure-allow-unauthenticated: %v; log %q", err, stderr.String())
 	}
 }
 

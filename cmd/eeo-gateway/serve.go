@@ -12,12 +12,14 @@ import (
 	"os"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/config"
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"github.com/eeo-gateway/eeo-gateway/tlsfiles"
+	"google.golang.org/grpc"
 )
 
 // Dev mode's account and sandbox client.
@@ -34,6 +36,8 @@ func serve(ctx context.Context, args []string, e env) error {
 	grpcAddr := fs.String("grpc-addr", "", "gRPC listen `address` (overrides config; default 127.0.0.1:9090)")
 	httpAddr := fs.String("http-addr", "", "REST listen `address` (overrides config; default 127.0.0.1:8080)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides config)")
+	insecure := fs.Bool("insecure-allow-unauthenticated", false,
+		"serve without caller authentication (only behind something that authenticates callers; logged loudly)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -87,6 +91,20 @@ func serve(ctx context.Context, args []string, e env) error {
 		defer func() { stopSandbox(); <-sandboxDone }()
 	}
 
+	var guardCfg access.Config
+	var devKey string
+	if *dev {
+		devKey, guardCfg = devAccess(e.getenv)
+		guardCfg.Audit = logger.With("component", "audit")
+	} else if guardCfg, err = accessFromConfig(cfg.Access, *insecure, logger); err != nil {
+		return err
+	}
+	guard, err := access.New(guardCfg)
+	if err != nil {
+		return fmt.Errorf("configuration: access: %w", err)
+	}
+	defer guard.Close()
+
 	cache, secretFiles, err := newTokenCache(cfg, logger)
 	if err != nil {
 		return err
@@ -122,6 +140,9 @@ func serve(ctx context.Context, args []string, e env) error {
 		MaxUploadBytes:         cfg.Files.MaxUploadBytes,
 		WatchInterval:          cfg.Files.WatchInterval.Std(),
 		Logger:                 logger,
+		UnaryInterceptors:      []grpc.UnaryServerInterceptor{guard.UnaryInterceptor()},
+		StreamInterceptors:     []grpc.StreamServerInterceptor{guard.StreamInterceptor()},
+		RESTMetadata:           guard.ForwardCertificate,
 		TLS:                    serverTLS,
 		AllowedMetadataHeaders: cfg.HTTP.AllowedMetadataHeaders,
 		CORSAllowedOrigins:     cfg.HTTP.CORSAllowedOrigins,
@@ -142,7 +163,7 @@ func serve(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("REST listener: %w (choose another address with --http-addr)", err)
 	}
 	if *dev {
-		printDevBanner(e.stdout, sandboxLis.Addr(), grpcLis.Addr(), httpLis.Addr())
+		printDevBanner(e.stdout, devKey, sandboxLis.Addr(), grpcLis.Addr(), httpLis.Addr())
 	}
 	logger.Info("eeo-gateway starting", "config", cfg)
 	return srv.Serve(ctx, grpcLis, httpLis)
