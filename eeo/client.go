@@ -56,6 +56,43 @@ type Options struct {
 	// DefaultMaxJSONBytes. A larger body is an *Error with Code
 	// "malformed_response".
 	MaxJSONBytes int64
+
+	// Retry says which failures of idempotent calls are retried, how often
+	// and with what pauses; see RetryPolicy. The zero value retries.
+	Retry RetryPolicy
+	// Breaker configures the circuit breaker that fails calls fast while
+	// EEO keeps failing; see BreakerPolicy. The zero value enables it.
+	Breaker BreakerPolicy
+	// MaxConcurrent bounds the Client's (so the account's) requests in
+	// flight toward EEO; 0 means DefaultMaxConcurrent (16). A call beyond it
+	// waits for a slot as long as its context allows, then fails with an
+	// *Error with Code "concurrency_limited" wrapping the context's error.
+	// A slot is held for the whole call: retries and pauses included, a
+	// JSON answer until it is read, an upload until it is answered, and a
+	// download until its Body is closed.
+	MaxConcurrent int
+	// OperationTimeout bounds a non-streaming call from the moment it holds
+	// a concurrency slot, retries and pauses included, and a download until
+	// its response headers arrive; 0 means DefaultOperationTimeout (30s). A
+	// caller's earlier deadline wins. Running out is an *Error whose
+	// Timeout reports true and which errors.Is context.DeadlineExceeded.
+	//
+	// Dial, TLS handshake and response header timeouts of single requests
+	// belong to HTTPClient's transport, which the caller configures.
+	OperationTimeout time.Duration
+	// StreamIdleTimeout fails an upload or a download once no byte has moved
+	// either way for this long; 0 means DefaultStreamIdleTimeout (2m).
+	// Transfers get no overall deadline, since large files may take many
+	// minutes; only the caller's context bounds them. A stall is an *Error
+	// whose Timeout reports true (for a download, from Body's Read).
+	StreamIdleTimeout time.Duration
+	// Now is the clock of the retry budget (RetryPolicy.MaxElapsed) and of
+	// Retry-After dates; nil means time.Now. The breaker and the timeouts
+	// use the time package's clock.
+	Now func() time.Time
+	// Sleep waits between attempts; it must return ctx.Err() promptly once
+	// ctx ends. nil means a timer. Tests replace it to record the pauses.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Client calls EEO's import and report endpoints for one account. It is safe
@@ -67,6 +104,7 @@ type Client struct {
 	http    *http.Client
 	log     *slog.Logger
 	maxJSON int64
+	guard   guard
 }
 
 // New returns a client for the account's objects at baseURL, an absolute
@@ -108,6 +146,7 @@ func New(account, baseURL string, tokens TokenSource, opts Options) (*Client, er
 	if c.maxJSON <= 0 {
 		c.maxJSON = DefaultMaxJSONBytes
 	}
+	c.initGuard(opts)
 	if !waitsForContinue(c.http) {
 		c.log.Warn("HTTP transport has no ExpectContinueTimeout; uploads will not wait for 100 Continue, so a rejected token fails them instead of being retried",
 			"account", account)
@@ -142,7 +181,18 @@ type request struct {
 	// returns the attempt's body when that reads a one-shot stream, so that
 	// do can tell whether the stream may be sent again; nil otherwise.
 	body func(req *http.Request) *attemptBody
+	// idempotent marks a call other than a GET that may be sent again after
+	// a failure (see RetryPolicy); GETs always may.
+	idempotent bool
+	// stream marks an upload: it gets the idle timeout instead of the
+	// operation timeout.
+	stream bool
+	// progress, if set, is called whenever bytes of the call move.
+	progress func()
 }
+
+// retryable reports whether the call may be sent again after a failure.
+func (r *request) retryable() bool { return r.method == http.MethodGet || r.idempotent }
 
 // exchange is a response to one attempt, with the attempt's one-shot body if
 // it had one.
@@ -164,10 +214,12 @@ func (x *exchange) finish() (untouched bool, sourceErr error) {
 	return x.body.end()
 }
 
-// do sends r and returns the exchange for a 2xx answer, which the caller must
-// finish. Any other outcome is an error: an *Error, a *BodyError, or a
-// TokenSource failure wrapped with %w. Every retry policy lives here — today
-// only the one retry after a 401 — so backoff can be added in one place.
+// do makes one attempt of r and returns the exchange for a 2xx answer, which
+// the caller must finish. Any other outcome is an error: an *Error, a
+// *BodyError, or a TokenSource failure wrapped with %w. Within the attempt,
+// a 401 is retried once with a fresh token; retries after other failures,
+// the breaker and the concurrency limit are the business of the callers
+// (doJSON, DownloadReport) through attempts.
 func (c *Client) do(ctx context.Context, r *request) (*exchange, error) {
 	for attempt := 1; ; attempt++ {
 		tok, err := c.tokens.Token(ctx, c.account)
@@ -186,7 +238,7 @@ func (c *Client) do(ctx context.Context, r *request) (*exchange, error) {
 		case status >= 200 && status <= 299:
 			return x, nil
 		case status != http.StatusUnauthorized:
-			return nil, failure(r.op, x)
+			return nil, failure(r.op, x, c.guard.now())
 		}
 
 		// Drain a little so a keep-alive connection can be reused; the
@@ -231,6 +283,11 @@ func (c *Client) send(ctx context.Context, r *request, tok auth.Token) (*exchang
 	var body *attemptBody
 	if r.body != nil {
 		body = r.body(req)
+		if body != nil {
+			// Before the transport can read it.
+			body.progress = r.progress
+			body.done = ctx.Done()
+		}
 	}
 
 	resp, err := c.http.Do(req)

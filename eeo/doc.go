@@ -11,4 +11,19 @@
 // status and EEO's error code, never a token or text EEO sent. Failures of a
 // caller's upload body are *BodyError, so "my input failed" can be told from
 // "EEO failed"; failures of the TokenSource come back wrapped unchanged.
+//
+// A Client also protects EEO and its callers from each other (see Options):
+//
+//   - Idempotent calls are retried after transport errors, 429 and 500, 502,
+//     503 and 504, with exponential backoff and full jitter, honouring
+//     Retry-After, within a bounded number of attempts and time
+//     (RetryPolicy). Uploads are never retried.
+//   - A circuit breaker fails calls fast, with Code "circuit_open", while
+//     EEO keeps failing, and probes it again after a while (BreakerPolicy).
+//   - At most MaxConcurrent requests per Client (so per account) are in
+//     flight; the rest wait within their context, or fail with Code
+//     "concurrency_limited".
+//   - Non-streaming calls have an overall deadline (OperationTimeout);
+//     uploads and downloads instead fail when they stall
+//     (StreamIdleTimeout).
 package eeo

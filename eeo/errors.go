@@ -14,7 +14,7 @@ import (
 )
 
 // Error codes an *Error can carry. The first group is EEO's own (see the
-// contract's error table); the last three are the client's.
+// contract's error table); the last five are the client's.
 const (
 	CodeInvalidRequest         = "invalid_request"
 	CodeInvalidImportType      = "invalid_import_type"
@@ -33,6 +33,8 @@ const (
 	CodeMalformedResponse      = "malformed_response"        // a 2xx whose body is not what the contract says
 	CodeTokenRejected          = "token_rejected"            // EEO refused a freshly fetched token too
 	CodeTokenRejectedMidUpload = "token_rejected_mid_upload" // 401 after upload bytes were sent; EEO created nothing
+	CodeCircuitOpen            = "circuit_open"              // the breaker refused the call without sending it; see RetryAfter
+	CodeConcurrencyLimited     = "concurrency_limited"       // the context ended while waiting for a concurrency slot; Err is its error
 )
 
 // Error is a failed EEO call. Its message names the operation, the HTTP
@@ -45,13 +47,15 @@ type Error struct {
 	// (then Err says why).
 	StatusCode int
 	// Code is EEO's error code if it was well-formed ([a-z_]{1,64}), or one
-	// of CodeMalformedResponse, CodeTokenRejected and
-	// CodeTokenRejectedMidUpload.
+	// of CodeMalformedResponse, CodeTokenRejected,
+	// CodeTokenRejectedMidUpload, CodeCircuitOpen and
+	// CodeConcurrencyLimited.
 	Code string
 	// Field is the request field EEO blamed, if well-formed
 	// ([A-Za-z0-9_.]{1,64}).
 	Field string
-	// RetryAfter is EEO's Retry-After (seconds or an HTTP date), if sent.
+	// RetryAfter is EEO's Retry-After (seconds or an HTTP date), if sent;
+	// for CodeCircuitOpen, the time until the breaker lets a call through.
 	RetryAfter time.Duration
 	// Err is the transport or decoding cause, if any. A *url.Error is
 	// unwrapped so the URL is not repeated.
@@ -95,6 +99,29 @@ func (e *Error) Timeout() bool {
 	return errors.As(e.Err, &ne) && ne.Timeout()
 }
 
+// Temporary reports whether the same call, unchanged, may succeed if made
+// again later: after a transport failure or timeout (not the caller's
+// cancellation), 408, 429, 500, 502, 503, 504, an open circuit, a full
+// concurrency limit, a token refused mid-upload, or an Idempotency-Key still
+// in use. The client has already retried what it could (see RetryPolicy);
+// RetryAfter, when set, says how long to wait.
+func (e *Error) Temporary() bool {
+	switch e.Code {
+	case CodeCircuitOpen, CodeConcurrencyLimited, CodeTokenRejectedMidUpload, CodeIdempotencyKeyInUse, CodeRateLimited:
+		return true
+	case CodeTokenRejected, CodeMalformedResponse:
+		return false
+	}
+	switch e.StatusCode {
+	case 0:
+		return e.Err != nil && !errors.Is(e.Err, context.Canceled)
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
 // BodyError is a failure of the caller's upload body: reading Upload.Body
 // failed, or it did not hold Upload.Size bytes. The request was aborted, so
 // EEO saw a short body and created nothing.
@@ -136,14 +163,14 @@ type errorBody struct {
 // failure turns a non-2xx, non-401 answer into an error and finishes the
 // exchange. A failure of the caller's upload body wins: EEO's answer then
 // only reports the short body it saw.
-func failure(op string, x *exchange) error {
+func failure(op string, x *exchange, now time.Time) error {
 	// A read error only means less of the body to parse; the status and
 	// headers already say what happened.
 	body, _ := io.ReadAll(io.LimitReader(x.resp.Body, maxErrorBytes))
 	if _, sourceErr := x.finish(); sourceErr != nil {
 		return &BodyError{Err: sourceErr}
 	}
-	return statusError(op, x.resp, body, time.Now())
+	return statusError(op, x.resp, body, now)
 }
 
 // statusError builds the *Error for a non-2xx answer. The body is parsed
@@ -171,8 +198,13 @@ func malformed(op string, status int, err error) *Error {
 // transportError is the *Error for a request that got no complete response.
 // net/http quotes the URL in its errors; the URL is in Op's terms already, so
 // only the cause is kept. If ctx ended, that is made visible to errors.Is
-// even when the transport reported something else first.
+// even when the transport reported something else first; if the client's
+// own operation or idle timeout ended it, that timeout is the cause (and
+// the call was not cancelled, whatever the transport says).
 func transportError(ctx context.Context, op string, err error) *Error {
+	if te := ownTimeout(ctx); te != nil {
+		return &Error{Op: op, Err: te}
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err

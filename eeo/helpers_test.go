@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,11 +38,49 @@ type harness struct {
 	client   *eeo.Client
 	requests atomic.Int64 // requests the server received
 	logs     *testkit.SyncBuffer
+	clock    *fakeClock // the client's Now and Sleep, unless opts replace them
+}
+
+// fakeClock is a client's Now and Sleep: it starts at the real time (so
+// that Retry-After dates made with time.Now mean what they say) and moves
+// only when the client sleeps, by exactly the pause asked for, so no test
+// really waits between attempts.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time       // guarded by mu
+	sleeps []time.Duration // guarded by mu
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Sleep records d and advances the clock by it, unless ctx has ended.
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sleeps = append(c.sleeps, d)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.now = c.now.Add(d)
+	return nil
+}
+
+// Sleeps returns the pauses asked for so far.
+func (c *fakeClock) Sleeps() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sleeps)
 }
 
 func newHarness(t *testing.T, handler http.HandlerFunc, opts ...func(*eeo.Options)) *harness {
 	t.Helper()
-	h := &harness{fetcher: &authtest.Fetcher{}, logs: &testkit.SyncBuffer{}}
+	h := &harness{fetcher: &authtest.Fetcher{}, logs: &testkit.SyncBuffer{}, clock: newFakeClock()}
 	cache, err := auth.NewCache([]auth.Account{{Name: testAccount, Fetcher: h.fetcher}}, auth.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +92,8 @@ func newHarness(t *testing.T, handler http.HandlerFunc, opts ...func(*eeo.Option
 		handler(w, r)
 	}))
 	t.Cleanup(h.srv.Close)
-	o := eeo.Options{Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	o := eeo.Options{Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now: h.clock.Now, Sleep: h.clock.Sleep}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -40,7 +40,9 @@ func (c *Client) importCall(ctx context.Context, op, method, id string, suffix .
 		return Import{}, err
 	}
 	var imp Import
-	r := &request{op: op, method: method, url: c.endpoint(nil, append([]string{"v1", "imports", seg}, suffix...)...)}
+	// GETs are idempotent, and so is cancelling: a repeat finds it
+	// cancelled already (or, if the first never arrived, cancels it).
+	r := &request{op: op, method: method, idempotent: true, url: c.endpoint(nil, append([]string{"v1", "imports", seg}, suffix...)...)}
 	if err := c.doJSON(ctx, r, &imp, func() error { return needID("import", imp.ID) }); err != nil {
 		return Import{}, err
 	}

@@ -9,14 +9,51 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
-// doJSON sends r and decodes a 2xx JSON answer into out. check, if set,
-// validates the decoded value; its error makes the answer malformed.
+// doJSON makes the call r and decodes a 2xx JSON answer into out. check, if
+// set, validates the decoded value; its error makes the answer malformed.
+//
+// The call holds a concurrency slot throughout, runs under the operation
+// timeout (an upload: the idle timeout), and is retried as RetryPolicy says,
+// each attempt under the breaker.
 func (c *Client) doJSON(ctx context.Context, r *request, out any, check func() error) error {
+	if err := c.checkBreaker(r.op); err != nil {
+		return err
+	}
+	release, err := c.acquire(ctx, r.op)
+	if err != nil {
+		return err
+	}
+	defer release()
+	var callCtx context.Context
+	var until time.Time
+	if r.stream {
+		wd := newWatchdog(ctx)
+		defer wd.stop()
+		wd.idle(c.guard.idle, idleTimeout(c.guard.idle))
+		r.progress = wd.kick
+		callCtx = wd.ctx
+	} else {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeoutCause(ctx, c.guard.opTimeout, operationTimeout(c.guard.opTimeout))
+		defer cancel()
+		until, _ = callCtx.Deadline()
+	}
+	return c.attempts(callCtx, ctx, r, until, func(ctx context.Context) error {
+		return c.exchangeJSON(ctx, r, out, check)
+	})
+}
+
+// exchangeJSON is one attempt of doJSON.
+func (c *Client) exchangeJSON(ctx context.Context, r *request, out any, check func() error) error {
 	x, err := c.do(ctx, r)
 	if err != nil {
 		return err
+	}
+	if r.progress != nil {
+		r.progress() // the answer has begun
 	}
 	// Finish only after the body is read: see exchange.finish.
 	defer x.finish()

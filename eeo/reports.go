@@ -29,6 +29,8 @@ type reportBody struct {
 // CreateReport asks EEO to run a report (POST /v1/reports). With a
 // RequestID already used for the same request EEO returns the original
 // report; for a different one, an *Error with Code "idempotency_key_reused".
+// Only a request with a RequestID is retried after a failure (see
+// RetryPolicy).
 func (c *Client) CreateReport(ctx context.Context, rr ReportRequest) (Report, error) {
 	const op = "create report"
 	body, err := jsonBody(reportBody{ReportType: rr.ReportType, Parameters: rr.Parameters, Format: rr.Format})
@@ -41,6 +43,10 @@ func (c *Client) CreateReport(ctx context.Context, rr ReportRequest) (Report, er
 			return Report{}, &ArgumentError{Op: op, Field: "request_id", Reason: "must be at most 255 printable ASCII characters"}
 		}
 		r.header = http.Header{"Idempotency-Key": {rr.RequestID}}
+		// EEO answers a repeat with the original report, so a failed
+		// attempt may be retried; without a key a retry could run the
+		// report twice.
+		r.idempotent = true
 	}
 	var rep Report
 	if err := c.doJSON(ctx, r, &rep, func() error { return needID("report", rep.ID) }); err != nil {
@@ -68,7 +74,8 @@ func (c *Client) reportCall(ctx context.Context, op, method, id string, suffix .
 		return Report{}, err
 	}
 	var rep Report
-	r := &request{op: op, method: method, url: c.endpoint(nil, append([]string{"v1", "reports", seg}, suffix...)...)}
+	// GETs are idempotent, and so is cancelling (see importCall).
+	r := &request{op: op, method: method, idempotent: true, url: c.endpoint(nil, append([]string{"v1", "reports", seg}, suffix...)...)}
 	if err := c.doJSON(ctx, r, &rep, func() error { return needID("report", rep.ID) }); err != nil {
 		return Report{}, err
 	}

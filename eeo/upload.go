@@ -24,6 +24,11 @@ import (
 // file again. If reading u.Body fails the request is aborted, so EEO sees a
 // short body and creates nothing, and the error is a *BodyError wrapping the
 // reader's.
+//
+// No other failure is retried, since the body cannot be sent again. The
+// upload holds a concurrency slot until it is answered, and has no overall
+// deadline: it fails with a timeout *Error once no byte has moved for
+// Options.StreamIdleTimeout (a stalled u.Body counts as no movement).
 func (c *Client) CreateImport(ctx context.Context, u Upload) (Import, error) {
 	const op = "create import"
 	if u.Body == nil {
@@ -58,7 +63,9 @@ func (c *Client) CreateImport(ctx context.Context, u Upload) (Import, error) {
 		query.Set("file_name", u.FileName)
 	}
 
-	r := &request{op: op, method: http.MethodPost, url: c.endpoint(query, "v1", "imports"), header: header,
+	// Never retried after a failure (the stream is spent), and with no
+	// overall deadline: only the idle timeout and ctx bound the transfer.
+	r := &request{op: op, method: http.MethodPost, url: c.endpoint(query, "v1", "imports"), header: header, stream: true,
 		body: func(req *http.Request) *attemptBody {
 			b := &attemptBody{src: u.Body, size: u.Size}
 			req.Body = b
@@ -99,9 +106,23 @@ func (c *Client) CreateImport(ctx context.Context, u Upload) (Import, error) {
 // writes straight to the socket, so EEO could otherwise receive all
 // Content-Length bytes, and create an import of them, before a longer
 // stream's excess was noticed.
+//
+// A read of the source still blocked when the attempt's context ends (the
+// call was cancelled or stalled past the idle timeout) is abandoned: Read
+// returns, so the transport can give up the request, while the source's
+// Read finishes in the background into a buffer of its own and its result
+// is dropped. The attempt then counts as having touched the stream.
 type attemptBody struct {
-	src  io.Reader
-	size int64 // the exact length the caller promised; <= 0 if unknown
+	src      io.Reader
+	size     int64           // the exact length the caller promised; <= 0 if unknown
+	progress func()          // if set, called after each read that delivered bytes; set before the first Read
+	done     <-chan struct{} // the attempt's context's Done; nil reads the source directly. Set before the first Read
+
+	// Used only by the Read holding the reading flag: reads of the source
+	// go through buf, so an abandoned one never writes into the
+	// transport's buffer.
+	buf     []byte
+	results chan sourceRead
 
 	mu        sync.Mutex
 	read      int64 // bytes taken from src; guarded by mu
@@ -109,8 +130,20 @@ type attemptBody struct {
 	reading   bool  // a Read of src is in progress; guarded by mu
 	eof       bool  // src has ended where it should; guarded by mu
 	ended     bool  // guarded by mu
+	abandoned bool  // a read of src was abandoned and may still be running; guarded by mu
 	err       error // src's failure, or a length mismatch; guarded by mu
 }
+
+// sourceRead is the outcome of one Read of the source.
+type sourceRead struct {
+	n   int
+	err error
+}
+
+// errAbandoned ends an attempt whose context ended while the source was
+// being read. It is not the source's failure: the context's end is what
+// the call reports.
+var errAbandoned = errors.New("eeo: upload attempt ended while reading the body")
 
 // Read implements io.Reader. The source is read outside the lock so that
 // end never waits for a blocked source; the reading flag keeps reads
@@ -118,7 +151,7 @@ type attemptBody struct {
 func (b *attemptBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	switch {
-	case b.ended:
+	case b.ended, b.abandoned:
 		b.mu.Unlock()
 		return 0, errors.New("eeo: upload attempt is over")
 	case b.reading:
@@ -137,6 +170,9 @@ func (b *attemptBody) Read(p []byte) (int, error) {
 	b.mu.Unlock()
 
 	n, taken, err := b.readSource(p, delivered)
+	if n > 0 && b.progress != nil {
+		b.progress()
+	}
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -148,17 +184,51 @@ func (b *attemptBody) Read(p []byte) (int, error) {
 	// the transport tests for; a wrapped EOF is a failure to it, so here too.
 	case err == io.EOF:
 		b.eof = true
+	case errors.Is(err, errAbandoned):
+		b.abandoned = true
 	case err != nil:
 		b.err = err
 	}
 	return n, err
 }
 
+// readSrc reads the source into p, or gives up when the attempt's context
+// ends; see attemptBody.
+func (b *attemptBody) readSrc(p []byte) (int, error) {
+	if b.done == nil {
+		return b.src.Read(p)
+	}
+	select {
+	case <-b.done:
+		return 0, errAbandoned
+	default:
+	}
+	if cap(b.buf) < len(p) {
+		b.buf = make([]byte, len(p))
+	}
+	if b.results == nil {
+		b.results = make(chan sourceRead, 1)
+	}
+	// No earlier read is running: each either delivered its result, or was
+	// abandoned, after which none starts.
+	buf := b.buf[:len(p)]
+	go func() {
+		n, err := b.src.Read(buf)
+		b.results <- sourceRead{n, err}
+	}()
+	select {
+	case r := <-b.results:
+		return copy(p, buf[:r.n]), r.err
+	case <-b.done:
+		return 0, errAbandoned
+	}
+}
+
 // readSource reads the next bytes for the transport: n are delivered in p,
 // taken were consumed from the source (more than n when bytes are withheld).
 func (b *attemptBody) readSource(p []byte, delivered int64) (n int, taken int64, err error) {
 	if b.size <= 0 {
-		n, err = b.src.Read(p)
+		n, err = b.readSrc(p)
 		return n, int64(n), err
 	}
 	remaining := b.size - delivered
@@ -166,7 +236,7 @@ func (b *attemptBody) readSource(p []byte, delivered int64) (n int, taken int64,
 		p = p[:remaining]
 	}
 	if len(p) > 0 {
-		n, err = b.src.Read(p)
+		n, err = b.readSrc(p)
 		taken = int64(n)
 	}
 	if err == nil && int64(n) == remaining {
@@ -190,7 +260,7 @@ func (b *attemptBody) readSource(p []byte, delivered int64) (n int, taken int64,
 func (b *attemptBody) confirmEnd() (int64, error) {
 	var one [1]byte
 	for range 100 {
-		n, err := b.src.Read(one[:])
+		n, err := b.readSrc(one[:])
 		switch {
 		case n > 0:
 			return int64(n), fmt.Errorf("body is longer than its declared size of %d bytes", b.size)
@@ -216,5 +286,5 @@ func (b *attemptBody) end() (untouched bool, sourceErr error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.ended = true
-	return b.read == 0 && !b.reading, b.err
+	return b.read == 0 && !b.reading && !b.abandoned, b.err
 }

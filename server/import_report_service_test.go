@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
@@ -241,6 +242,8 @@ func TestUpstreamErrorsMapToDocumentedStatuses(t *testing.T) {
 		{&eeo.Error{StatusCode: 503}, codes.Unavailable, server.ReasonEEOUnavailable, 503, ""},
 		{&eeo.Error{StatusCode: 200, Code: "malformed_response"}, codes.Unavailable, server.ReasonEEOMalformedResponse, 503, ""},
 		{&eeo.Error{Err: errors.New("connection refused")}, codes.Unavailable, server.ReasonEEOUnavailable, 503, ""},
+		{&eeo.Error{Code: eeo.CodeCircuitOpen, RetryAfter: 5 * time.Second}, codes.Unavailable, server.ReasonEEOCircuitOpen, 503, ""},
+		{&eeo.Error{Code: eeo.CodeConcurrencyLimited, Err: context.DeadlineExceeded}, codes.ResourceExhausted, server.ReasonEEOConcurrencyLimited, 429, ""},
 	} {
 		g.up.failWith(tc.err)
 		_, err := client.GetImport(t.Context(), &eeov1.GetImportRequest{Account: "demo", ImportId: "imp_1"})

@@ -14,8 +14,8 @@ import (
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
-	"google.golang.org/grpc/metadata"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 )
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -34,6 +35,8 @@ const (
 	ReasonEEOPermissionDenied    = "EEO_PERMISSION_DENIED"
 	ReasonEEOConflict            = "EEO_CONFLICT"
 	ReasonEEOBadRequest          = "EEO_BAD_REQUEST"
+	ReasonEEOCircuitOpen         = "EEO_CIRCUIT_OPEN"
+	ReasonEEOConcurrencyLimited  = "EEO_CONCURRENCY_LIMITED"
 )
 
 // upstreamStatus maps a failed EEO call to a gRPC status. notFound is the
@@ -57,6 +60,12 @@ func (s *importReportService) upstreamStatus(err error, notFound string) error {
 	}
 	retry := retryInfo(s.now().Add(ee.RetryAfter), s.now())
 	switch {
+	case ee.Code == eeo.CodeCircuitOpen:
+		return statusError(codes.Unavailable, ReasonEEOCircuitOpen,
+			"EEO has been failing for this account; the gateway is not sending it requests for now", md, retry)
+	case ee.Code == eeo.CodeConcurrencyLimited:
+		return statusError(codes.ResourceExhausted, ReasonEEOConcurrencyLimited,
+			"too many requests to EEO for this account are in flight; retry shortly", md, retryInfo(time.Time{}, s.now()))
 	case ee.StatusCode == 0 && (ee.Timeout() || errors.Is(err, context.DeadlineExceeded)):
 		return statusError(codes.Unavailable, ReasonEEOTimeout, "EEO did not answer in time", md, retry)
 	case ee.StatusCode == 0 && errors.Is(err, context.Canceled):

@@ -183,8 +183,7 @@ func overrideIfSet(dst *string, flagValue string) {
 const secretCheckInterval = 10 * time.Second
 
 func newTokenCache(cfg config.Config, logger *slog.Logger) (*auth.Cache, map[string]*auth.FileSecret, error) {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSHandshakeTimeout = 5 * time.Second
+	transport := upstreamTransport()
 	transport.ResponseHeaderTimeout = cfg.Token.FetchTimeout.Std()
 	httpClient := &http.Client{Transport: transport}
 
@@ -232,8 +231,7 @@ func newTokenCache(cfg config.Config, logger *slog.Logger) (*auth.Cache, map[str
 // can refuse a stale token before the body is consumed; no overall client
 // timeout, since uploads and downloads may take many minutes.
 func newUpstreams(cfg config.Config, tokens eeo.TokenSource, logger *slog.Logger) (map[string]server.Upstream, error) {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSHandshakeTimeout = 5 * time.Second
+	transport := upstreamTransport()
 	transport.ExpectContinueTimeout = time.Second
 	transport.ResponseHeaderTimeout = time.Minute
 	httpClient := &http.Client{Transport: transport}
@@ -250,4 +248,14 @@ func newUpstreams(cfg config.Config, tokens eeo.TokenSource, logger *slog.Logger
 		upstreams[a.Name] = c
 	}
 	return upstreams, nil
+}
+
+// upstreamTransport bounds connection set-up to EEO: dial and TLS handshake
+// fail within 5 s instead of the OS's minutes, so a blackholed EEO shows up
+// as UNAVAILABLE while callers still wait.
+func upstreamTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 5 * time.Second
+	return t
 }

@@ -1,0 +1,733 @@
+package eeo_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/eeo"
+)
+
+// script answers the n-th request (1-based) with steps[n-1], and every later
+// one with the last step.
+func script(steps ...http.HandlerFunc) http.HandlerFunc {
+	var n atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) {
+		i := min(int(n.Add(1)), len(steps)) - 1
+		steps[i](w, r)
+	}
+}
+
+func status(code int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		replyError(w, code, strings.ReplaceAll(strings.ToLower(http.StatusText(code)), " ", "_"), "")
+	}
+}
+
+func retryAfter(code int, value string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", value)
+		status(code)(w, r)
+	}
+}
+
+func okJSON(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		reply(w, http.StatusOK, body)
+	}
+}
+
+// noBreaker keeps the breaker out of tests about retries.
+func noBreaker(o *eeo.Options) { o.Breaker.Disabled = true }
+
+func wantStatus(t *testing.T, err error, code int) *eeo.Error {
+	t.Helper()
+	var ee *eeo.Error
+	if !errors.As(err, &ee) || ee.StatusCode != code {
+		t.Fatalf("error %v, want an *eeo.Error with HTTP %d", err, code)
+	}
+	checkClean(t, err)
+	return ee
+}
+
+func TestRetryTransientFailureThenSuccess(t *testing.T) {
+	h := newHarness(t, script(status(503), status(503), okJSON(importJSON)), noBreaker)
+	got, err := h.client.GetImport(testContext(t), "imp_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != wantImport {
+		t.Errorf("import %+v", got)
+	}
+	if n := h.requests.Load(); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+	// Full jitter: each pause is in [0, ceiling], the ceiling doubling from
+	// InitialBackoff.
+	sleeps := h.clock.Sleeps()
+	if len(sleeps) != 2 || sleeps[0] < 0 || sleeps[0] > 200*time.Millisecond || sleeps[1] < 0 || sleeps[1] > 400*time.Millisecond {
+		t.Errorf("pauses %v, want two within [0,200ms] and [0,400ms]", sleeps)
+	}
+	if logs := h.logs.String(); strings.Count(logs, "retrying") != 2 || !strings.Contains(logs, "status=503") || !strings.Contains(logs, `op="get import"`) {
+		t.Errorf("retries not logged:\n%s", logs)
+	}
+	if strings.Contains(h.logs.String(), secretText) {
+		t.Error("logs contain a response body")
+	}
+}
+
+func TestRetryJitterStaysUnderMaxBackoff(t *testing.T) {
+	h := newHarness(t, status(503), noBreaker, func(o *eeo.Options) {
+		o.Retry = eeo.RetryPolicy{MaxAttempts: 8, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, MaxElapsed: time.Hour}
+	})
+	wantStatus(t, func() error { _, err := h.client.ListImports(testContext(t), eeo.ListQuery{}); return err }(), 503)
+	sleeps := h.clock.Sleeps()
+	ceilings := []time.Duration{100, 200, 300, 300, 300, 300, 300}
+	if len(sleeps) != len(ceilings) {
+		t.Fatalf("pauses %v, want %d", sleeps, len(ceilings))
+	}
+	for i, d := range sleeps {
+		if d < 0 || d > ceilings[i]*time.Millisecond {
+			t.Errorf("pause %d is %v, want within [0,%vms]", i, d, ceilings[i])
+		}
+	}
+}
+
+// Which answers are retried: transport-level trouble, 429 and 5xx. Each
+// call here fails once and then succeeds if retried.
+func TestRetryWhichStatuses(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		retry  bool
+	}{
+		{429, true}, {500, true}, {502, true}, {503, true}, {504, true},
+		{400, false}, {403, false}, {404, false}, {409, false}, {413, false}, {422, false}, {501, false},
+	} {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			h := newHarness(t, script(status(tt.status), okJSON(importJSON)), noBreaker)
+			_, err := h.client.GetImport(testContext(t), "imp_1")
+			want := int64(1)
+			if tt.retry {
+				want = 2
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				wantStatus(t, err, tt.status)
+			}
+			if n := h.requests.Load(); n != want {
+				t.Errorf("%d requests, want %d", n, want)
+			}
+		})
+	}
+}
+
+func TestMalformedAnswerIsNotRetried(t *testing.T) {
+	h := newHarness(t, script(okJSON(`{"id":`), okJSON(importJSON)), noBreaker)
+	_, err := h.client.GetImport(testContext(t), "imp_1")
+	if ee := wantStatus(t, err, 200); ee.Code != eeo.CodeMalformedResponse || h.requests.Load() != 1 {
+		t.Errorf("error %v after %d requests", err, h.requests.Load())
+	}
+}
+
+// A connection dropped before any answer is retried.
+func TestRetryTransportError(t *testing.T) {
+	h := newHarness(t, script(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Close()
+	}, okJSON(reportJSON)), noBreaker)
+	if _, err := h.client.GetReport(testContext(t), "rpt_1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.requests.Load(); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+func TestRetryAfterIsThePause(t *testing.T) {
+	t.Run("seconds", func(t *testing.T) {
+		h := newHarness(t, script(retryAfter(429, "3"), okJSON(importJSON)), noBreaker)
+		if _, err := h.client.GetImport(testContext(t), "imp_1"); err != nil {
+			t.Fatal(err)
+		}
+		// Longer than MaxBackoff would allow a jittered pause, and honoured.
+		if sleeps := h.clock.Sleeps(); !slices.Equal(sleeps, []time.Duration{3 * time.Second}) {
+			t.Errorf("pauses %v, want [3s]", sleeps)
+		}
+	})
+	t.Run("HTTP date", func(t *testing.T) {
+		var h *harness
+		h = newHarness(t, script(
+			// Dated by the client's clock, which is what it reads dates by.
+			func(w http.ResponseWriter, r *http.Request) {
+				retryAfter(503, h.clock.Now().Add(5*time.Second).UTC().Format(http.TimeFormat))(w, r)
+			},
+			okJSON(importJSON)), noBreaker)
+		if _, err := h.client.GetImport(testContext(t), "imp_1"); err != nil {
+			t.Fatal(err)
+		}
+		// The date has whole seconds, so the pause is in (4s, 5s].
+		if sleeps := h.clock.Sleeps(); len(sleeps) != 1 || sleeps[0] <= 4*time.Second || sleeps[0] > 5*time.Second {
+			t.Errorf("pauses %v, want one in (4s,5s]", sleeps)
+		}
+	})
+}
+
+// A Retry-After that would end beyond the retry budget ends the call at once,
+// with the answer's RetryAfter for the caller.
+func TestRetryAfterBeyondBudget(t *testing.T) {
+	h := newHarness(t, retryAfter(503, "15"), noBreaker, func(o *eeo.Options) { o.Retry.MaxElapsed = 10 * time.Second })
+	_, err := h.client.GetImport(t.Context(), "imp_1") // no deadline: only the budget limits
+	ee := wantStatus(t, err, 503)
+	if ee.RetryAfter != 15*time.Second || h.requests.Load() != 1 || len(h.clock.Sleeps()) != 0 {
+		t.Errorf("RetryAfter %v after %d requests and pauses %v", ee.RetryAfter, h.requests.Load(), h.clock.Sleeps())
+	}
+	if !strings.Contains(h.logs.String(), "retry budget exhausted") {
+		t.Errorf("reason not logged:\n%s", h.logs.String())
+	}
+}
+
+// Nor is a pause begun that would outlast the caller's deadline.
+func TestRetryPauseBeyondDeadline(t *testing.T) {
+	h := newHarness(t, retryAfter(429, "8"), noBreaker)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := h.client.GetImport(ctx, "imp_1")
+	ee := wantStatus(t, err, 429)
+	if ee.RetryAfter != 8*time.Second || h.requests.Load() != 1 || len(h.clock.Sleeps()) != 0 || time.Since(start) > 2*time.Second {
+		t.Errorf("RetryAfter %v after %d requests, pauses %v, %v", ee.RetryAfter, h.requests.Load(), h.clock.Sleeps(), time.Since(start))
+	}
+	if !strings.Contains(h.logs.String(), "deadline too close") {
+		t.Errorf("reason not logged:\n%s", h.logs.String())
+	}
+}
+
+func TestRetryMaxAttempts(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		policy eeo.RetryPolicy
+		want   int64
+	}{
+		{"default", eeo.RetryPolicy{}, 3},
+		{"five", eeo.RetryPolicy{MaxAttempts: 5}, 5},
+		{"one", eeo.RetryPolicy{MaxAttempts: 1}, 1},
+		{"disabled", eeo.RetryPolicy{MaxAttempts: 5, Disabled: true}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, status(503), noBreaker, func(o *eeo.Options) { o.Retry = tt.policy })
+			_, err := h.client.ListReportTypes(testContext(t))
+			wantStatus(t, err, 503)
+			if n, s := h.requests.Load(), len(h.clock.Sleeps()); n != tt.want || int64(s) != tt.want-1 {
+				t.Errorf("%d requests and %d pauses, want %d and %d", n, s, tt.want, tt.want-1)
+			}
+		})
+	}
+}
+
+// MaxElapsed bounds the attempts as well: with 1s pauses and 3.5s of budget,
+// the fourth attempt is the last.
+func TestRetryMaxElapsed(t *testing.T) {
+	h := newHarness(t, retryAfter(503, "1"), noBreaker, func(o *eeo.Options) {
+		o.Retry = eeo.RetryPolicy{MaxAttempts: 100, MaxElapsed: 3500 * time.Millisecond}
+	})
+	_, err := h.client.ListImportTypes(testContext(t))
+	wantStatus(t, err, 503)
+	if n, s := h.requests.Load(), h.clock.Sleeps(); n != 4 || !slices.Equal(s, []time.Duration{time.Second, time.Second, time.Second}) {
+		t.Errorf("%d requests, pauses %v; want 4 and three of 1s", n, s)
+	}
+}
+
+// The caller's cancellation ends a pause at once, with the real Sleep.
+func TestRetryPauseEndsWithContext(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		retryAfter(503, "10")(w, r)
+	}, noBreaker, func(o *eeo.Options) { o.Sleep = nil; o.Now = nil })
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		<-arrived
+		time.Sleep(50 * time.Millisecond) // into the 10s pause
+		cancel()
+	}()
+	start := time.Now()
+	_, err := h.client.GetImport(ctx, "imp_1")
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("returned after %v", d)
+	}
+	var ee *eeo.Error
+	if !errors.As(err, &ee) || !errors.Is(err, context.Canceled) || ee.Timeout() || h.requests.Load() != 1 {
+		t.Errorf("error %v after %d requests", err, h.requests.Load())
+	}
+}
+
+func TestCreateReportRetriedOnlyWithRequestID(t *testing.T) {
+	var mu sync.Mutex
+	var keys []string
+	handler := func() http.HandlerFunc {
+		return script(status(503), func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			reply(w, http.StatusCreated, reportJSON)
+		})
+	}
+	record := func(next http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			keys = append(keys, r.Header.Get("Idempotency-Key"))
+			mu.Unlock()
+			next(w, r)
+		}
+	}
+
+	h := newHarness(t, record(handler()), noBreaker)
+	_, err := h.client.CreateReport(testContext(t), eeo.ReportRequest{ReportType: "grants"})
+	wantStatus(t, err, 503)
+	if n := h.requests.Load(); n != 1 {
+		t.Errorf("without a request id: %d requests, want 1", n)
+	}
+
+	mu.Lock()
+	keys = nil
+	mu.Unlock()
+	h = newHarness(t, record(handler()), noBreaker)
+	if _, err := h.client.CreateReport(testContext(t), eeo.ReportRequest{ReportType: "grants", RequestID: "req-9"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(keys, []string{"req-9", "req-9"}) {
+		t.Errorf("with a request id: keys sent %q, want it twice", keys)
+	}
+}
+
+func TestCancelCallsAreRetried(t *testing.T) {
+	h := newHarness(t, script(status(502), okJSON(importJSON), status(504), okJSON(reportJSON)), noBreaker)
+	ctx := testContext(t)
+	if _, err := h.client.CancelImport(ctx, "imp_1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.CancelReport(ctx, "rpt_1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.requests.Load(); n != 4 {
+		t.Errorf("%d requests, want 4", n)
+	}
+}
+
+// An upload's body is a one-shot stream: a 503 is final.
+func TestCreateImportIsNeverRetried(t *testing.T) {
+	data := csvData(100)
+	h := newHarness(t, script(status(503), okJSON(importJSON)), noBreaker)
+	src := &sourceReader{r: bytes.NewReader(data)}
+	_, err := h.client.CreateImport(testContext(t), eeo.Upload{ImportType: "participants", FileName: "p.csv",
+		RequestID: "req-1", Size: int64(len(data)), Body: src})
+	wantStatus(t, err, 503)
+	if n := h.requests.Load(); n != 1 || len(h.clock.Sleeps()) != 0 {
+		t.Errorf("%d requests and pauses %v, want 1 and none", n, h.clock.Sleeps())
+	}
+}
+
+func TestDownloadRetriedBeforeBody(t *testing.T) {
+	h := newHarness(t, script(status(503), func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "a,b\n")
+	}), noBreaker)
+	d, err := h.client.DownloadReport(testContext(t), "rpt_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Body.Close()
+	if body, err := io.ReadAll(d.Body); err != nil || string(body) != "a,b\n" || h.requests.Load() != 2 {
+		t.Errorf("body %q, err %v, after %d requests", body, err, h.requests.Load())
+	}
+}
+
+// breakerOptions opens the breaker after n failures, keeps it open a long
+// time, and does not retry, so that each call is one attempt.
+func breakerOptions(n uint32) func(*eeo.Options) {
+	return func(o *eeo.Options) {
+		o.Retry.Disabled = true
+		o.Breaker = eeo.BreakerPolicy{ConsecutiveFailures: n, OpenFor: time.Minute}
+	}
+}
+
+func TestBreakerOpensAndFailsFast(t *testing.T) {
+	h := newHarness(t, status(503), breakerOptions(3))
+	ctx := testContext(t)
+	for range 3 {
+		_, err := h.client.GetImport(ctx, "imp_1")
+		wantStatus(t, err, 503)
+	}
+	requests, fetches := h.requests.Load(), h.fetcher.Calls()
+	calls := map[string]func() error{
+		"get import":      func() error { _, err := h.client.GetImport(ctx, "imp_1"); return err },
+		"list reports":    func() error { _, err := h.client.ListReports(ctx, eeo.ListQuery{}); return err },
+		"download report": func() error { _, err := h.client.DownloadReport(ctx, "rpt_1"); return err },
+		"create import": func() error {
+			_, err := h.client.CreateImport(ctx, eeo.Upload{ImportType: "participants", Body: bytes.NewReader([]byte("a\n"))})
+			return err
+		},
+	}
+	for op, call := range calls {
+		err := call()
+		var ee *eeo.Error
+		if !errors.As(err, &ee) || ee.Code != eeo.CodeCircuitOpen || ee.Op != op || ee.StatusCode != 0 || !ee.Temporary() || ee.Timeout() {
+			t.Fatalf("%s: error %v, want circuit_open", op, err)
+		}
+		if ee.RetryAfter <= 0 || ee.RetryAfter > time.Minute {
+			t.Errorf("%s: RetryAfter %v, want in (0, 1m]", op, ee.RetryAfter)
+		}
+		if !strings.Contains(err.Error(), "circuit_open") {
+			t.Errorf("message %q", err.Error())
+		}
+	}
+	if h.requests.Load() != requests || h.fetcher.Calls() != fetches {
+		t.Errorf("an open breaker let a request (%d→%d) or a token fetch (%d→%d) through",
+			requests, h.requests.Load(), fetches, h.fetcher.Calls())
+	}
+	if logs := h.logs.String(); !strings.Contains(logs, "level=WARN msg=\"eeo circuit breaker changed state\"") || !strings.Contains(logs, "to=open") {
+		t.Errorf("state change not logged:\n%s", logs)
+	}
+}
+
+// Retried attempts count one by one: a call that fails three times opens a
+// breaker set to three, and returns its last real answer, not circuit_open.
+func TestBreakerCountsAttempts(t *testing.T) {
+	h := newHarness(t, status(500), func(o *eeo.Options) {
+		o.Breaker = eeo.BreakerPolicy{ConsecutiveFailures: 3, OpenFor: time.Minute}
+	})
+	_, err := h.client.GetImport(testContext(t), "imp_1")
+	wantStatus(t, err, 500)
+	_, err = h.client.GetImport(testContext(t), "imp_1")
+	var ee *eeo.Error
+	if !errors.As(err, &ee) || ee.Code != eeo.CodeCircuitOpen || h.requests.Load() != 3 {
+		t.Errorf("second call: %v after %d requests", err, h.requests.Load())
+	}
+}
+
+// Answers that blame the request, not EEO, never open the breaker, and any
+// answer resets the count of failures in a row.
+func TestBreakerIgnoresClientErrors(t *testing.T) {
+	h := newHarness(t, script(
+		status(400), status(404), status(409), status(413), status(422), status(404), status(400), // clean
+		status(503), status(404), status(503), // reset in between
+		okJSON(importJSON),
+	), breakerOptions(2))
+	ctx := testContext(t)
+	for i := range 11 {
+		_, err := h.client.GetImport(ctx, "imp_1")
+		var ee *eeo.Error
+		if errors.As(err, &ee) && ee.Code == eeo.CodeCircuitOpen {
+			t.Fatalf("call %d: breaker open", i+1)
+		}
+	}
+	if n := h.requests.Load(); n != 11 {
+		t.Errorf("%d requests, want 11", n)
+	}
+}
+
+// The caller giving up says nothing about EEO.
+func TestBreakerIgnoresCallerCancellation(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/imports/slow" {
+			<-r.Context().Done()
+			return
+		}
+		reply(w, http.StatusOK, importJSON)
+	}, breakerOptions(1))
+	for range 3 {
+		ctx, cancel := context.WithTimeout(testContext(t), 20*time.Millisecond)
+		_, err := h.client.GetImport(ctx, "slow")
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("error %v", err)
+		}
+	}
+	if _, err := h.client.GetImport(testContext(t), "imp_1"); err != nil {
+		t.Fatalf("after cancellations: %v", err)
+	}
+}
+
+func TestMaxConcurrentQueuesAndLimits(t *testing.T) {
+	entered := make(chan string, 2)
+	release := make(chan struct{})
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		entered <- r.URL.Path
+		<-release
+		reply(w, http.StatusOK, importJSON)
+	}, func(o *eeo.Options) { o.MaxConcurrent = 1 })
+	ctx := testContext(t)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	unblock := sync.OnceFunc(func() { close(release) })
+	defer unblock()
+	wg.Go(func() {
+		if _, err := h.client.GetImport(ctx, "first"); err != nil {
+			t.Error(err)
+		}
+	})
+	<-entered
+
+	// A call whose deadline passes while it waits is refused, untried.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err := h.client.GetImport(short, "limited")
+	var ee *eeo.Error
+	if !errors.As(err, &ee) || ee.Code != eeo.CodeConcurrencyLimited || !errors.Is(err, context.DeadlineExceeded) || ee.StatusCode != 0 || !ee.Temporary() {
+		t.Fatalf("error %v, want concurrency_limited", err)
+	}
+
+	// One that can wait, waits.
+	wg.Go(func() {
+		if _, err := h.client.GetImport(ctx, "second"); err != nil {
+			t.Error(err)
+		}
+	})
+	select {
+	case p := <-entered:
+		t.Fatalf("%s reached the server while the only slot was taken", p)
+	case <-time.After(100 * time.Millisecond):
+	}
+	unblock()
+	if p := <-entered; p != "/v1/imports/second" {
+		t.Errorf("then %s", p)
+	}
+	wg.Wait()
+	if n := h.requests.Load(); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+func TestDownloadHoldsSlotUntilClose(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/content") {
+			io.WriteString(w, "a,b\n")
+			return
+		}
+		reply(w, http.StatusOK, importJSON)
+	}, func(o *eeo.Options) { o.MaxConcurrent = 1 })
+	ctx := testContext(t)
+	d, err := h.client.DownloadReport(ctx, "rpt_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(d.Body) // read to the end, but not closed: the slot is still held
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	var ee *eeo.Error
+	if _, err := h.client.GetImport(short, "imp_1"); !errors.As(err, &ee) || ee.Code != eeo.CodeConcurrencyLimited {
+		t.Fatalf("while the download is open: %v", err)
+	}
+	d.Body.Close()
+	d.Body.Close() // a second Close gives nothing back twice
+	if _, err := h.client.GetImport(ctx, "imp_1"); err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+}
+
+// A failed download gives its slot back at once.
+func TestFailedDownloadReleasesSlot(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		replyError(w, http.StatusConflict, "report_not_ready", "")
+	}, func(o *eeo.Options) { o.MaxConcurrent = 1 })
+	ctx := testContext(t)
+	for range 3 {
+		var ee *eeo.Error
+		if _, err := h.client.DownloadReport(ctx, "rpt_1"); !errors.As(err, &ee) || ee.Code != eeo.CodeReportNotReady {
+			t.Fatalf("error %v", err)
+		}
+	}
+}
+
+func TestOperationTimeout(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+		func(o *eeo.Options) { o.OperationTimeout = 100 * time.Millisecond })
+	start := time.Now()
+	_, err := h.client.GetImport(testContext(t), "imp_1") // the caller's deadline is later
+	var ee *eeo.Error
+	if !errors.As(err, &ee) || ee.StatusCode != 0 || !ee.Timeout() || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v", err)
+	}
+	if !strings.Contains(err.Error(), "operation timeout") || time.Since(start) > 3*time.Second {
+		t.Errorf("error %q after %v", err, time.Since(start))
+	}
+	// The deadline is the whole call's: nothing is retried after it.
+	if n := h.requests.Load(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestDownloadOperationTimeoutBeforeHeaders(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/content") {
+			<-r.Context().Done()
+			return
+		}
+		reply(w, http.StatusOK, importJSON)
+	}, func(o *eeo.Options) {
+		o.OperationTimeout = 100 * time.Millisecond
+		o.MaxConcurrent = 1
+	})
+	ctx := testContext(t)
+	_, err := h.client.DownloadReport(ctx, "rpt_1")
+	var ee *eeo.Error
+	if !errors.As(err, &ee) || ee.StatusCode != 0 || !ee.Timeout() || errors.Is(err, context.Canceled) ||
+		!strings.Contains(err.Error(), "operation timeout") || h.requests.Load() != 1 {
+		t.Fatalf("error %v after %d requests", err, h.requests.Load())
+	}
+	if _, err := h.client.GetImport(ctx, "imp_1"); err != nil {
+		t.Fatalf("the slot was not given back: %v", err)
+	}
+}
+
+// A context that has already ended is not a concurrency limit.
+func TestEndedContextIsNotConcurrencyLimited(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) { t.Error("request sent") })
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := h.client.GetImport(ctx, "imp_1")
+	var ee *eeo.Error
+	if !errors.As(err, &ee) || ee.Code != "" || !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v", err)
+	}
+}
+
+// The operation timeout covers a download only until its headers: a body
+// that keeps moving may take longer.
+func TestDownloadSlowButMovingBody(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		for i := range 8 {
+			io.WriteString(w, strconv.Itoa(i)+"\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(40 * time.Millisecond)
+		}
+	}, func(o *eeo.Options) {
+		o.OperationTimeout = 100 * time.Millisecond
+		o.StreamIdleTimeout = 500 * time.Millisecond
+	})
+	d, err := h.client.DownloadReport(testContext(t), "rpt_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Body.Close()
+	if body, err := io.ReadAll(d.Body); err != nil || string(body) != "0\n1\n2\n3\n4\n5\n6\n7\n" {
+		t.Errorf("body %q, err %v", body, err)
+	}
+}
+
+func TestDownloadStallTimesOut(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "a,b\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // stalls until the client gives up
+	}, func(o *eeo.Options) { o.StreamIdleTimeout = 100 * time.Millisecond })
+	d, err := h.client.DownloadReport(testContext(t), "rpt_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Body.Close()
+	start := time.Now()
+	body, err := io.ReadAll(d.Body)
+	var ee *eeo.Error
+	if string(body) != "a,b\n" || !errors.As(err, &ee) || !ee.Timeout() || ee.Op != "download report" || errors.Is(err, context.Canceled) {
+		t.Fatalf("body %q, error %v", body, err)
+	}
+	if !strings.Contains(err.Error(), "stalled") || time.Since(start) > 3*time.Second {
+		t.Errorf("error %q after %v", err, time.Since(start))
+	}
+}
+
+func TestUploadStallTimesOut(t *testing.T) {
+	serverErr := make(chan error, 1)
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.Copy(io.Discard, r.Body)
+		serverErr <- err
+	}, func(o *eeo.Options) { o.StreamIdleTimeout = 100 * time.Millisecond })
+	pr, pw := io.Pipe()
+	defer pw.Close() // lets the transport's writer, blocked in Read, go
+	go pw.Write(csvData(10))
+	start := time.Now()
+	_, err := h.client.CreateImport(testContext(t), eeo.Upload{ImportType: "participants", FileName: "p.csv", Size: -1, Body: pr})
+	var ee *eeo.Error
+	var be *eeo.BodyError
+	if !errors.As(err, &ee) || !ee.Timeout() || errors.As(err, &be) || errors.Is(err, context.Canceled) || ee.Op != "create import" {
+		t.Fatalf("error %v", err)
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("returned after %v", time.Since(start))
+	}
+	select {
+	case err := <-serverErr:
+		if err == nil {
+			t.Error("the server received a complete body")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the server's read never ended")
+	}
+}
+
+// An upload that keeps moving is not timed out, however long it takes.
+func TestUploadSlowButMoving(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if got := readBody(r); got.err != nil || got.n != 8*100 {
+			t.Errorf("server read %d bytes, %v", got.n, got.err)
+		}
+		reply(w, http.StatusCreated, importJSON)
+	}, func(o *eeo.Options) {
+		o.StreamIdleTimeout = 400 * time.Millisecond
+		o.OperationTimeout = 50 * time.Millisecond // not for uploads
+	})
+	pr, pw := io.Pipe()
+	go func() {
+		for range 8 {
+			time.Sleep(40 * time.Millisecond)
+			pw.Write(make([]byte, 100))
+		}
+		pw.Close()
+	}()
+	if _, err := h.client.CreateImport(testContext(t), eeo.Upload{ImportType: "participants", FileName: "p.csv", Size: -1, Body: pr}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestErrorTemporary(t *testing.T) {
+	for _, tt := range []struct {
+		err  *eeo.Error
+		want bool
+	}{
+		{&eeo.Error{Op: "x", StatusCode: 503}, true},
+		{&eeo.Error{Op: "x", StatusCode: 429, Code: eeo.CodeRateLimited}, true},
+		{&eeo.Error{Op: "x", StatusCode: 500}, true},
+		{&eeo.Error{Op: "x", Err: errors.New("connection reset")}, true},
+		{&eeo.Error{Op: "x", Err: context.DeadlineExceeded}, true},
+		{&eeo.Error{Op: "x", Code: eeo.CodeCircuitOpen, RetryAfter: time.Second}, true},
+		{&eeo.Error{Op: "x", Code: eeo.CodeConcurrencyLimited, Err: context.DeadlineExceeded}, true},
+		{&eeo.Error{Op: "x", StatusCode: 401, Code: eeo.CodeTokenRejectedMidUpload}, true},
+		{&eeo.Error{Op: "x", StatusCode: 409, Code: eeo.CodeIdempotencyKeyInUse}, true},
+		{&eeo.Error{Op: "x", Err: context.Canceled}, false},
+		{&eeo.Error{Op: "x", StatusCode: 401, Code: eeo.CodeTokenRejected}, false},
+		{&eeo.Error{Op: "x", StatusCode: 200, Code: eeo.CodeMalformedResponse}, false},
+		{&eeo.Error{Op: "x", StatusCode: 404, Code: eeo.CodeNotFound}, false},
+		{&eeo.Error{Op: "x", StatusCode: 409, Code: eeo.CodeNotCancellable}, false},
+		{&eeo.Error{Op: "x", StatusCode: 400}, false},
+	} {
+		if got := tt.err.Temporary(); got != tt.want {
+			t.Errorf("%v: Temporary() = %v", tt.err, got)
+		}
+	}
+}
