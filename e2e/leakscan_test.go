@@ -26,11 +26,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// credentialLeakScan looks for every client secret the tests configured and
-// every token any sandbox issued in the shared logs (all components, debug
-// level), every error message and status the tests received, and every REST
-// error body and response header. It reports where each leak was found
-// without repeating the credential.
+// credentialLeakScan looks for every client secret the tests configured,
+// every caller credential they presented (API keys, JWTs) and every token
+// any sandbox issued in the shared logs (all components, debug level, audit
+// events included), every error message and status the tests received, and
+// every REST error body and response header; and for the client secrets and
+// caller credentials also in successful REST bodies. It reports where each
+// leak was found without repeating the credential.
 func credentialLeakScan() []string {
 	evidence.mu.Lock()
 	defer evidence.mu.Unlock()
@@ -39,9 +41,12 @@ func credentialLeakScan() []string {
 	}
 	type needle struct{ kind, value string }
 	var needles []needle
-	for _, s := range evidence.secrets {
-		needles = append(needles, needle{"client secret", s})
+	for _, c := range evidence.secrets {
+		needles = append(needles, needle(c))
 	}
+	// Caller credentials and client secrets must not appear even in
+	// successful REST bodies; issued tokens may (GetToken hands them out).
+	callerCredentials := len(needles)
 	for _, sb := range evidence.sandboxes {
 		for _, tok := range sb.IssuedTokens() {
 			needles = append(needles, needle{"access token", tok})
@@ -64,6 +69,11 @@ func credentialLeakScan() []string {
 			break
 		}
 	}
+	// And for the access Guard once a stack ran one: audit events must be
+	// in the scanned logs.
+	if evidence.guarded {
+		required = append(required, `"component":"audit"`, `"msg":"audit"`)
+	}
 	for _, r := range required {
 		if !strings.Contains(logs, r) {
 			problems = append(problems, "no "+r+" in the logs: the loggers are not wired to the scan")
@@ -79,6 +89,13 @@ func credentialLeakScan() []string {
 		for _, s := range evidence.seen {
 			if strings.Contains(s, n.value) {
 				problems = append(problems, fmt.Sprintf("%s #%d in a received response: %s", n.kind, i, redact(s)))
+			}
+		}
+		if i < callerCredentials {
+			for _, s := range evidence.bodies {
+				if strings.Contains(s, n.value) {
+					problems = append(problems, fmt.Sprintf("%s #%d in a successful REST body: %s", n.kind, i, redact(s)))
+				}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 
+	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
@@ -28,6 +32,7 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -37,6 +42,11 @@ import (
 const (
 	account  = "demo"
 	clientID = "e2e-client"
+	// otherAccount and otherClientID are the second account of stacks built
+	// with stackOptions.SecondAccount: a second EEO client at the same
+	// sandbox, whose imports and reports are invisible to the first.
+	otherAccount  = "other"
+	otherClientID = "e2e-other-client"
 )
 
 // evidence is everything the leak scan in TestMain inspects: the logs of every
@@ -46,9 +56,17 @@ var evidence struct {
 	mu        sync.Mutex
 	logs      bytes.Buffer
 	seen      []string // error messages, REST error bodies, REST headers
-	secrets   []string
+	bodies    []string // successful REST bodies: scanned for caller credentials only
+	secrets   []credential
 	sandboxes []*sandbox.Sandbox
+	// guarded is set once a stack runs an access.Guard, whose audit events
+	// must then be in the scanned logs.
+	guarded bool
 }
+
+// credential is something the leak scan must not find: a client secret, a
+// caller's API key or JWT, …
+type credential struct{ kind, value string }
 
 // logSink is the shared, concurrency-safe destination of every stack's logs.
 type logSink struct{}
@@ -84,17 +102,23 @@ func recordErr(err error) {
 	}
 }
 
-func registerSecret(s string) {
+func registerSecret(s string) { registerCredential("client secret", s) }
+
+// registerCredential adds a credential of the given kind to the leak scan.
+func registerCredential(kind, value string) {
 	evidence.mu.Lock()
 	defer evidence.mu.Unlock()
-	evidence.secrets = append(evidence.secrets, s)
+	evidence.secrets = append(evidence.secrets, credential{kind, value})
 }
 
-func newSecret(prefix string) string {
+func newSecret(prefix string) string { return newClientSecret(clientID, prefix) }
+
+// newClientSecret makes and registers a client secret for the EEO client id.
+func newClientSecret(id, prefix string) string {
 	s := prefix + rand.Text()
 	registerSecret(s)
 	// The Basic authorization value is as much a credential as the secret.
-	registerSecret(base64.StdEncoding.EncodeToString([]byte(clientID + ":" + s)))
+	registerSecret(base64.StdEncoding.EncodeToString([]byte(id + ":" + s)))
 	return s
 }
 
@@ -127,8 +151,40 @@ func (rt recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		}
 		record("REST error body "+req.Method+" "+req.URL.Path, string(body))
 		resp.Body = io.NopCloser(bytes.NewReader(body))
+	} else {
+		resp.Body = &bodyRecorder{ReadCloser: resp.Body, what: "REST body " + req.Method + " " + req.URL.Path}
 	}
 	return resp, nil
+}
+
+// maxRecordedBody bounds how much of a successful REST body is kept.
+const maxRecordedBody = 64 << 10
+
+// bodyRecorder keeps the start of a successful REST body as it is read, for
+// the scan for caller credentials (API keys, JWTs, client secrets). It is
+// not scanned for EEO tokens: a GetToken answer carries one by design.
+type bodyRecorder struct {
+	io.ReadCloser
+	what string
+	buf  bytes.Buffer
+	once sync.Once
+}
+
+func (b *bodyRecorder) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if room := maxRecordedBody - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(n, room)])
+	}
+	return n, err
+}
+
+func (b *bodyRecorder) Close() error {
+	b.once.Do(func() {
+		evidence.mu.Lock()
+		defer evidence.mu.Unlock()
+		evidence.bodies = append(evidence.bodies, b.what+": "+b.buf.String())
+	})
+	return b.ReadCloser.Close()
 }
 
 // recordErrors is a client interceptor that keeps every gRPC error received.
@@ -200,6 +256,31 @@ type stackOptions struct {
 	// Server, if set, adjusts the server configuration before server.New.
 	// Upstreams and WatchInterval are already set then.
 	Server func(*server.Config)
+
+	// Access, if set, puts an access.Guard in front of both services, wired
+	// as production wires it (cmd/eeo-gateway/serve.go): its interceptors
+	// as server.Config.UnaryInterceptors and StreamInterceptors and its
+	// ForwardCertificate as RESTMetadata. Audit, if nil, is the shared log
+	// sink (component "audit"). The Guard is closed at cleanup. Nil means
+	// no Guard: every call is allowed, as in the tests of the token and
+	// file paths.
+	Access *access.Config
+	// TLS, if set, is server.Config.TLS: both listeners serve TLS only. The
+	// stack's clients then use ClientTLS (its RootCAs must trust the
+	// server's certificate; a client certificate is optional).
+	TLS       *tls.Config
+	ClientTLS *tls.Config
+	// SecondAccount adds account otherAccount: a second EEO client
+	// (otherClientID, with its own secret) at the same sandbox, a second
+	// cache account and a second EEO client, so tests can check that one
+	// account's callers cannot reach another's objects.
+	SecondAccount bool
+	// SecretFile makes the account's fetcher read its client secret from a
+	// file (stack.secretFile) through an auth.FileSecret, which
+	// auth.WatchSecretFiles checks every SecretCheckInterval, as
+	// production's newTokenCache and serve wire a client_secret_file.
+	SecretFile          bool
+	SecretCheckInterval time.Duration
 }
 
 // watchInterval is every stack's WatchInterval: short, so a watch notices a
@@ -222,6 +303,16 @@ type stack struct {
 	tokens          eeov1.TokenServiceClient
 	files           eeov1.ImportReportServiceClient
 	http            *http.Client
+	// secretFile is the account's client secret file (SecretFile stacks).
+	secretFile string
+	// clientTLS is the TLS configuration of the stack's clients; nil for
+	// plaintext.
+	clientTLS *tls.Config
+	// baseTransport is the REST client's transport, which views of the
+	// stack (as) share.
+	baseTransport *http.Transport
+	// callerMD is metadata sent with every gRPC call of this view.
+	callerMD metadata.MD
 
 	cancelServe context.CancelFunc
 	serveOnce   sync.Once
@@ -258,6 +349,11 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 
 	sbOpts := opts.Sandbox
 	sbOpts.Clients = []sandbox.Client{{ID: clientID, Secret: secret}}
+	var otherSecret string
+	if opts.SecondAccount {
+		otherSecret = newClientSecret(otherClientID, "e2e-other-secret-")
+		sbOpts.Clients = append(sbOpts.Clients, sandbox.Client{ID: otherClientID, Secret: otherSecret})
+	}
 	sbOpts.Now = now
 	if opts.SandboxClock != nil {
 		sbOpts.Now = opts.SandboxClock.Now
@@ -277,12 +373,37 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	cacheOpts := opts.Cache
 	cacheOpts.Now = now
 	cacheOpts.Logger = logger.With("component", "token-cache")
-	cache, err := auth.NewCache([]auth.Account{{Name: account, Fetcher: &auth.ClientCredentials{
+	fetcher := &auth.ClientCredentials{
 		TokenURL:     sandboxURL + "/oauth2/token",
 		ClientID:     clientID,
 		ClientSecret: auth.NewSecret(presented),
 		HTTPClient:   &http.Client{Transport: fetchTransport},
-	}}}, cacheOpts)
+	}
+	var secretFile string
+	var secretFiles map[string]*auth.FileSecret
+	if opts.SecretFile {
+		// As production's newTokenCache does for a client_secret_file.
+		secretFile = filepath.Join(t.TempDir(), "client-secret")
+		if err := os.WriteFile(secretFile, []byte(presented+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fs, err := auth.NewFileSecret(secretFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fetcher.ClientSecret = auth.Secret{}
+		fetcher.SecretSource, secretFiles = fs, map[string]*auth.FileSecret{account: fs}
+	}
+	accounts := []auth.Account{{Name: account, Fetcher: fetcher}}
+	if opts.SecondAccount {
+		accounts = append(accounts, auth.Account{Name: otherAccount, Fetcher: &auth.ClientCredentials{
+			TokenURL:     sandboxURL + "/oauth2/token",
+			ClientID:     otherClientID,
+			ClientSecret: auth.NewSecret(otherSecret),
+			HTTPClient:   &http.Client{Transport: fetchTransport},
+		}})
+	}
+	cache, err := auth.NewCache(accounts, cacheOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,14 +420,43 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	upstreams := map[string]server.Upstream{account: upstream}
+	if opts.SecondAccount {
+		other, err := eeo.New(otherAccount, sandboxURL, cache, eeo.Options{
+			HTTPClient: &http.Client{Transport: upstreamTransport},
+			Logger:     logger.With("component", "eeo", "account", otherAccount),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		upstreams[otherAccount] = other
+	}
 
 	cfg := server.Config{
 		Tokens:          cache,
-		Upstreams:       map[string]server.Upstream{account: upstream},
+		Upstreams:       upstreams,
 		WatchInterval:   watchInterval,
 		Logger:          logger.With("component", "server"),
 		ShutdownTimeout: 5 * time.Second,
 		Now:             now,
+		TLS:             opts.TLS,
+	}
+	var guard *access.Guard
+	if opts.Access != nil {
+		// As production's serve wires it.
+		guardCfg := *opts.Access
+		if guardCfg.Audit == nil {
+			guardCfg.Audit = logger.With("component", "audit")
+		}
+		if guard, err = access.New(guardCfg); err != nil {
+			t.Fatal(err)
+		}
+		cfg.UnaryInterceptors = []grpc.UnaryServerInterceptor{guard.UnaryInterceptor()}
+		cfg.StreamInterceptors = []grpc.StreamServerInterceptor{guard.StreamInterceptor()}
+		cfg.RESTMetadata = guard.ForwardCertificate
+		evidence.mu.Lock()
+		evidence.guarded = true
+		evidence.mu.Unlock()
 	}
 	if opts.Server != nil {
 		opts.Server(&cfg)
@@ -317,14 +467,41 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	}
 	grpcLis, httpLis := listen(t), listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
+	scheme := "http://"
+	if opts.TLS != nil {
+		scheme = "https://"
+	}
+	clientTransport := http.DefaultTransport.(*http.Transport).Clone()
+	clientTransport.TLSClientConfig = opts.ClientTLS
 	s := &stack{
 		id: stackID, sb: sb, sandboxURL: sandboxURL, cache: cache,
-		grpcAddr: grpcLis.Addr().String(), restURL: "http://" + httpLis.Addr().String(),
+		grpcAddr: grpcLis.Addr().String(), restURL: scheme + httpLis.Addr().String(),
 		cancelServe: cancel, served: make(chan error, 1), presentedSecret: presented,
+		secretFile: secretFile, baseTransport: clientTransport,
+	}
+	if opts.TLS != nil {
+		s.clientTLS = opts.ClientTLS
+		if s.clientTLS == nil {
+			s.clientTLS = &tls.Config{}
+		}
 	}
 	go func() { s.served <- srv.Serve(ctx, grpcLis, httpLis) }()
+	stopWatch := func() {}
+	if secretFiles != nil {
+		// As production's serve does; stopped before the cache closes.
+		every := opts.SecretCheckInterval
+		if every <= 0 {
+			every = 5 * time.Millisecond
+		}
+		watchCtx, cancelWatch := context.WithCancel(context.Background())
+		watched := make(chan struct{})
+		go func() {
+			auth.WatchSecretFiles(watchCtx, cache, secretFiles, every, logger.With("component", "secrets"))
+			close(watched)
+		}()
+		stopWatch = func() { cancelWatch(); <-watched }
+	}
 
-	clientTransport := http.DefaultTransport.(*http.Transport).Clone()
 	s.http = &http.Client{Transport: recordingTransport{clientTransport}}
 	s.conn = s.dial(t)
 	s.tokens = eeov1.NewTokenServiceClient(s.conn)
@@ -332,10 +509,19 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 
 	t.Cleanup(func() {
 		s.conn.Close()
+		// Idle HTTP/2 clients (REST over TLS) first: the server would
+		// otherwise wait a second for them to answer its GOAWAY.
+		clientTransport.CloseIdleConnections()
 		if err := s.stopServer(); err != nil {
 			t.Errorf("server Serve: %v", err)
 		}
+		// Production order (serve's defers): the secret watch, the cache,
+		// then the Guard.
+		stopWatch()
 		cache.Close()
+		if guard != nil {
+			guard.Close()
+		}
 		sbCancel()
 		if err := <-sbDone; err != nil {
 			t.Errorf("sandbox Serve: %v", err)
@@ -347,18 +533,107 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	return s
 }
 
-// dial opens a new gRPC connection to the server, closed at cleanup.
+// dial opens a new gRPC connection to the server, closed at cleanup: over
+// TLS with the stack's client TLS configuration on a TLS stack, and sending
+// the view's caller metadata (see as) with every call.
 func (s *stack) dial(t *testing.T) *grpc.ClientConn {
 	t.Helper()
+	creds := insecure.NewCredentials()
+	if s.clientTLS != nil {
+		creds = credentials.NewTLS(s.clientTLS)
+	}
+	md := s.callerMD
 	conn, err := grpc.NewClient(s.grpcAddr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(recordErrors),
-		grpc.WithStreamInterceptor(recordStreamErrors))
+		grpc.WithTransportCredentials(creds),
+		grpc.WithChainUnaryInterceptor(recordErrors, func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return invoker(withMD(ctx, md), method, req, reply, cc, opts...)
+		}),
+		grpc.WithChainStreamInterceptor(recordStreamErrors, func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			return streamer(withMD(ctx, md), desc, cc, method, opts...)
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// withMD adds md to the outgoing metadata of ctx.
+func withMD(ctx context.Context, md metadata.MD) context.Context {
+	if len(md) == 0 {
+		return ctx
+	}
+	out, _ := metadata.FromOutgoingContext(ctx)
+	return metadata.NewOutgoingContext(ctx, metadata.Join(out, md))
+}
+
+// view says how a view of a stack (as) calls it.
+type view struct {
+	// Bearer, if set, is sent as "authorization: Bearer <Bearer>" with every
+	// gRPC call and as the Authorization header of every REST request.
+	Bearer string
+	// MD is extra metadata for every gRPC call.
+	MD metadata.MD
+	// Header is extra headers for every REST request.
+	Header http.Header
+	// TLS, if set, replaces the stack's client TLS configuration (a TLS
+	// stack only), e.g. to present another client certificate.
+	TLS *tls.Config
+}
+
+// as returns a view of s that calls it as v says: its own gRPC connection
+// and REST client, the same stack behind them. Helpers such as getToken,
+// upload and rest work on a view as on the stack.
+func (s *stack) as(t *testing.T, v view) *stack {
+	t.Helper()
+	c := &stack{
+		id: s.id, sb: s.sb, presentedSecret: s.presentedSecret, sandboxURL: s.sandboxURL,
+		cache: s.cache, grpcAddr: s.grpcAddr, restURL: s.restURL, secretFile: s.secretFile,
+		clientTLS: s.clientTLS, baseTransport: s.baseTransport, callerMD: metadata.Join(s.callerMD, v.MD),
+	}
+	if v.Bearer != "" {
+		c.callerMD = metadata.Join(c.callerMD, metadata.Pairs("authorization", "Bearer "+v.Bearer))
+	}
+	base := s.baseTransport
+	if v.TLS != nil {
+		if s.clientTLS == nil {
+			t.Fatal("view with TLS on a plaintext stack")
+		}
+		c.clientTLS = v.TLS
+		base = s.baseTransport.Clone()
+		base.TLSClientConfig = v.TLS
+		t.Cleanup(base.CloseIdleConnections)
+	}
+	header := v.Header.Clone()
+	if v.Bearer != "" {
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set("Authorization", "Bearer "+v.Bearer)
+	}
+	c.http = &http.Client{Transport: headerTransport{header: header, next: recordingTransport{base}}}
+	c.conn = c.dial(t)
+	c.tokens = eeov1.NewTokenServiceClient(c.conn)
+	c.files = eeov1.NewImportReportServiceClient(c.conn)
+	// A view has no Serve of its own: stopping it stops nothing.
+	c.serveOnce.Do(func() {})
+	return c
+}
+
+// headerTransport adds headers to every request.
+type headerTransport struct {
+	header http.Header
+	next   http.RoundTripper
+}
+
+func (h headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if len(h.header) > 0 {
+		req = req.Clone(req.Context())
+		for k, vs := range h.header {
+			req.Header[k] = append([]string(nil), vs...)
+		}
+	}
+	return h.next.RoundTrip(req)
 }
 
 // stopServer cancels Serve's context and returns what Serve returned. It may
