@@ -96,3 +96,11 @@ grpcurl: tools ## Print the path of the grpcurl binary built into .bin.
 .PHONY: clean
 clean: ## Remove built binaries and fetched protos.
 	rm -rf $(BIN) .build eeo-gateway
+
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
+	for t in auth:FuzzTokenResponse eeo:FuzzResponses server:FuzzRequestValidation server:FuzzRESTUpload; do \
+		echo "== ./$${t%%:*} $${t#*:}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}; \
+	done

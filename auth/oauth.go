@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -183,7 +184,7 @@ func parseGrant(status int, body []byte) (Grant, error) {
 	if tr.TokenType == "" {
 		tr.TokenType = "Bearer"
 	} else if !strings.EqualFold(tr.TokenType, "bearer") {
-		return malformed(fmt.Errorf("unsupported token_type %q", truncate(tr.TokenType, 32)))
+		return malformed(errors.New("unsupported token_type"))
 	}
 	expiresIn, err := parseExpiresIn(tr.ExpiresIn)
 	if err != nil {
@@ -200,8 +201,9 @@ func parseExpiresIn(raw json.RawMessage) (time.Duration, error) {
 		return 0, nil
 	}
 	secs, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, fmt.Errorf("expires_in %q is not a number", truncate(s, 32))
+	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) {
+		// The value is not quoted: a broken server may put anything there.
+		return 0, errors.New("expires_in is not a number")
 	}
 	if secs <= 0 {
 		return 0, nil
@@ -215,18 +217,13 @@ func retryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
+	// Capped at a day: a larger value is nonsense, and would overflow.
+	const maxWait = 24 * time.Hour
 	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
+		return min(time.Duration(min(secs, int(maxWait/time.Second)))*time.Second, maxWait)
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxWait)
 	}
 	return 0
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

@@ -173,6 +173,12 @@ func failure(op string, x *exchange, now time.Time) error {
 	return statusError(op, x.resp, body, now)
 }
 
+// clientCodes are the codes this package sets itself.
+var clientCodes = map[string]bool{
+	CodeMalformedResponse: true, CodeTokenRejected: true, CodeTokenRejectedMidUpload: true,
+	CodeCircuitOpen: true, CodeConcurrencyLimited: true,
+}
+
 // statusError builds the *Error for a non-2xx answer. The body is parsed
 // leniently: members of the wrong type are ignored, and a code or field
 // outside its alphabet is dropped rather than repeated.
@@ -180,7 +186,9 @@ func statusError(op string, resp *http.Response, body []byte, now time.Time) *Er
 	e := &Error{Op: op, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), now)}
 	var doc errorBody
 	_ = json.Unmarshal(body, &doc) // decodes what it can even when it fails
-	if isCode(doc.Error) {
+	// The client's own codes describe what the client saw; EEO sending one
+	// of them must not pass for that (a 4xx "circuit_open" is not ours).
+	if isCode(doc.Error) && !clientCodes[doc.Error] {
 		e.Code = doc.Error
 	}
 	if isField(doc.Field) {

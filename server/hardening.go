@@ -2,6 +2,10 @@ package server
 
 import (
 	"net/http"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 	"net/textproto"
 	"strings"
 	"time"
@@ -61,8 +65,14 @@ func incomingHeaders(allowed []string) runtime.HeaderMatcherFunc {
 func dropAllMetadata(string) (string, bool) { return "", false }
 
 // limitBodies caps JSON request bodies; the upload route streams its own.
+// It also refuses a path or query that is not UTF-8: proto strings must be,
+// and the facade's gRPC client would otherwise fail the call as INTERNAL.
 func limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !utf8.ValidString(r.URL.Path) || !utf8.ValidString(r.URL.RawQuery) || !validQuery(r) {
+			writeStatus(w, http.StatusBadRequest, invalidArgument("request", "the path and query must be UTF-8"))
+			return
+		}
 		if !(r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports")) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxRESTBodyBytes)
 		}
@@ -83,4 +93,29 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 		ExposedHeaders: []string{"Content-Disposition", "X-Content-SHA256", "Retry-After"},
 		MaxAge:         600,
 	}).Handler(next)
+}
+
+func validQuery(r *http.Request) bool {
+	for k, vs := range r.URL.Query() {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// writeStatus writes a gRPC status as grpc-gateway would, for the few
+// answers given before a request reaches the gateway mux.
+func writeStatus(w http.ResponseWriter, code int, err error) {
+	st, _ := status.FromError(err)
+	body, _ := protojson.Marshal(st.Proto())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(body)
 }

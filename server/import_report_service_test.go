@@ -173,11 +173,13 @@ func TestCreateImportRequestIDIsIdempotent(t *testing.T) {
 	if err != nil || again.GetImport().GetImportId() != first.GetImport().GetImportId() {
 		t.Fatalf("retry = %v, %v; want the original import %s", again, err, first.GetImport().GetImportId())
 	}
-	// Known by its checksum, the retry needs no body at all to match.
-	byHash, err := uploadGRPC(t.Context(), g, meta(withID("req-1"), func(m *eeov1.ImportMetadata) { m.ExpectedSha256 = sum([]byte(csvFile)) }), []byte("x"), 10)
+	byHash, err := uploadGRPC(t.Context(), g, meta(withID("req-1"), func(m *eeov1.ImportMetadata) { m.ExpectedSha256 = sum([]byte(csvFile)) }), []byte(csvFile), 10)
 	if err != nil || byHash.GetImport().GetImportId() != first.GetImport().GetImportId() {
-		t.Fatalf("retry by checksum = %v, %v", byHash, err)
+		t.Fatalf("retry with its checksum = %v, %v", byHash, err)
 	}
+	// A retry claiming the original's checksum must still send those bytes.
+	_, err = uploadGRPC(t.Context(), g, meta(withID("req-1"), func(m *eeov1.ImportMetadata) { m.ExpectedSha256 = sum([]byte(csvFile)) }), []byte("x"), 10)
+	wantStatus(t, err, codes.InvalidArgument, server.ReasonChecksumMismatch)
 	_, err = uploadGRPC(t.Context(), g, meta(withID("req-1")), []byte(csvFile+"3,Grace,Hopper,grace@example.com\n"), 10)
 	wantStatus(t, err, codes.AlreadyExists, server.ReasonRequestIDReused)
 	if n := g.up.importCount(); n != 1 {

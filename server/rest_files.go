@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -91,6 +92,13 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 		}
 		if r.ContentLength > 0 {
 			md.SizeBytes = r.ContentLength
+		}
+	}
+
+	for _, v := range []string{md.ImportType, md.FileName, md.ContentType, md.RequestId, md.ExpectedSha256} {
+		if !utf8.ValidString(v) {
+			f.fail(ctx, w, r, invalidArgument("request", "metadata must be UTF-8"))
+			return
 		}
 	}
 

@@ -196,18 +196,21 @@ func (s *importReportService) feed(stream eeov1.ImportReportService_CreateImport
 }
 
 // replayImport answers a retry of a finished request: the original import
-// if it uploads the same file, REQUEST_ID_REUSED if not. The file's hash is
-// needed to tell, so it is read (and discarded) unless expected_sha256
-// already says.
+// if it uploads the same file, REQUEST_ID_REUSED if not. The file is read
+// (and discarded) for its hash.
 func (s *importReportService) replayImport(ctx context.Context, up Upstream, stream eeov1.ImportReportService_CreateImportServer, u eeo.Upload, chunk []byte, prior requestEntry) (eeo.Import, error) {
-	sum := u.ExpectedSHA256
-	if sum == "" {
-		h := sha256.New()
-		if _, err := s.feed(stream, io.Discard, h, chunk, "", u.Size); err != nil {
-			return eeo.Import{}, err
-		}
-		sum = hex.EncodeToString(h.Sum(nil))
+	// A retry that names the original's checksum can be answered before its
+	// body is read; one that does not must be hashed to tell. Either way a
+	// body that is sent is checked, so a retry whose bytes are not what it
+	// claims gets CHECKSUM_MISMATCH, never the original import.
+	if u.ExpectedSHA256 != "" && importFingerprint(u, u.ExpectedSHA256) != prior.fingerprint {
+		return eeo.Import{}, requestIDReused()
 	}
+	h := sha256.New()
+	if _, err := s.feed(stream, io.Discard, h, chunk, u.ExpectedSHA256, u.Size); err != nil {
+		return eeo.Import{}, err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
 	if importFingerprint(u, sum) != prior.fingerprint {
 		return eeo.Import{}, requestIDReused()
 	}
