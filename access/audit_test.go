@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+
 	"github.com/eeo-gateway/eeo-gateway/access"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/grpc/codes"
@@ -16,7 +18,7 @@ import (
 )
 
 func TestAudit(t *testing.T) {
-	now := newClock()
+	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	log, buf, events := auditLog(t)
 	key, k := apiKey(t, "payroll")
 	ec := ecSigner(t, "k1")
@@ -122,7 +124,7 @@ func TestAudit(t *testing.T) {
 }
 
 func TestAuditRateLimitedOnlyForAuditedMethods(t *testing.T) {
-	now := newClock()
+	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	log, _, events := auditLog(t)
 	key, k := apiKey(t, "payroll")
 	e := newEnv(t, access.Config{

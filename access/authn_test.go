@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+
 	"github.com/eeo-gateway/eeo-gateway/access"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/golang-jwt/jwt/v5"
@@ -163,7 +165,7 @@ func TestAPIKey(t *testing.T) {
 }
 
 // jwtEnv starts a server accepting JWTs from a JWKS file holding signers.
-func jwtEnv(t *testing.T, now *clock, edit func(*access.JWTConfig), signers ...signer) *env {
+func jwtEnv(t *testing.T, now *testkit.Clock, edit func(*access.JWTConfig), signers ...signer) *env {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "jwks.json")
 	if err := os.WriteFile(path, jwks(signers...), 0o600); err != nil {
@@ -181,7 +183,7 @@ func jwtEnv(t *testing.T, now *clock, edit func(*access.JWTConfig), signers ...s
 }
 
 func TestJWTValid(t *testing.T) {
-	now := newClock()
+	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	ec, rs, ed := ecSigner(t, "ec-1"), rsaSigner(t, "rsa-1"), edSigner(t, "ed-1")
 	e := jwtEnv(t, now, nil, ec, rs, ed)
 	for _, s := range []signer{ec, rs, ed} {
@@ -221,7 +223,7 @@ func TestJWTValid(t *testing.T) {
 }
 
 func TestJWTCallerClaim(t *testing.T) {
-	now := newClock()
+	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	ec := ecSigner(t, "ec-1")
 	e := jwtEnv(t, now, func(c *access.JWTConfig) { c.CallerClaim = "client_id" }, ec)
 	c := claims("someone", now.Now())
@@ -240,7 +242,7 @@ func TestJWTCallerClaim(t *testing.T) {
 }
 
 func TestJWTInvalid(t *testing.T) {
-	now := newClock()
+	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	ec, rs := ecSigner(t, "ec-1"), rsaSigner(t, "rsa-1")
 	stranger := ecSigner(t, "ec-1") // same kid, key not in the set
 	unknownKid := ecSigner(t, "ec-9")
@@ -304,7 +306,7 @@ func TestJWTInvalid(t *testing.T) {
 }
 
 func TestJWKSFileRotation(t *testing.T) {
-	now := newClock()
+	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	oldKey, newKey := ecSigner(t, "2026-01"), edSigner(t, "2026-03")
 	path := filepath.Join(t.TempDir(), "jwks.json")
 	write := func(data []byte, mtime time.Time) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+
 	"github.com/eeo-gateway/eeo-gateway/access"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/grpc/codes"
@@ -18,7 +20,7 @@ import (
 // by side through authentication, the rate limiter and the audit log, for
 // the race detector.
 func TestConcurrentCallers(t *testing.T) {
-	now := newClock()
+	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	log, _, events := auditLog(t)
 	key, k := apiKey(t, "payroll")
 	ec := ecSigner(t, "k1")

@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+
 	"github.com/eeo-gateway/eeo-gateway/access"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/golang-jwt/jwt/v5"
@@ -46,26 +48,6 @@ import (
 // fakeAccessToken is what the fake TokenService hands out; no audit event
 // or error may ever contain it.
 const fakeAccessToken = "eeo-live-access-token-7f3a9c"
-
-// clock is an injectable Now that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // record notes a handler call and who made it.
 type record struct {
@@ -419,30 +401,11 @@ func claims(sub string, now time.Time) jwt.MapClaims {
 	}
 }
 
-// syncBuffer is an io.Writer safe for the concurrent writes of a slog
-// handler used by server goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // auditLog returns a logger writing JSON into a buffer and a function
 // returning the "audit" events written so far.
-func auditLog(t *testing.T) (*slog.Logger, *syncBuffer, func() []map[string]any) {
+func auditLog(t *testing.T) (*slog.Logger, *testkit.SyncBuffer, func() []map[string]any) {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	events := func() []map[string]any {
 		var out []map[string]any

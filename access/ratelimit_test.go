@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+
 	"github.com/eeo-gateway/eeo-gateway/access"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -12,7 +14,7 @@ import (
 )
 
 func TestRateLimit(t *testing.T) {
-	now := newClock()
+	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	key, k := apiKey(t, "payroll")
 	otherKey, other := apiKey(t, "billing")
 	e := newEnv(t, access.Config{
@@ -72,7 +74,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestRateLimitUnauthenticatedNotCounted(t *testing.T) {
-	now := newClock()
+	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	key, k := apiKey(t, "payroll")
 	e := newEnv(t, access.Config{
 		APIKeys:   []access.APIKey{k},
@@ -93,7 +95,7 @@ func TestRateLimitUnauthenticatedNotCounted(t *testing.T) {
 }
 
 func TestRateLimitCallersBounded(t *testing.T) {
-	now := newClock()
+	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	const callers, maxCallers = 40, 3
 	keys := make([]string, callers)
 	cfg := access.Config{

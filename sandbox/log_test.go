@@ -1,12 +1,10 @@
 package sandbox_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,26 +13,8 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 )
 
-// syncBuffer is a bytes.Buffer safe to write from handler goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer // guarded by mu
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestLogsNoSecretsOrTokens(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	const wrongSecret = "not-the-secret-Zq9"
 	clk := testkit.NewClock()
 	sb, ts := start(t, sandbox.Options{

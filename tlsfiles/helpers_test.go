@@ -137,25 +137,6 @@ func writeAtomic(path string, data []byte) {
 
 // ---- clock and logs ------------------------------------------------------
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // logBuffer collects text-handler output; handshakes log from server
 // goroutines, so it is mutex-guarded.
 type logBuffer struct {

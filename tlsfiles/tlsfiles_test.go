@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+
 	"github.com/eeo-gateway/eeo-gateway/tlsfiles"
 )
 
@@ -25,7 +27,7 @@ const every = 10 * time.Second
 type fixture struct {
 	serverCA, clientCA, otherCA *pair
 	certFile, keyFile, caFile   string
-	clock                       *fakeClock
+	clock                       *testkit.Clock
 	logs                        *logBuffer
 	r                           *tlsfiles.Reloader
 }
@@ -39,7 +41,7 @@ func newFixture(t *testing.T, mtls bool) *fixture {
 		otherCA:  newCA("untrusted CA"),
 		certFile: filepath.Join(dir, "tls.crt"),
 		keyFile:  filepath.Join(dir, "tls.key"),
-		clock:    newClock(),
+		clock:    testkit.NewClockAt(time.Now()),
 		logs:     &logBuffer{},
 	}
 	f.writePair(f.serverCA.issue("server-gen1", 1, serverUse))

@@ -17,8 +17,12 @@ type Clock struct {
 
 // NewClock returns a clock stopped at a fixed instant.
 func NewClock() *Clock {
-	return &Clock{now: time.Date(2031, time.March, 4, 9, 0, 0, 0, time.UTC)}
+	return NewClockAt(time.Date(2031, time.March, 4, 9, 0, 0, 0, time.UTC))
 }
+
+// NewClockAt returns a clock stopped at t, for tests whose fixtures (such as
+// certificates) are valid only around a given time.
+func NewClockAt(t time.Time) *Clock { return &Clock{now: t} }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
