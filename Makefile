@@ -104,3 +104,8 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 		echo "== ./$${t%%:*} $${t#*:}"; \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}; \
 	done
+
+SOAK_DURATION ?= 10m
+.PHONY: soak
+soak: ## Mixed load at concurrency 64 with 1% injected faults (SOAK_DURATION, default 10m).
+	EEO_SOAK_DURATION=$(SOAK_DURATION) $(GO) test -run '^TestSoak$$' -count=1 -timeout 0 -v ./e2e/

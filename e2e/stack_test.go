@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/faultproxy"
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 
 	"github.com/eeo-gateway/eeo-gateway/access"
@@ -249,8 +250,20 @@ type stackOptions struct {
 	// Sandbox options (StepDuration, MaxUploadBytes, …); Clients, Now and
 	// Logger are filled in by newStack.
 	Sandbox sandbox.Options
-	// Cache options; Now and Logger are filled in by newStack.
+	// Cache options; Now and Logger are filled in by newStack. Zero
+	// fields keep the production defaults (fetch timeout, backoff, …).
 	Cache auth.Options
+	// EEO tunes the account's EEO client (eeo.Options: Retry, Breaker,
+	// MaxConcurrent, OperationTimeout, StreamIdleTimeout, Now, Sleep);
+	// HTTPClient and Logger are filled in by newStack. Zero fields keep the
+	// production defaults, and Now is not taken from Clock unless set here.
+	EEO eeo.Options
+	// Proxy puts a faultproxy.Proxy between the gateway and the sandbox:
+	// the token URL and the base URL both point at proxy.URL(), so every
+	// request the cache and the EEO client send crosses it. The proxy
+	// starts in Pass; stack.proxy controls it, and stack.cutConnections
+	// makes a new fault reach pooled connections.
+	Proxy bool
 	// WrongSecret makes the cache present a secret the sandbox rejects.
 	WrongSecret bool
 	// Server, if set, adjusts the server configuration before server.New.
@@ -281,6 +294,33 @@ type stackOptions struct {
 	// production's newTokenCache and serve wire a client_secret_file.
 	SecretFile          bool
 	SecretCheckInterval time.Duration
+	// DebugLogBytes, if positive, bounds the stack's debug logging: it logs
+	// at debug level, as every stack does, until it has written that many
+	// bytes to the shared log, then warnings and errors only. For long
+	// runs (the soak), so the log the leak scan reads stays bounded while
+	// still holding every component's debug lines from the start.
+	DebugLogBytes int64
+}
+
+// countingSink is logSink, counting the bytes written through it.
+type countingSink struct{ n atomic.Int64 }
+
+func (c *countingSink) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return logSink{}.Write(p)
+}
+
+// budgetLevel is debug until its sink has taken limit bytes, then warn.
+type budgetLevel struct {
+	sink  *countingSink
+	limit int64
+}
+
+func (b budgetLevel) Level() slog.Level {
+	if b.sink.n.Load() < b.limit {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
 }
 
 // watchInterval is every stack's WatchInterval: short, so a watch notices a
@@ -308,6 +348,12 @@ type stack struct {
 	// clientTLS is the TLS configuration of the stack's clients; nil for
 	// plaintext.
 	clientTLS *tls.Config
+	// proxy is the fault proxy between the gateway and the sandbox (Proxy
+	// stacks), and gatewayTransports the gateway's transports toward it
+	// (the token fetcher's and the EEO client's), whose pooled connections
+	// cutConnections drops.
+	proxy             *faultproxy.Proxy
+	gatewayTransports []*http.Transport
 	// baseTransport is the REST client's transport, which views of the
 	// stack (as) share.
 	baseTransport *http.Transport
@@ -336,7 +382,13 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	// "stack" tells apart the stacks of one test, and of its repeats
 	// under -count, in the shared log.
 	stackID := stackIDs.Add(1)
-	logger := slog.New(slog.NewJSONHandler(logSink{}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name(), "stack", stackID)
+	var sink io.Writer = logSink{}
+	var level slog.Leveler = slog.LevelDebug
+	if opts.DebugLogBytes > 0 {
+		cs := &countingSink{}
+		sink, level = cs, budgetLevel{sink: cs, limit: opts.DebugLogBytes}
+	}
+	logger := slog.New(slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: level})).With("test", t.Name(), "stack", stackID)
 	var now func() time.Time
 	if opts.Clock != nil {
 		now = opts.Clock.Now
@@ -368,13 +420,25 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	sbDone := make(chan error, 1)
 	go func() { sbDone <- sb.Serve(sbCtx, sbLis) }()
 	sandboxURL := "http://" + sbLis.Addr().String()
+	// upstreamURL is where the gateway reaches EEO: the sandbox, or the
+	// fault proxy in front of it.
+	upstreamURL := sandboxURL
+	var proxy *faultproxy.Proxy
+	if opts.Proxy {
+		var err error
+		proxy, err = faultproxy.New(faultproxy.Options{Target: sbLis.Addr().String(), Logger: logger.With("component", "faultproxy")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		upstreamURL = proxy.URL()
+	}
 
 	fetchTransport := http.DefaultTransport.(*http.Transport).Clone()
 	cacheOpts := opts.Cache
 	cacheOpts.Now = now
 	cacheOpts.Logger = logger.With("component", "token-cache")
 	fetcher := &auth.ClientCredentials{
-		TokenURL:     sandboxURL + "/oauth2/token",
+		TokenURL:     upstreamURL + "/oauth2/token",
 		ClientID:     clientID,
 		ClientSecret: auth.NewSecret(presented),
 		HTTPClient:   &http.Client{Transport: fetchTransport},
@@ -397,7 +461,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	accounts := []auth.Account{{Name: account, Fetcher: fetcher}}
 	if opts.SecondAccount {
 		accounts = append(accounts, auth.Account{Name: otherAccount, Fetcher: &auth.ClientCredentials{
-			TokenURL:     sandboxURL + "/oauth2/token",
+			TokenURL:     upstreamURL + "/oauth2/token",
 			ClientID:     otherClientID,
 			ClientSecret: auth.NewSecret(otherSecret),
 			HTTPClient:   &http.Client{Transport: fetchTransport},
@@ -413,19 +477,19 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	// token before an upload's body is sent.
 	upstreamTransport := http.DefaultTransport.(*http.Transport).Clone()
 	upstreamTransport.ExpectContinueTimeout = time.Second
-	upstream, err := eeo.New(account, sandboxURL, cache, eeo.Options{
-		HTTPClient: &http.Client{Transport: upstreamTransport},
-		Logger:     logger.With("component", "eeo", "account", account),
-	})
+	eeoOpts := func(name string) eeo.Options {
+		o := opts.EEO
+		o.HTTPClient = &http.Client{Transport: upstreamTransport}
+		o.Logger = logger.With("component", "eeo", "account", name)
+		return o
+	}
+	upstream, err := eeo.New(account, upstreamURL, cache, eeoOpts(account))
 	if err != nil {
 		t.Fatal(err)
 	}
 	upstreams := map[string]server.Upstream{account: upstream}
 	if opts.SecondAccount {
-		other, err := eeo.New(otherAccount, sandboxURL, cache, eeo.Options{
-			HTTPClient: &http.Client{Transport: upstreamTransport},
-			Logger:     logger.With("component", "eeo", "account", otherAccount),
-		})
+		other, err := eeo.New(otherAccount, upstreamURL, cache, eeoOpts(otherAccount))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -478,6 +542,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		grpcAddr: grpcLis.Addr().String(), restURL: scheme + httpLis.Addr().String(),
 		cancelServe: cancel, served: make(chan error, 1), presentedSecret: presented,
 		secretFile: secretFile, baseTransport: clientTransport,
+		proxy: proxy, gatewayTransports: []*http.Transport{fetchTransport, upstreamTransport},
 	}
 	if opts.TLS != nil {
 		s.clientTLS = opts.ClientTLS
@@ -522,6 +587,14 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		if guard != nil {
 			guard.Close()
 		}
+		if proxy != nil {
+			// Before the sandbox: a blackholed connection would hold
+			// nothing up, but a connection still open to the sandbox
+			// would delay its shutdown.
+			if err := proxy.Close(); err != nil {
+				t.Errorf("fault proxy Close: %v", err)
+			}
+		}
 		sbCancel()
 		if err := <-sbDone; err != nil {
 			t.Errorf("sandbox Serve: %v", err)
@@ -531,6 +604,17 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		clientTransport.CloseIdleConnections()
 	})
 	return s
+}
+
+// cutConnections makes the proxy's current fault reach every later request:
+// it cuts the connections open through the proxy and drops the gateway's
+// pooled ones, so the next request dials anew (a pooled connection the
+// proxy closed could otherwise fail a POST that net/http will not resend).
+func (s *stack) cutConnections() {
+	s.proxy.CloseConnections()
+	for _, tr := range s.gatewayTransports {
+		tr.CloseIdleConnections()
+	}
 }
 
 // dial opens a new gRPC connection to the server, closed at cleanup: over
@@ -590,6 +674,7 @@ func (s *stack) as(t *testing.T, v view) *stack {
 		id: s.id, sb: s.sb, presentedSecret: s.presentedSecret, sandboxURL: s.sandboxURL,
 		cache: s.cache, grpcAddr: s.grpcAddr, restURL: s.restURL, secretFile: s.secretFile,
 		clientTLS: s.clientTLS, baseTransport: s.baseTransport, callerMD: metadata.Join(s.callerMD, v.MD),
+		proxy: s.proxy, gatewayTransports: s.gatewayTransports,
 	}
 	if v.Bearer != "" {
 		c.callerMD = metadata.Join(c.callerMD, metadata.Pairs("authorization", "Bearer "+v.Bearer))
