@@ -221,35 +221,6 @@ func showsStatus(op fmOp, r fmResult, code codes.Code, httpStatus int, reason st
 	return status.Code(r.err) == code && info != nil && info.GetReason() == reason
 }
 
-// bugFetchTimeoutIsDeadline: a token request that runs into the cache's
-// FetchTimeout is reported as the caller's deadline.
-var bugFetchTimeoutIsDeadline = fmBug{
-	ops: []fmOp{opGetTokenGRPC, opGetTokenREST},
-	msg: "known BUG (server/errors.go toStatus; auth/oauth.go transportError): a token request that hit the cache's " +
-		"FetchTimeout is answered DEADLINE_EXCEEDED / 504 'deadline exceeded while waiting for an EEO token' without " +
-		"RetryInfo, long before the caller's deadline, instead of the documented UNAVAILABLE / 503 EEO_TIMEOUT: " +
-		"auth's KindTimeout TokenError wraps context.DeadlineExceeded, and toStatus tests errors.Is(err, " +
-		"context.DeadlineExceeded) before it looks at the TokenError kind",
-	match: func(op fmOp, r fmResult) bool {
-		return r.elapsed < fmPatientDeadline/2 &&
-			showsStatus(op, r, codes.DeadlineExceeded, http.StatusGatewayTimeout, server.ReasonDeadlineExceeded)
-	},
-}
-
-// bugCallerDeadlineIsEEOTimeout: the caller's own deadline passing while
-// the gateway waits on EEO is blamed on EEO.
-var bugCallerDeadlineIsEEOTimeout = fmBug{
-	ops: []fmOp{opCreateImportGRPC, opCreateImportREST, opDownloadReportGRPC, opDownloadReportREST},
-	msg: "known BUG (server/upstream_errors.go upstreamStatus): when the caller's own deadline passes while the " +
-		"gateway waits on EEO, ImportReportService answers UNAVAILABLE / 503 EEO_TIMEOUT with RetryInfo (any " +
-		"context.DeadlineExceeded from the eeo client counts as EEO's timeout) instead of the documented " +
-		"DEADLINE_EXCEEDED / 504; the caller sees it whenever the gateway's deadline timer fires before its own " +
-		"(over REST with Grpc-Timeout: a race between the facade and the server)",
-	match: func(op fmOp, r fmResult) bool {
-		return showsStatus(op, r, codes.Unavailable, http.StatusServiceUnavailable, server.ReasonEEOTimeout)
-	},
-}
-
 func proxyFault(f faultproxy.Fault, cfg func(op fmOp) faultproxy.FaultConfig) func(*stack, fmOp) {
 	return func(s *stack, op fmOp) {
 		var c faultproxy.FaultConfig
@@ -290,7 +261,6 @@ var faultMatrix = []fmFault{
 		inject:   proxyFault(faultproxy.Latency, func(fmOp) faultproxy.FaultConfig { return faultproxy.FaultConfig{Delay: fmLatency} }),
 		clear:    clearProxy,
 		deadline: fmShortDeadline,
-		bugs:     []fmBug{bugCallerDeadlineIsEEOTimeout},
 		want: map[fmOp]fmOutcome{
 			opGetTokenGRPC:       fmDeadline(),
 			opGetTokenREST:       fmDeadline(),
@@ -423,7 +393,6 @@ var faultMatrix = []fmFault{
 			o.EEO.StreamIdleTimeout = fmShortStreamIdle
 			o.EEO.OperationTimeout = fmShortOpTimeout
 		},
-		bugs: []fmBug{bugFetchTimeoutIsDeadline},
 		want: map[fmOp]fmOutcome{
 			opGetTokenGRPC:       fmErr(codes.Unavailable, server.ReasonEEOTimeout, 503).withRetry(time.Second),
 			opGetTokenREST:       fmErr(codes.Unavailable, server.ReasonEEOTimeout, 503).withRetry(time.Second),

@@ -33,7 +33,7 @@ func (s *importReportService) CreateReport(ctx context.Context, req *eeov1.Creat
 	if req.GetRequestId() == "" {
 		rep, err := up.CreateReport(ctx, call)
 		if err != nil {
-			return nil, s.upstreamStatus(err, "")
+			return nil, s.upstreamStatus(ctx, err, "")
 		}
 		return &eeov1.CreateReportResponse{Report: reportProto(req.GetAccount(), rep)}, nil
 	}
@@ -50,14 +50,14 @@ func (s *importReportService) CreateReport(ctx context.Context, req *eeov1.Creat
 		}
 		rep, err := up.GetReport(ctx, prior.resultID)
 		if err != nil {
-			return nil, s.upstreamStatus(err, ReasonReportNotFound)
+			return nil, s.upstreamStatus(ctx, err, ReasonReportNotFound)
 		}
 		return &eeov1.CreateReportResponse{Report: reportProto(req.GetAccount(), rep)}, nil
 	}
 	rep, err := up.CreateReport(ctx, call)
 	if err != nil {
 		s.requests.forget(key)
-		return nil, s.upstreamStatus(err, "")
+		return nil, s.upstreamStatus(ctx, err, "")
 	}
 	s.requests.finish(key, fingerprint, rep.ID)
 	return &eeov1.CreateReportResponse{Report: reportProto(req.GetAccount(), rep)}, nil

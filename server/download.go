@@ -39,7 +39,7 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 	}
 	rep, err := up.GetReport(ctx, req.GetReportId())
 	if err != nil {
-		return s.upstreamStatus(err, ReasonReportNotFound)
+		return s.upstreamStatus(ctx, err, ReasonReportNotFound)
 	}
 	if rep.State != "SUCCEEDED" {
 		return statusError(codes.FailedPrecondition, ReasonReportNotReady,
@@ -47,7 +47,7 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 	}
 	dl, err := up.DownloadReport(ctx, req.GetReportId())
 	if err != nil {
-		return s.upstreamStatus(err, ReasonReportNotFound)
+		return s.upstreamStatus(ctx, err, ReasonReportNotFound)
 	}
 	defer dl.Body.Close()
 

@@ -82,7 +82,13 @@ func toStatus(err error, now time.Time) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
+	// A token request that timed out is EEO's timeout, though it wraps
+	// context.DeadlineExceeded: look at the TokenError before the context
+	// errors, which mean the caller's own deadline or cancellation.
+	var te *auth.TokenError
 	switch {
+	case errors.As(err, &te):
+		return tokenErrorStatus(err, te, now)
 	case errors.Is(err, auth.ErrUnknownAccount):
 		return statusError(codes.NotFound, ReasonAccountNotFound, err.Error(), nil)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -93,11 +99,12 @@ func toStatus(err error, now time.Time) error {
 		return statusError(codes.Unavailable, ReasonShuttingDown, "gateway is shutting down", nil, retryInfo(time.Time{}, now))
 	}
 
+	return statusError(codes.Internal, ReasonInternal, "internal error", nil)
+}
+
+// tokenErrorStatus maps a failed token request.
+func tokenErrorStatus(err error, te *auth.TokenError, now time.Time) error {
 	var fe *auth.FetchError
-	var te *auth.TokenError
-	if !errors.As(err, &te) {
-		return statusError(codes.Internal, ReasonInternal, "internal error", nil)
-	}
 	md := map[string]string{}
 	retryAt := time.Time{}
 	if errors.As(err, &fe) {

@@ -61,7 +61,7 @@ func (s *importReportService) ListImportTypes(ctx context.Context, req *eeov1.Li
 	}
 	types, err := up.ListImportTypes(ctx)
 	if err != nil {
-		return nil, s.upstreamStatus(err, "")
+		return nil, s.upstreamStatus(ctx, err, "")
 	}
 	resp := &eeov1.ListImportTypesResponse{}
 	for _, t := range types {
@@ -77,7 +77,7 @@ func (s *importReportService) GetImport(ctx context.Context, req *eeov1.GetImpor
 	}
 	imp, err := up.GetImport(ctx, req.GetImportId())
 	if err != nil {
-		return nil, s.upstreamStatus(err, ReasonImportNotFound)
+		return nil, s.upstreamStatus(ctx, err, ReasonImportNotFound)
 	}
 	return &eeov1.GetImportResponse{Import: importProto(req.GetAccount(), imp)}, nil
 }
@@ -93,7 +93,7 @@ func (s *importReportService) ListImports(ctx context.Context, req *eeov1.ListIm
 	}
 	page, err := up.ListImports(ctx, q)
 	if err != nil {
-		return nil, s.upstreamStatus(err, "")
+		return nil, s.upstreamStatus(ctx, err, "")
 	}
 	resp := &eeov1.ListImportsResponse{NextPageToken: page.NextPageToken}
 	for _, imp := range page.Imports {
@@ -113,7 +113,7 @@ func (s *importReportService) ListImportErrors(ctx context.Context, req *eeov1.L
 	}
 	page, err := up.ListImportErrors(ctx, req.GetImportId(), q)
 	if err != nil {
-		return nil, s.upstreamStatus(err, ReasonImportNotFound)
+		return nil, s.upstreamStatus(ctx, err, ReasonImportNotFound)
 	}
 	resp := &eeov1.ListImportErrorsResponse{NextPageToken: page.NextPageToken}
 	for _, e := range page.Errors {
@@ -129,7 +129,7 @@ func (s *importReportService) CancelImport(ctx context.Context, req *eeov1.Cance
 	}
 	imp, err := up.CancelImport(ctx, req.GetImportId())
 	if err != nil {
-		return nil, s.upstreamStatus(err, ReasonImportNotFound)
+		return nil, s.upstreamStatus(ctx, err, ReasonImportNotFound)
 	}
 	return &eeov1.CancelImportResponse{Import: importProto(req.GetAccount(), imp)}, nil
 }
@@ -141,7 +141,7 @@ func (s *importReportService) ListReportTypes(ctx context.Context, req *eeov1.Li
 	}
 	types, err := up.ListReportTypes(ctx)
 	if err != nil {
-		return nil, s.upstreamStatus(err, "")
+		return nil, s.upstreamStatus(ctx, err, "")
 	}
 	resp := &eeov1.ListReportTypesResponse{}
 	for _, t := range types {
@@ -157,7 +157,7 @@ func (s *importReportService) GetReport(ctx context.Context, req *eeov1.GetRepor
 	}
 	rep, err := up.GetReport(ctx, req.GetReportId())
 	if err != nil {
-		return nil, s.upstreamStatus(err, ReasonReportNotFound)
+		return nil, s.upstreamStatus(ctx, err, ReasonReportNotFound)
 	}
 	return &eeov1.GetReportResponse{Report: reportProto(req.GetAccount(), rep)}, nil
 }
@@ -173,7 +173,7 @@ func (s *importReportService) ListReports(ctx context.Context, req *eeov1.ListRe
 	}
 	page, err := up.ListReports(ctx, q)
 	if err != nil {
-		return nil, s.upstreamStatus(err, "")
+		return nil, s.upstreamStatus(ctx, err, "")
 	}
 	resp := &eeov1.ListReportsResponse{NextPageToken: page.NextPageToken}
 	for _, r := range page.Reports {
@@ -189,7 +189,7 @@ func (s *importReportService) CancelReport(ctx context.Context, req *eeov1.Cance
 	}
 	rep, err := up.CancelReport(ctx, req.GetReportId())
 	if err != nil {
-		return nil, s.upstreamStatus(err, ReasonReportNotFound)
+		return nil, s.upstreamStatus(ctx, err, ReasonReportNotFound)
 	}
 	return &eeov1.CancelReportResponse{Report: reportProto(req.GetAccount(), rep)}, nil
 }

@@ -148,7 +148,7 @@ func (s *importReportService) forward(ctx context.Context, up Upstream, stream e
 		return eeo.Import{}, "", sizeMismatch()
 	}
 	if r.err != nil {
-		return eeo.Import{}, "", s.upstreamStatus(r.err, "")
+		return eeo.Import{}, "", s.upstreamStatus(ctx, r.err, "")
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	if stoppedEarly || (r.imp.SHA256 != "" && r.imp.SHA256 != sum) {
@@ -216,7 +216,7 @@ func (s *importReportService) replayImport(ctx context.Context, up Upstream, str
 	}
 	imp, err := up.GetImport(ctx, prior.resultID)
 	if err != nil {
-		return eeo.Import{}, s.upstreamStatus(err, ReasonImportNotFound)
+		return eeo.Import{}, s.upstreamStatus(ctx, err, ReasonImportNotFound)
 	}
 	return imp, nil
 }

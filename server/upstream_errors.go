@@ -39,13 +39,18 @@ const (
 	ReasonEEOConcurrencyLimited  = "EEO_CONCURRENCY_LIMITED"
 )
 
-// upstreamStatus maps a failed EEO call to a gRPC status. notFound is the
+// upstreamStatus maps a failed EEO call, made for ctx, to a gRPC status. notFound is the
 // reason for a 404 (IMPORT_NOT_FOUND, …); empty means the account's
 // collection, which always exists, so a 404 there is EEO misbehaving.
 // Errors from the token cache keep TokenService's mapping.
-func (s *importReportService) upstreamStatus(err error, notFound string) error {
+func (s *importReportService) upstreamStatus(ctx context.Context, err error, notFound string) error {
 	if _, ok := status.FromError(err); ok {
 		return err
+	}
+	// The caller's own deadline passing while EEO works is the caller's
+	// timeout, not EEO's: retrying with the same deadline will not help.
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return statusError(codes.DeadlineExceeded, ReasonDeadlineExceeded, "the call's deadline passed while waiting for EEO", nil)
 	}
 	var ee *eeo.Error
 	if !errors.As(err, &ee) {

@@ -23,7 +23,7 @@ func (s *importReportService) WatchImport(req *eeov1.WatchImportRequest, stream 
 		func(ctx context.Context) (*eeov1.Import, error) {
 			imp, err := up.GetImport(ctx, req.GetImportId())
 			if err != nil {
-				return nil, s.upstreamStatus(err, ReasonImportNotFound)
+				return nil, s.upstreamStatus(ctx, err, ReasonImportNotFound)
 			}
 			return importProto(req.GetAccount(), imp), nil
 		},
@@ -40,7 +40,7 @@ func (s *importReportService) WatchReport(req *eeov1.WatchReportRequest, stream 
 		func(ctx context.Context) (*eeov1.Report, error) {
 			rep, err := up.GetReport(ctx, req.GetReportId())
 			if err != nil {
-				return nil, s.upstreamStatus(err, ReasonReportNotFound)
+				return nil, s.upstreamStatus(ctx, err, ReasonReportNotFound)
 			}
 			return reportProto(req.GetAccount(), rep), nil
 		},
