@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -186,39 +185,6 @@ type fmFault struct {
 	tune func(*stackOptions)
 	// want is the documented outcome of the faulted call, per operation.
 	want map[fmOp]fmOutcome
-	// bugs are confirmed gateway bugs (reported, not fixed here) that make
-	// a cell's outcome differ from the documented one. A cell whose faulted
-	// call shows a bug's exact signature runs its other checks, then skips
-	// naming the bug; any other deviation fails as usual.
-	bugs []fmBug
-}
-
-// fmBug is a known deviation from the documented outcome.
-type fmBug struct {
-	ops   []fmOp
-	msg   string
-	match func(op fmOp, r fmResult) bool
-}
-
-// bugFor returns the message of the known bug the faulted call r shows, if
-// any.
-func (f fmFault) bugFor(op fmOp, r fmResult) string {
-	for _, b := range f.bugs {
-		if slices.Contains(b.ops, op) && b.match(op, r) {
-			return b.msg
-		}
-	}
-	return ""
-}
-
-// showsStatus reports whether r failed with the gRPC code and reason, or
-// over REST with the HTTP status and reason.
-func showsStatus(op fmOp, r fmResult, code codes.Code, httpStatus int, reason string) bool {
-	if op.rest() {
-		return r.err == nil && r.code == httpStatus && restReason(r.body) == reason
-	}
-	info := fmErrorInfo(r.err)
-	return status.Code(r.err) == code && info != nil && info.GetReason() == reason
 }
 
 func proxyFault(f faultproxy.Fault, cfg func(op fmOp) faultproxy.FaultConfig) func(*stack, fmOp) {
@@ -600,15 +566,10 @@ func runFaultCell(t *testing.T, f fmFault, op fmOp, want fmOutcome, stackID *int
 	took := append([]time.Duration(nil), pauses...)
 	mu.Unlock()
 
-	// (a) the documented outcome, unless the call shows a known bug.
-	bug := f.bugFor(op, res)
-	if bug == "" {
-		checkFaultOutcome(t, op, want, res)
-	} else {
-		t.Logf("the faulted call shows a known bug: %v %d %.200s", res.err, res.code, res.body)
-	}
+	// (a) the documented outcome.
+	checkFaultOutcome(t, op, want, res)
 	successes := map[string]bool{} // import ids CreateImport answered with
-	if want.ok && !want.shortBody && bug == "" {
+	if want.ok && !want.shortBody {
 		checkSuccess(t, "faulted call", s, op, res, rep, file, requestID, successes)
 	}
 	if f.tokens == cachedAll {
@@ -670,9 +631,6 @@ func runFaultCell(t *testing.T, f fmFault, op fmOp, want fmOutcome, stackID *int
 		}
 	} else if n := s.sb.Stats().ImportsCreated; n != 0 {
 		t.Errorf("EEO created %d imports in a %s cell", n, op)
-	}
-	if bug != "" {
-		t.Skip(bug)
 	}
 }
 
