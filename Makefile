@@ -13,6 +13,14 @@ RUN_ARGS        ?= serve --dev
 BENCH           ?= .
 BENCHTIME       ?= 1s
 
+# Stamped into the binary (internal/version) by build and run; `eeo-gateway
+# version` prints them and the start-up log line carries them.
+VERSION         ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT          ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG     := github.com/eeo-gateway/eeo-gateway/internal/version
+LDFLAGS         := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).buildDate=$(BUILD_DATE)
+
 TOOL_PKGS := \
 	github.com/bufbuild/buf/cmd/buf \
 	google.golang.org/protobuf/cmd/protoc-gen-go \
@@ -27,11 +35,11 @@ help: ## List the targets.
 
 .PHONY: run
 run: ## Serve on the embedded EEO sandbox: gRPC 127.0.0.1:9090, REST 127.0.0.1:8080.
-	$(GO) run ./cmd/eeo-gateway $(RUN_ARGS)
+	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/eeo-gateway $(RUN_ARGS)
 
 .PHONY: build
-build: ## Build ./eeo-gateway.
-	$(GO) build -o eeo-gateway ./cmd/eeo-gateway
+build: ## Build ./eeo-gateway with the version stamped in (VERSION, COMMIT, BUILD_DATE).
+	$(GO) build -ldflags '$(LDFLAGS)' -o eeo-gateway ./cmd/eeo-gateway
 
 .PHONY: test
 test: ## go vet and every test with the race detector.

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/eeo-gateway/eeo-gateway/access"
+	"github.com/eeo-gateway/eeo-gateway/auth"
+	"github.com/eeo-gateway/eeo-gateway/config"
+	"github.com/eeo-gateway/eeo-gateway/internal/version"
+	"github.com/eeo-gateway/eeo-gateway/server"
+	"github.com/eeo-gateway/eeo-gateway/tlsfiles"
+	"google.golang.org/grpc"
+)
+
+// stack is everything `serve` runs, wired and bound to its ports but not yet
+// serving. newDevStack and newProductionStack build one; they differ only in
+// where the configuration, the caller access rules and EEO come from.
+type stack struct {
+	cfg    config.Config
+	logger *slog.Logger
+	server *server.Server
+	grpc   net.Listener
+	http   net.Listener
+
+	// background runs beside the server: the embedded sandbox, the
+	// client-secret file watcher. Their context ends only after the server
+	// has drained, so calls in flight can still fetch tokens.
+	background []func(ctx context.Context)
+	// banner, if set, prints what to try against this stack.
+	banner func(w io.Writer)
+	// closers release what the build acquired, last first.
+	closers []func()
+}
+
+// run serves until ctx is done, then drains, stops the background work
+// and releases everything.
+func (s *stack) run(ctx context.Context, stdout io.Writer) error {
+	defer s.close()
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	for _, f := range s.background {
+		wg.Go(func() { f(bgCtx) })
+	}
+	defer func() { stopBackground(); wg.Wait() }()
+
+	if s.banner != nil {
+		s.banner(stdout)
+	}
+	s.logger.Info("eeo-gateway starting", append(version.Get().LogAttrs(), "config", s.cfg)...)
+	return s.server.Serve(ctx, s.grpc, s.http)
+}
+
+// onClose registers f to run when the stack is closed.
+func (s *stack) onClose(f func()) { s.closers = append(s.closers, f) }
+
+// close releases everything in reverse order of acquisition. A build that
+// fails part way calls it to undo what it had done.
+func (s *stack) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// buildGateway wires the gateway proper onto s, whose cfg and logger are
+// set: caller guard, token cache, EEO clients, TLS, the server and its two
+// listeners. On error s is closed.
+func (s *stack) buildGateway(guardCfg access.Config) (err error) {
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	cfg, logger := s.cfg, s.logger
+
+	guard, err := access.New(guardCfg)
+	if err != nil {
+		return fmt.Errorf("configuration: access: %w", err)
+	}
+	s.onClose(guard.Close)
+
+	cache, secretFiles, err := newTokenCache(cfg, logger)
+	if err != nil {
+		return err
+	}
+	s.onClose(cache.Close)
+	if len(secretFiles) > 0 {
+		s.background = append(s.background, func(ctx context.Context) {
+			auth.WatchSecretFiles(ctx, cache, secretFiles, secretCheckInterval, logger.With("component", "secrets"))
+		})
+	}
+	upstreams, err := newUpstreams(cfg, cache, logger)
+	if err != nil {
+		return err
+	}
+	var serverTLS *tls.Config
+	if cfg.TLS.Enabled() {
+		certs, err := tlsfiles.New(tlsfiles.Options{
+			CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile, ClientCAFile: cfg.TLS.ClientCAFile,
+			Logger: logger.With("component", "tls"),
+		})
+		if err != nil {
+			return err
+		}
+		serverTLS = certs.ServerConfig()
+	}
+	s.server, err = server.New(server.Config{
+		Tokens:                 cache,
+		Upstreams:              upstreams,
+		MaxUploadBytes:         cfg.Files.MaxUploadBytes,
+		WatchInterval:          cfg.Files.WatchInterval.Std(),
+		Logger:                 logger,
+		UnaryInterceptors:      []grpc.UnaryServerInterceptor{guard.UnaryInterceptor()},
+		StreamInterceptors:     []grpc.StreamServerInterceptor{guard.StreamInterceptor()},
+		RESTMetadata:           guard.ForwardCertificate,
+		TLS:                    serverTLS,
+		AllowedMetadataHeaders: cfg.HTTP.AllowedMetadataHeaders,
+		CORSAllowedOrigins:     cfg.HTTP.CORSAllowedOrigins,
+		ShutdownTimeout:        cfg.ShutdownTimeout.Std(),
+		DrainDelay:             cfg.ShutdownDrainDelay.Std(),
+	})
+	if err != nil {
+		return err
+	}
+
+	// The server closes the listeners once it serves; these closers only
+	// matter when the stack is closed without having run.
+	if s.grpc, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return fmt.Errorf("gRPC listener: %w (choose another address with --grpc-addr)", err)
+	}
+	s.onClose(func() { s.grpc.Close() })
+	if s.http, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("REST listener: %w (choose another address with --http-addr)", err)
+	}
+	s.onClose(func() { s.http.Close() })
+	return nil
+}

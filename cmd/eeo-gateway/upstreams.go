@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/auth"
+	"github.com/eeo-gateway/eeo-gateway/config"
+	"github.com/eeo-gateway/eeo-gateway/eeo"
+	"github.com/eeo-gateway/eeo-gateway/server"
+)
+
+// secretCheckInterval is how often client secret files are checked for
+// rotation.
+const secretCheckInterval = 10 * time.Second
+
+// newTokenCache builds one client-credentials fetcher per account. The HTTP
+// client's own timeouts bound connection set-up; the cache's fetch timeout
+// bounds the whole exchange.
+
+func newTokenCache(cfg config.Config, logger *slog.Logger) (*auth.Cache, map[string]*auth.FileSecret, error) {
+	transport := upstreamTransport()
+	transport.ResponseHeaderTimeout = cfg.Token.FetchTimeout.Std()
+	httpClient := &http.Client{Transport: transport}
+
+	accounts := make([]auth.Account, 0, len(cfg.Accounts))
+	files := map[string]*auth.FileSecret{}
+	for _, a := range cfg.Accounts {
+		style := auth.AuthStyleBasic
+		if a.AuthStyle == config.AuthStyleForm {
+			style = auth.AuthStyleForm
+		}
+		fetcher := &auth.ClientCredentials{
+			TokenURL:     a.TokenURL,
+			ClientID:     a.ClientID,
+			ClientSecret: a.ClientSecret,
+			Scopes:       a.Scopes,
+			AuthStyle:    style,
+			HTTPClient:   httpClient,
+		}
+		// A secret in a file can be rotated without a restart.
+		if a.ClientSecretFile != "" {
+			fs, err := auth.NewFileSecret(a.ClientSecretFile)
+			if err != nil {
+				return nil, nil, err
+			}
+			fetcher.SecretSource, files[a.Name] = fs, fs
+		}
+		accounts = append(accounts, auth.Account{Name: a.Name, Fetcher: fetcher})
+	}
+	t := cfg.Token
+	cache, err := auth.NewCache(accounts, auth.Options{
+		IdleTimeout:    t.IdleTimeout.Std(),
+		IdleMargin:     t.IdleMargin.Std(),
+		ExpiryMargin:   t.ExpiryMargin.Std(),
+		MaxLifetime:    t.MaxLifetime.Std(),
+		FetchTimeout:   t.FetchTimeout.Std(),
+		BackoffInitial: t.BackoffInitial.Std(),
+		BackoffMax:     t.BackoffMax.Std(),
+		Logger:         logger.With("component", "token-cache"),
+	})
+	return cache, files, err
+}
+
+// newUpstreams builds each account's EEO import/report client. The
+// transport waits for 100 Continue before sending an upload's body, so EEO
+// can refuse a stale token before the body is consumed; no overall client
+// timeout, since uploads and downloads may take many minutes.
+func newUpstreams(cfg config.Config, tokens eeo.TokenSource, logger *slog.Logger) (map[string]server.Upstream, error) {
+	transport := upstreamTransport()
+	transport.ExpectContinueTimeout = time.Second
+	transport.ResponseHeaderTimeout = time.Minute
+	httpClient := &http.Client{Transport: transport}
+
+	upstreams := make(map[string]server.Upstream, len(cfg.Accounts))
+	for _, a := range cfg.Accounts {
+		c, err := eeo.New(a.Name, a.BaseURL, tokens, eeo.Options{
+			HTTPClient: httpClient,
+			Logger:     logger.With("component", "eeo", "account", a.Name),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("account %q: %w", a.Name, err)
+		}
+		upstreams[a.Name] = c
+	}
+	return upstreams, nil
+}
+
+// upstreamTransport bounds connection set-up to EEO: dial and TLS handshake
+// fail within 5 s instead of the OS's minutes, so a blackholed EEO shows up
+// as UNAVAILABLE while callers still wait.
+func upstreamTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 5 * time.Second
+	return t
+}
