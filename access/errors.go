@@ -4,16 +4,9 @@ import (
 	"strconv"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 )
-
-// errorDomain is the google.rpc.ErrorInfo domain of every gateway error
-// (AIP-193). It repeats server.ErrorDomain because server imports this
-// package, not the other way round; both must stay "eeo-gateway".
-const errorDomain = "eeo-gateway"
 
 // ErrorInfo reasons the Guard returns: stable, documented, safe to branch on.
 const (
@@ -34,43 +27,23 @@ const (
 	// (UNIMPLEMENTED).
 	ReasonReflectionDisabled = "REFLECTION_DISABLED"
 	// ReasonInvalidArgument: a stream ended before the message the Guard
-	// needs to authorize it (INVALID_ARGUMENT). Same reason string as the
-	// server's own INVALID_ARGUMENT.
-	ReasonInvalidArgument = "INVALID_ARGUMENT"
+	// needs to authorize it (INVALID_ARGUMENT). The server's own
+	// INVALID_ARGUMENT: one constant, in rpcerr.
+	ReasonInvalidArgument = rpcerr.ReasonInvalidArgument
 )
-
-// statusError builds a google.rpc.Status with an ErrorInfo and, when given,
-// a RetryInfo — the shape every gateway error has.
-func statusError(code codes.Code, reason, msg string, md map[string]string, retry *errdetails.RetryInfo) error {
-	st := status.New(code, msg)
-	info := &errdetails.ErrorInfo{Domain: errorDomain, Reason: reason, Metadata: md}
-	var (
-		withDetails *status.Status
-		err         error
-	)
-	if retry != nil {
-		withDetails, err = st.WithDetails(info, retry)
-	} else {
-		withDetails, err = st.WithDetails(info)
-	}
-	if err != nil {
-		return st.Err()
-	}
-	return withDetails.Err()
-}
 
 // errTokenInvalid rejects a presented bearer token. why is one of a few
 // fixed phrases ("token expired", "wrong audience", …): never the token, nor
 // anything parsed out of it.
 func errTokenInvalid(why string) error {
-	return statusError(codes.Unauthenticated, ReasonTokenInvalid, "invalid credentials: "+why, nil, nil)
+	return rpcerr.New(codes.Unauthenticated, ReasonTokenInvalid, "invalid credentials: "+why, nil)
 }
 
 // errPermissionDenied says which permission on which account the caller
 // lacks, so an operator can fix the policy from the error alone.
 func errPermissionDenied(c Caller, perm Permission, account, msg string) error {
-	return statusError(codes.PermissionDenied, ReasonPermissionDenied, msg,
-		map[string]string{"caller": c.Name, "permission": string(perm), "account": account}, nil)
+	return rpcerr.New(codes.PermissionDenied, ReasonPermissionDenied, msg,
+		map[string]string{"caller": c.Name, "permission": string(perm), "account": account})
 }
 
 // errRateLimited asks the caller to come back after delay, which the REST
@@ -79,7 +52,7 @@ func errRateLimited(c Caller, delay time.Duration) error {
 	// Round up so a client that waits exactly the advertised delay finds a
 	// token in the bucket.
 	d := (delay + time.Millisecond - 1).Truncate(time.Millisecond)
-	return statusError(codes.ResourceExhausted, ReasonRateLimited,
+	return rpcerr.New(codes.ResourceExhausted, ReasonRateLimited,
 		"caller "+strconv.Quote(c.Name)+" is over its request rate; retry after "+d.String(),
-		map[string]string{"caller": c.Name}, &errdetails.RetryInfo{RetryDelay: durationpb.New(d)})
+		map[string]string{"caller": c.Name}, rpcerr.RetryInfo(d))
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -125,7 +126,7 @@ func newGuard(ctx context.Context, cfg Config) (*Guard, error) {
 			return nil, err
 		}
 	}
-	g.unauthenticated = statusError(codes.Unauthenticated, ReasonUnauthenticated, unauthenticatedMessage(cfg), nil, nil)
+	g.unauthenticated = rpcerr.New(codes.Unauthenticated, ReasonUnauthenticated, unauthenticatedMessage(cfg), nil)
 	if g.anonymous {
 		cfg.Audit.LogAttrs(ctx, slog.LevelWarn, "access control is OFF: every call is allowed as caller \"anonymous\" (AllowUnauthenticated); never run this way in production")
 	}
@@ -227,7 +228,7 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 			first = rule.newFirst()
 			if err := ss.RecvMsg(first); err != nil {
 				if errors.Is(err, io.EOF) {
-					err = statusError(codes.InvalidArgument, ReasonInvalidArgument, "the stream ended before its first request message", nil, nil)
+					err = rpcerr.New(codes.InvalidArgument, ReasonInvalidArgument, "the stream ended before its first request message", nil)
 				}
 				if rule.audit {
 					g.audit.write(ctx, rec, err)
@@ -277,7 +278,7 @@ func (g *Guard) admitReflection(ctx context.Context, method string) (context.Con
 	case ReflectionPublic:
 		return ctx, nil
 	case ReflectionOff:
-		return nil, statusError(codes.Unimplemented, ReasonReflectionDisabled, "server reflection is disabled on this gateway", nil, nil)
+		return nil, rpcerr.New(codes.Unimplemented, ReasonReflectionDisabled, "server reflection is disabled on this gateway", nil)
 	}
 	rec := g.audit.startRecord(ctx, method)
 	caller, err := g.admit(ctx, methodRule{kind: kindReflection}, &rec)
@@ -347,9 +348,9 @@ func (g *Guard) bearer(ctx context.Context, vals []string) (Caller, error) {
 // are refused whoever calls.
 func (g *Guard) authorize(caller Caller, rule methodRule, method, account string, checkAccount bool) error {
 	if rule.kind != kindGuarded {
-		return statusError(codes.PermissionDenied, ReasonPermissionDenied,
+		return rpcerr.New(codes.PermissionDenied, ReasonPermissionDenied,
 			fmt.Sprintf("method %s is not open to callers", method),
-			map[string]string{"caller": caller.Name, "method": method}, nil)
+			map[string]string{"caller": caller.Name, "method": method})
 	}
 	if g.anonymous {
 		return nil

@@ -10,10 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/internal/httpx"
 )
 
 // AuthStyle is how the client authenticates to EEO's token endpoint. It is
@@ -71,10 +72,6 @@ type tokenResponse struct {
 type errorResponse struct {
 	Error string `json:"error"`
 }
-
-// oauthErrorCode matches the RFC 6749 error-code alphabet we accept to
-// repeat in our own messages.
-var oauthErrorCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
 
 // FetchToken requests a new access token.
 func (c *ClientCredentials) FetchToken(ctx context.Context) (Grant, error) {
@@ -150,16 +147,16 @@ func transportError(ctx context.Context, err error) *TokenError {
 func statusError(resp *http.Response, body []byte) *TokenError {
 	e := &TokenError{StatusCode: resp.StatusCode}
 	var parsed errorResponse
-	if json.Unmarshal(body, &parsed) == nil && oauthErrorCode.MatchString(parsed.Error) {
+	if json.Unmarshal(body, &parsed) == nil && httpx.IsErrorCode(parsed.Error) {
 		e.OAuthError = parsed.Error
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		e.Kind = KindRateLimited
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.RetryAfter = httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	case resp.StatusCode >= 500:
 		e.Kind = KindUnavailable
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.RetryAfter = httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	case e.OAuthError == "invalid_client" || resp.StatusCode == http.StatusUnauthorized:
 		e.Kind = KindInvalidClient
 	default:
@@ -210,20 +207,4 @@ func parseExpiresIn(raw json.RawMessage) (time.Duration, error) {
 	}
 	const maxSecs = 10 * 365 * 24 * 3600 // beyond this it is nonsense, and would overflow a Duration
 	return time.Duration(min(secs, maxSecs) * float64(time.Second)), nil
-}
-
-// retryAfter parses Retry-After as seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	// Capped at a day: a larger value is nonsense, and would overflow.
-	const maxWait = 24 * time.Hour
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return min(time.Duration(min(secs, int(maxWait/time.Second)))*time.Second, maxWait)
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), maxWait)
-	}
-	return 0
 }

@@ -9,8 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/internal/httpx"
 )
 
 // Error codes an *Error can carry. The first group is EEO's own (see the
@@ -183,15 +184,15 @@ var clientCodes = map[string]bool{
 // leniently: members of the wrong type are ignored, and a code or field
 // outside its alphabet is dropped rather than repeated.
 func statusError(op string, resp *http.Response, body []byte, now time.Time) *Error {
-	e := &Error{Op: op, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), now)}
+	e := &Error{Op: op, StatusCode: resp.StatusCode, RetryAfter: httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), now)}
 	var doc errorBody
 	_ = json.Unmarshal(body, &doc) // decodes what it can even when it fails
 	// The client's own codes describe what the client saw; EEO sending one
 	// of them must not pass for that (a 4xx "circuit_open" is not ours).
-	if isCode(doc.Error) && !clientCodes[doc.Error] {
+	if httpx.IsErrorCode(doc.Error) && !clientCodes[doc.Error] {
 		e.Code = doc.Error
 	}
-	if isField(doc.Field) {
+	if httpx.IsFieldName(doc.Field) {
 		e.Field = doc.Field
 	}
 	return e
@@ -221,48 +222,4 @@ func transportError(ctx context.Context, op string, err error) *Error {
 		err = fmt.Errorf("%w: %w", ctxErr, err)
 	}
 	return &Error{Op: op, Err: err}
-}
-
-// retryAfter parses Retry-After as delay-seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		const maxSecs = int64(24 * time.Hour / time.Second) // beyond that it is nonsense
-		return time.Duration(max(0, min(secs, maxSecs))) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), 24*time.Hour)
-	}
-	return 0
-}
-
-// isCode reports whether s is in the error-code alphabet we are willing to
-// repeat in our own messages.
-func isCode(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := range len(s) {
-		if c := s[i]; (c < 'a' || c > 'z') && c != '_' {
-			return false
-		}
-	}
-	return true
-}
-
-// isField reports whether s is in the field-name alphabet we are willing to
-// repeat.
-func isField(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '.' {
-			return false
-		}
-	}
-	return true
 }

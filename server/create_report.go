@@ -8,6 +8,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 )
 
 func (s *importReportService) CreateReport(ctx context.Context, req *eeov1.CreateReportRequest) (*eeov1.CreateReportResponse, error) {
@@ -26,7 +27,7 @@ func (s *importReportService) CreateReport(ctx context.Context, req *eeov1.Creat
 	}
 	format := reportFormatName(req.GetFormat())
 	if format == "" {
-		return nil, invalidArgument("format", "unknown format")
+		return nil, rpcerr.InvalidField("format", "unknown format")
 	}
 	call := eeo.ReportRequest{ReportType: req.GetReportType(), Parameters: req.GetParameters(), Format: format, RequestID: req.GetRequestId()}
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -42,7 +43,7 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 		return s.upstreamStatus(ctx, err, ReasonReportNotFound)
 	}
 	if rep.State != "SUCCEEDED" {
-		return statusError(codes.FailedPrecondition, ReasonReportNotReady,
+		return rpcerr.New(codes.FailedPrecondition, ReasonReportNotReady,
 			"the report is "+rep.State+", not SUCCEEDED; watch it or poll GetReport", map[string]string{"state": rep.State})
 	}
 	dl, err := up.DownloadReport(ctx, req.GetReportId())
@@ -94,7 +95,7 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 			break
 		}
 		if readErr != nil {
-			return statusError(codes.Unavailable, ReasonEEOUnavailable, "EEO stopped sending the report part way; download it again", nil,
+			return rpcerr.New(codes.Unavailable, ReasonEEOUnavailable, "EEO stopped sending the report part way; download it again", nil,
 				retryInfo(s.now(), s.now()))
 		}
 	}

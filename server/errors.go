@@ -4,24 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // ErrorDomain is the google.rpc.ErrorInfo domain of every error the gateway
-// returns (AIP-193).
-const ErrorDomain = "eeo-gateway"
+// returns (AIP-193); defined once, in rpcerr.
+const ErrorDomain = rpcerr.Domain
 
 // ErrorInfo reasons: stable, documented, safe to branch on.
 const (
-	ReasonInvalidArgument      = "INVALID_ARGUMENT"
+	ReasonInvalidArgument      = rpcerr.ReasonInvalidArgument
 	ReasonAccountNotFound      = "ACCOUNT_NOT_FOUND"
 	ReasonEEOUnavailable       = "EEO_UNAVAILABLE"
 	ReasonEEOTimeout           = "EEO_TIMEOUT"
@@ -35,42 +34,13 @@ const (
 	ReasonInternal             = "INTERNAL"
 )
 
-// statusError builds a google.rpc.Status carrying an ErrorInfo and any other
-// details given.
-func statusError(code codes.Code, reason, msg string, metadata map[string]string, details ...*errdetails.RetryInfo) error {
-	st := status.New(code, msg)
-	info := &errdetails.ErrorInfo{Domain: ErrorDomain, Reason: reason, Metadata: metadata}
-	withInfo, err := st.WithDetails(info)
-	if err != nil {
-		return st.Err()
-	}
-	for _, d := range details {
-		if d != nil {
-			if next, err := withInfo.WithDetails(d); err == nil {
-				withInfo = next
-			}
-		}
-	}
-	return withInfo.Err()
-}
-
-// invalidArgument reports a bad request field with a BadRequest detail.
-func invalidArgument(field, description string) error {
-	st := status.New(codes.InvalidArgument, fmt.Sprintf("invalid %s: %s", field, description))
-	st, _ = st.WithDetails(
-		&errdetails.ErrorInfo{Domain: ErrorDomain, Reason: ReasonInvalidArgument, Metadata: map[string]string{"field": field}},
-		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: description}}},
-	)
-	return st.Err()
-}
-
 // retryInfo asks the caller to wait until at, at least a second from now.
 func retryInfo(at, now time.Time) *errdetails.RetryInfo {
 	d := at.Sub(now)
 	if at.IsZero() || d < time.Second {
 		d = time.Second
 	}
-	return &errdetails.RetryInfo{RetryDelay: durationpb.New(d.Round(time.Millisecond))}
+	return rpcerr.RetryInfo(d.Round(time.Millisecond))
 }
 
 // toStatus turns an error from the token cache into a gRPC status. Messages
@@ -90,16 +60,16 @@ func toStatus(err error, now time.Time) error {
 	case errors.As(err, &te):
 		return tokenErrorStatus(err, te, now)
 	case errors.Is(err, auth.ErrUnknownAccount):
-		return statusError(codes.NotFound, ReasonAccountNotFound, err.Error(), nil)
+		return rpcerr.New(codes.NotFound, ReasonAccountNotFound, err.Error(), nil)
 	case errors.Is(err, context.DeadlineExceeded):
-		return statusError(codes.DeadlineExceeded, ReasonDeadlineExceeded, "deadline exceeded while waiting for an EEO token", nil)
+		return rpcerr.New(codes.DeadlineExceeded, ReasonDeadlineExceeded, "deadline exceeded while waiting for an EEO token", nil)
 	case errors.Is(err, context.Canceled):
-		return statusError(codes.Canceled, ReasonCancelled, "request cancelled", nil)
+		return rpcerr.New(codes.Canceled, ReasonCancelled, "request cancelled", nil)
 	case errors.Is(err, auth.ErrClosed):
-		return statusError(codes.Unavailable, ReasonShuttingDown, "gateway is shutting down", nil, retryInfo(time.Time{}, now))
+		return rpcerr.New(codes.Unavailable, ReasonShuttingDown, "gateway is shutting down", nil, retryInfo(time.Time{}, now))
 	}
 
-	return statusError(codes.Internal, ReasonInternal, "internal error", nil)
+	return rpcerr.New(codes.Internal, ReasonInternal, "internal error", nil)
 }
 
 // tokenErrorStatus maps a failed token request.
@@ -121,18 +91,18 @@ func tokenErrorStatus(err error, te *auth.TokenError, now time.Time) error {
 	wait := fmt.Sprintf("; retry in %s", retry.GetRetryDelay().AsDuration().Round(time.Second).String())
 	switch te.Kind {
 	case auth.KindUnavailable:
-		return statusError(codes.Unavailable, ReasonEEOUnavailable, "EEO token endpoint unavailable"+wait, md, retry)
+		return rpcerr.New(codes.Unavailable, ReasonEEOUnavailable, "EEO token endpoint unavailable"+wait, md, retry)
 	case auth.KindTimeout:
-		return statusError(codes.Unavailable, ReasonEEOTimeout, "EEO token endpoint did not answer in time"+wait, md, retry)
+		return rpcerr.New(codes.Unavailable, ReasonEEOTimeout, "EEO token endpoint did not answer in time"+wait, md, retry)
 	case auth.KindRateLimited:
-		return statusError(codes.ResourceExhausted, ReasonEEORateLimited, "EEO is rate limiting token requests"+wait, md, retry)
+		return rpcerr.New(codes.ResourceExhausted, ReasonEEORateLimited, "EEO is rate limiting token requests"+wait, md, retry)
 	case auth.KindMalformed:
-		return statusError(codes.Unavailable, ReasonEEOMalformedResponse, "EEO token endpoint sent a malformed response"+wait, md, retry)
+		return rpcerr.New(codes.Unavailable, ReasonEEOMalformedResponse, "EEO token endpoint sent a malformed response"+wait, md, retry)
 	case auth.KindInvalidClient:
-		return statusError(codes.FailedPrecondition, ReasonEEOInvalidClient,
+		return rpcerr.New(codes.FailedPrecondition, ReasonEEOInvalidClient,
 			"EEO rejected the gateway's configured client credentials for this account; an operator must fix the client ID or secret", md)
 	default:
-		return statusError(codes.FailedPrecondition, ReasonEEORejected,
+		return rpcerr.New(codes.FailedPrecondition, ReasonEEORejected,
 			"EEO refused the gateway's token request for this account; check the account's configuration", md)
 	}
 }
@@ -142,16 +112,8 @@ func reason(err error) string {
 	if err == nil {
 		return ""
 	}
-	st, _ := status.FromError(toStatus(err, time.Now()))
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			return info.GetReason()
-		}
+	if info := rpcerr.Info(toStatus(err, time.Now())); info != nil {
+		return info.GetReason()
 	}
 	return ReasonInternal
-}
-
-// retryAfterSeconds is the HTTP Retry-After value for a RetryInfo delay.
-func retryAfterSeconds(d time.Duration) string {
-	return strconv.Itoa(int(math.Ceil(d.Seconds())))
 }

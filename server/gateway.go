@@ -7,6 +7,7 @@ import (
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/gen/openapiv2"
+	"github.com/eeo-gateway/eeo-gateway/internal/httpx"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -68,7 +69,7 @@ func restErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Mars
 		for _, d := range st.Details() {
 			switch d := d.(type) {
 			case *errdetails.RetryInfo:
-				w.Header().Set("Retry-After", retryAfterSeconds(max(d.GetRetryDelay().AsDuration(), time.Second)))
+				w.Header().Set("Retry-After", httpx.FormatRetryAfter(max(d.GetRetryDelay().AsDuration(), time.Second)))
 			case *errdetails.ErrorInfo:
 				// RESOURCE_EXHAUSTED is 429 by default; an oversized
 				// upload is a 413, which HTTP clients know not to retry.

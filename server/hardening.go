@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"unicode/utf8"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"net/textproto"
@@ -70,7 +71,7 @@ func dropAllMetadata(string) (string, bool) { return "", false }
 func limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !utf8.ValidString(r.URL.Path) || !utf8.ValidString(r.URL.RawQuery) || !validQuery(r) {
-			writeStatus(w, http.StatusBadRequest, invalidArgument("request", "the path and query must be UTF-8"))
+			writeStatus(w, http.StatusBadRequest, rpcerr.InvalidField("request", "the path and query must be UTF-8"))
 			return
 		}
 		if !(r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports")) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/grpc/codes"
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
@@ -49,7 +50,7 @@ func (s *importReportService) upstream(account string) (Upstream, error) {
 	}
 	up, ok := s.upstreams[account]
 	if !ok {
-		return nil, statusError(codes.NotFound, ReasonAccountNotFound, fmt.Sprintf("unknown account %q", account), map[string]string{"account": account})
+		return nil, rpcerr.New(codes.NotFound, ReasonAccountNotFound, fmt.Sprintf("unknown account %q", account), map[string]string{"account": account})
 	}
 	return up, nil
 }

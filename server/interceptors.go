@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
@@ -54,6 +55,6 @@ func slogAdapter(log *slog.Logger) logging.Logger {
 func recoverPanic(log *slog.Logger) recovery.RecoveryHandlerFuncContext {
 	return func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in gRPC handler", "panic_type", fmt.Sprintf("%T", p), "stack", string(debug.Stack()))
-		return statusError(codes.Internal, ReasonInternal, "internal error", nil)
+		return rpcerr.New(codes.Internal, ReasonInternal, "internal error", nil)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -81,7 +82,7 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		part, err := fileFromMultipart(r, md)
 		if err != nil {
-			f.fail(ctx, w, r, invalidArgument("file", err.Error()))
+			f.fail(ctx, w, r, rpcerr.InvalidField("file", err.Error()))
 			return
 		}
 		defer part.Close()
@@ -97,7 +98,7 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 
 	for _, v := range []string{md.ImportType, md.FileName, md.ContentType, md.RequestId, md.ExpectedSha256} {
 		if !utf8.ValidString(v) {
-			f.fail(ctx, w, r, invalidArgument("request", "metadata must be UTF-8"))
+			f.fail(ctx, w, r, rpcerr.InvalidField("request", "metadata must be UTF-8"))
 			return
 		}
 	}
@@ -116,7 +117,7 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 		// boundary). Cancelling tells the server, which fails the upstream
 		// body; the client, if still there, learns nothing was imported.
 		cancel()
-		f.fail(r.Context(), w, r, statusError(codes.InvalidArgument, ReasonUploadAborted,
+		f.fail(r.Context(), w, r, rpcerr.New(codes.InvalidArgument, ReasonUploadAborted,
 			"the request body ended early or is malformed; nothing was imported", nil))
 		return
 	}

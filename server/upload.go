@@ -12,6 +12,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -29,7 +30,7 @@ func (s *importReportService) CreateImport(stream eeov1.ImportReportService_Crea
 	ctx := stream.Context()
 	first, err := stream.Recv()
 	if errors.Is(err, io.EOF) || (err == nil && first.GetMetadata() == nil) {
-		return invalidArgument("metadata", "the first message must carry the metadata; the file's bytes follow")
+		return rpcerr.InvalidField("metadata", "the first message must carry the metadata; the file's bytes follow")
 	}
 	if err != nil {
 		return uploadAborted(err)
@@ -48,7 +49,7 @@ func (s *importReportService) CreateImport(stream eeov1.ImportReportService_Crea
 	// refused without an upstream request.
 	chunk, err := nextChunk(stream)
 	if errors.Is(err, io.EOF) {
-		return statusError(codes.InvalidArgument, ReasonEmptyFile, "the file is empty; nothing was imported", nil)
+		return rpcerr.New(codes.InvalidArgument, ReasonEmptyFile, "the file is empty; nothing was imported", nil)
 	}
 	if err != nil {
 		return uploadAborted(err)
@@ -104,7 +105,7 @@ func (s *importReportService) checkUpload(md *eeov1.ImportMetadata) (eeo.Upload,
 	}
 	switch {
 	case u.Size < 0:
-		return u, invalidArgument("size_bytes", "must not be negative")
+		return u, rpcerr.InvalidField("size_bytes", "must not be negative")
 	case u.Size > s.maxUploadBytes:
 		return u, s.tooLarge()
 	}
@@ -229,7 +230,7 @@ func nextChunk(stream eeov1.ImportReportService_CreateImportServer) ([]byte, err
 			return nil, err
 		}
 		if msg.GetMetadata() != nil {
-			return nil, invalidArgument("metadata", "only the first message may carry metadata")
+			return nil, rpcerr.InvalidField("metadata", "only the first message may carry metadata")
 		}
 		if c := msg.GetChunk(); len(c) > 0 {
 			return c, nil
@@ -243,7 +244,7 @@ func importFingerprint(u eeo.Upload, sum string) string {
 
 func (s *importReportService) tooLarge() error {
 	limit := strconv.FormatInt(s.maxUploadBytes, 10)
-	return statusError(codes.ResourceExhausted, ReasonUploadTooLarge,
+	return rpcerr.New(codes.ResourceExhausted, ReasonUploadTooLarge,
 		fmt.Sprintf("the file exceeds the %s-byte upload limit; nothing was imported", limit), map[string]string{"limit_bytes": limit})
 }
 
@@ -257,13 +258,13 @@ func uploadAborted(err error) error {
 	if code == codes.Unknown || code == codes.OK {
 		code = codes.Canceled
 	}
-	return statusError(code, ReasonUploadAborted, "the upload ended before its last byte; nothing was imported", nil)
+	return rpcerr.New(code, ReasonUploadAborted, "the upload ended before its last byte; nothing was imported", nil)
 }
 
 func sizeMismatch() error {
-	return invalidArgument("size_bytes", "does not match the number of bytes sent; nothing was imported")
+	return rpcerr.InvalidField("size_bytes", "does not match the number of bytes sent; nothing was imported")
 }
 
 func dataLoss(msg string) error {
-	return statusError(codes.DataLoss, ReasonDataLoss, msg, nil)
+	return rpcerr.New(codes.DataLoss, ReasonDataLoss, msg, nil)
 }

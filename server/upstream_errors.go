@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -50,7 +50,7 @@ func (s *importReportService) upstreamStatus(ctx context.Context, err error, not
 	// The caller's own deadline passing while EEO works is the caller's
 	// timeout, not EEO's: retrying with the same deadline will not help.
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return statusError(codes.DeadlineExceeded, ReasonDeadlineExceeded, "the call's deadline passed while waiting for EEO", nil)
+		return rpcerr.New(codes.DeadlineExceeded, ReasonDeadlineExceeded, "the call's deadline passed while waiting for EEO", nil)
 	}
 	var ee *eeo.Error
 	if !errors.As(err, &ee) {
@@ -66,57 +66,57 @@ func (s *importReportService) upstreamStatus(ctx context.Context, err error, not
 	retry := retryInfo(s.now().Add(ee.RetryAfter), s.now())
 	switch {
 	case ee.Code == eeo.CodeCircuitOpen:
-		return statusError(codes.Unavailable, ReasonEEOCircuitOpen,
+		return rpcerr.New(codes.Unavailable, ReasonEEOCircuitOpen,
 			"EEO has been failing for this account; the gateway is not sending it requests for now", md, retry)
 	case ee.Code == eeo.CodeConcurrencyLimited:
-		return statusError(codes.ResourceExhausted, ReasonEEOConcurrencyLimited,
+		return rpcerr.New(codes.ResourceExhausted, ReasonEEOConcurrencyLimited,
 			"too many requests to EEO for this account are in flight; retry shortly", md, retryInfo(time.Time{}, s.now()))
 	case ee.StatusCode == 0 && (ee.Timeout() || errors.Is(err, context.DeadlineExceeded)):
-		return statusError(codes.Unavailable, ReasonEEOTimeout, "EEO did not answer in time", md, retry)
+		return rpcerr.New(codes.Unavailable, ReasonEEOTimeout, "EEO did not answer in time", md, retry)
 	case ee.StatusCode == 0 && errors.Is(err, context.Canceled):
-		return statusError(codes.Canceled, ReasonCancelled, "request cancelled", md)
+		return rpcerr.New(codes.Canceled, ReasonCancelled, "request cancelled", md)
 	case ee.StatusCode == 0:
-		return statusError(codes.Unavailable, ReasonEEOUnavailable, "EEO is unreachable", md, retry)
-	case ee.Code == "malformed_response":
-		return statusError(codes.Unavailable, ReasonEEOMalformedResponse, "EEO sent a malformed response", md, retry)
-	case ee.Code == "token_rejected_mid_upload":
-		return statusError(codes.Unavailable, ReasonEEOTokenRejectedUpload,
+		return rpcerr.New(codes.Unavailable, ReasonEEOUnavailable, "EEO is unreachable", md, retry)
+	case ee.Code == eeo.CodeMalformedResponse:
+		return rpcerr.New(codes.Unavailable, ReasonEEOMalformedResponse, "EEO sent a malformed response", md, retry)
+	case ee.Code == eeo.CodeTokenRejectedMidUpload:
+		return rpcerr.New(codes.Unavailable, ReasonEEOTokenRejectedUpload,
 			"EEO rejected the access token after the upload started; nothing was imported, retry the upload", md, retry)
 	case ee.StatusCode == 401:
-		return statusError(codes.Internal, ReasonEEOTokenRejected,
+		return rpcerr.New(codes.Internal, ReasonEEOTokenRejected,
 			"EEO rejected a freshly issued access token for this account; an operator must check the account's EEO access", md)
 	case ee.StatusCode == 403:
-		return statusError(codes.PermissionDenied, ReasonEEOPermissionDenied, "EEO does not allow this account that operation", md)
+		return rpcerr.New(codes.PermissionDenied, ReasonEEOPermissionDenied, "EEO does not allow this account that operation", md)
 	case ee.StatusCode == 404 && notFound != "":
-		return statusError(codes.NotFound, notFound, strings.ToLower(strings.ReplaceAll(notFound, "_", " ")), md)
+		return rpcerr.New(codes.NotFound, notFound, strings.ToLower(strings.ReplaceAll(notFound, "_", " ")), md)
 	case ee.StatusCode == 409:
 		return conflictStatus(ee.Code, md)
 	case ee.StatusCode == 413:
-		return statusError(codes.ResourceExhausted, ReasonUploadTooLarge, "the file is larger than EEO accepts", md)
-	case ee.StatusCode == 422 && ee.Code == "checksum_mismatch":
+		return rpcerr.New(codes.ResourceExhausted, ReasonUploadTooLarge, "the file is larger than EEO accepts", md)
+	case ee.StatusCode == 422 && ee.Code == eeo.CodeChecksumMismatch:
 		return checksumMismatch()
 	case ee.StatusCode == 429:
-		return statusError(codes.ResourceExhausted, ReasonEEORateLimited, "EEO is rate limiting this account", md, retry)
+		return rpcerr.New(codes.ResourceExhausted, ReasonEEORateLimited, "EEO is rate limiting this account", md, retry)
 	case ee.StatusCode >= 500:
-		return statusError(codes.Unavailable, ReasonEEOUnavailable, "EEO is unavailable", md, retry)
+		return rpcerr.New(codes.Unavailable, ReasonEEOUnavailable, "EEO is unavailable", md, retry)
 	case ee.StatusCode == 400 || ee.StatusCode == 422:
 		return badRequestStatus(ee, md)
 	}
-	return statusError(codes.Internal, ReasonEEOBadRequest, "EEO refused the request unexpectedly", md)
+	return rpcerr.New(codes.Internal, ReasonEEOBadRequest, "EEO refused the request unexpectedly", md)
 }
 
 func conflictStatus(code string, md map[string]string) error {
 	switch code {
-	case "idempotency_key_reused":
+	case eeo.CodeIdempotencyKeyReused:
 		return requestIDReused()
-	case "idempotency_key_in_use":
+	case eeo.CodeIdempotencyKeyInUse:
 		return requestInProgress()
-	case "not_cancellable":
-		return statusError(codes.FailedPrecondition, ReasonNotCancellable, "it has already finished and cannot be cancelled", md)
-	case "report_not_ready":
-		return statusError(codes.FailedPrecondition, ReasonReportNotReady, "the report has not succeeded yet; watch it or poll GetReport", md)
+	case eeo.CodeNotCancellable:
+		return rpcerr.New(codes.FailedPrecondition, ReasonNotCancellable, "it has already finished and cannot be cancelled", md)
+	case eeo.CodeReportNotReady:
+		return rpcerr.New(codes.FailedPrecondition, ReasonReportNotReady, "the report has not succeeded yet; watch it or poll GetReport", md)
 	}
-	return statusError(codes.Aborted, ReasonEEOConflict, "EEO reported a conflict; retry", md)
+	return rpcerr.New(codes.Aborted, ReasonEEOConflict, "EEO reported a conflict; retry", md)
 }
 
 // badRequestStatus is INVALID_ARGUMENT with a field violation naming the
@@ -124,43 +124,35 @@ func conflictStatus(code string, md map[string]string) error {
 func badRequestStatus(ee *eeo.Error, md map[string]string) error {
 	reason, field, msg := ReasonEEOBadRequest, ee.Field, "EEO rejected the request"
 	switch ee.Code {
-	case "invalid_import_type":
+	case eeo.CodeInvalidImportType:
 		reason, field, msg = ReasonInvalidImportType, "import_type", "unknown import type; see ListImportTypes"
-	case "invalid_report_type":
+	case eeo.CodeInvalidReportType:
 		reason, field, msg = ReasonInvalidReportType, "report_type", "unknown report type; see ListReportTypes"
-	case "invalid_parameter":
+	case eeo.CodeInvalidParameter:
 		reason, field, msg = ReasonInvalidParameter, "parameters["+ee.Field+"]", "invalid report parameter; see ListReportTypes"
-	case "unsupported_format":
+	case eeo.CodeUnsupportedFormat:
 		reason, field, msg = ReasonUnsupportedFormat, "format", "the report type does not offer that format"
-	case "empty_file":
+	case eeo.CodeEmptyFile:
 		reason, field, msg = ReasonEmptyFile, "chunk", "the file is empty"
 	}
 	if field == "" {
 		field = "request"
 	}
-	st := status.New(codes.InvalidArgument, msg)
-	st, _ = st.WithDetails(
-		&errdetails.ErrorInfo{Domain: ErrorDomain, Reason: reason, Metadata: md},
-		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: msg}}},
-	)
-	return st.Err()
+	return rpcerr.New(codes.InvalidArgument, reason, msg, md, rpcerr.BadRequest(field, msg))
 }
 
 func requestIDReused() error {
-	return statusError(codes.AlreadyExists, ReasonRequestIDReused,
+	return rpcerr.New(codes.AlreadyExists, ReasonRequestIDReused,
 		"request_id was already used for a different request; use a new request_id", nil)
 }
 
 func requestInProgress() error {
-	return statusError(codes.Aborted, ReasonRequestInProgress,
+	return rpcerr.New(codes.Aborted, ReasonRequestInProgress,
 		"a request with this request_id is still in progress; retry after it finishes", nil)
 }
 
 func checksumMismatch() error {
-	st := status.New(codes.InvalidArgument, "the file's SHA-256 does not match expected_sha256; nothing was imported")
-	st, _ = st.WithDetails(
-		&errdetails.ErrorInfo{Domain: ErrorDomain, Reason: ReasonChecksumMismatch},
-		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "expected_sha256", Description: "does not match the uploaded bytes"}}},
-	)
-	return st.Err()
+	return rpcerr.New(codes.InvalidArgument, ReasonChecksumMismatch,
+		"the file's SHA-256 does not match expected_sha256; nothing was imported", nil,
+		rpcerr.BadRequest("expected_sha256", "does not match the uploaded bytes"))
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 )
 
 // Limits on request fields: generous for real use, small enough that a
@@ -28,34 +29,34 @@ var (
 
 func requireAccount(account string) error {
 	if account == "" {
-		return invalidArgument("account", "required: the name of a configured account, see ListAccounts")
+		return rpcerr.InvalidField("account", "required: the name of a configured account, see ListAccounts")
 	}
 	return nil
 }
 
 func checkID(field, id string) error {
 	if id == "" {
-		return invalidArgument(field, "required")
+		return rpcerr.InvalidField(field, "required")
 	}
 	if !idPattern.MatchString(id) {
-		return invalidArgument(field, "must be 1-128 letters, digits, '_' or '-'")
+		return rpcerr.InvalidField(field, "must be 1-128 letters, digits, '_' or '-'")
 	}
 	return nil
 }
 
 func checkName(field, name string) error {
 	if name == "" {
-		return invalidArgument(field, "required")
+		return rpcerr.InvalidField(field, "required")
 	}
 	if !namePattern.MatchString(name) {
-		return invalidArgument(field, "must be 1-64 letters, digits, '_', '.' or '-'")
+		return rpcerr.InvalidField(field, "must be 1-64 letters, digits, '_', '.' or '-'")
 	}
 	return nil
 }
 
 func checkRequestID(id string) error {
 	if id != "" && (len(id) > maxRequestID || !printableASCII.MatchString(id)) {
-		return invalidArgument("request_id", "must be at most 255 printable ASCII characters without spaces")
+		return rpcerr.InvalidField("request_id", "must be at most 255 printable ASCII characters without spaces")
 	}
 	return nil
 }
@@ -63,16 +64,16 @@ func checkRequestID(id string) error {
 func checkFileName(name string) error {
 	switch {
 	case name == "":
-		return invalidArgument("file_name", "required")
+		return rpcerr.InvalidField("file_name", "required")
 	case len(name) > maxFileName || strings.ContainsAny(name, "/\\\x00\r\n"):
-		return invalidArgument("file_name", "must be a base name of at most 255 bytes")
+		return rpcerr.InvalidField("file_name", "must be a base name of at most 255 bytes")
 	}
 	return nil
 }
 
 func checkContentType(ct string) error {
 	if !mediaTypePattern.MatchString(ct) {
-		return invalidArgument("content_type", "must be a media type such as text/csv")
+		return rpcerr.InvalidField("content_type", "must be a media type such as text/csv")
 	}
 	return nil
 }
@@ -84,7 +85,7 @@ func normalizeSHA256(field, sum string) (string, error) {
 		return "", nil
 	}
 	if b, err := hex.DecodeString(sum); err != nil || len(b) != 32 {
-		return "", invalidArgument(field, "must be 64 hex digits")
+		return "", rpcerr.InvalidField(field, "must be 64 hex digits")
 	}
 	return strings.ToLower(sum), nil
 }
@@ -93,27 +94,27 @@ func normalizeSHA256(field, sum string) (string, error) {
 // rather than refused (AIP-158).
 func listQuery(pageSize int32, pageToken, state, typ string) (eeo.ListQuery, error) {
 	if pageSize < 0 {
-		return eeo.ListQuery{}, invalidArgument("page_size", "must not be negative")
+		return eeo.ListQuery{}, rpcerr.InvalidField("page_size", "must not be negative")
 	}
 	if len(pageToken) > maxPageToken {
-		return eeo.ListQuery{}, invalidArgument("page_token", "too long; pass next_page_token unchanged")
+		return eeo.ListQuery{}, rpcerr.InvalidField("page_token", "too long; pass next_page_token unchanged")
 	}
 	if typ != "" && !namePattern.MatchString(typ) {
-		return eeo.ListQuery{}, invalidArgument("type", "must be 1-64 letters, digits, '_', '.' or '-'")
+		return eeo.ListQuery{}, rpcerr.InvalidField("type", "must be 1-64 letters, digits, '_', '.' or '-'")
 	}
 	return eeo.ListQuery{PageSize: int(min(pageSize, maxPageSize)), PageToken: pageToken, State: state, Type: typ}, nil
 }
 
 func checkParameters(params map[string]string) error {
 	if len(params) > maxParameters {
-		return invalidArgument("parameters", "at most 50 parameters")
+		return rpcerr.InvalidField("parameters", "at most 50 parameters")
 	}
 	for k, v := range params {
 		if !namePattern.MatchString(k) {
-			return invalidArgument("parameters", "parameter names must be 1-64 letters, digits, '_', '.' or '-'")
+			return rpcerr.InvalidField("parameters", "parameter names must be 1-64 letters, digits, '_', '.' or '-'")
 		}
 		if len(v) > maxParameterSize {
-			return invalidArgument("parameters["+k+"]", "value longer than 1024 bytes")
+			return rpcerr.InvalidField("parameters["+k+"]", "value longer than 1024 bytes")
 		}
 	}
 	return nil

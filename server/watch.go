@@ -5,6 +5,7 @@ import (
 	"time"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -74,7 +75,7 @@ func watch[T proto.Message](ctx, draining context.Context, every time.Duration, 
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
 		case <-draining.Done():
-			return statusError(codes.Unavailable, ReasonShuttingDown, "the gateway is shutting down; watch again", nil)
+			return rpcerr.New(codes.Unavailable, ReasonShuttingDown, "the gateway is shutting down; watch again", nil)
 		case <-ticker.C:
 		}
 	}
