@@ -51,7 +51,7 @@ func TestSecurityEveryRouteNeedsCredentials(t *testing.T) {
 	routes := restRoutes(t, account)
 
 	// The walk covers the documented API: every OpenAPI operation is a
-	// walked route. (The upload route is not in the OpenAPI document.)
+	// walked route, the hand-written upload route included.
 	code, _, body := s.rest(t, http.MethodGet, "/openapi.json")
 	if code != http.StatusOK {
 		t.Fatalf("GET /openapi.json without credentials: HTTP %d; want it public (the API's shape only)", code)
