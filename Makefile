@@ -12,6 +12,7 @@ GOOGLE_PROTO_FILES_VERSION := 5.0.3
 RUN_ARGS        ?= serve --dev
 BENCH           ?= .
 BENCHTIME       ?= 1s
+SIZE            ?= 1073741824
 
 # Stamped into the binary (internal/version) by build and run; `eeo-gateway
 # version` prints them and the start-up log line carries them.
@@ -52,7 +53,7 @@ bench: ## Benchmarks with allocation counts (BENCH=regexp, BENCHTIME=1s).
 
 .PHONY: bench-files
 bench-files: ## 1 GiB up and down through a gateway process: throughput and peak RSS (SIZE=bytes).
-	./scripts/bench-files.sh
+	$(GO) run ./scripts/filebench -size $(SIZE)
 
 # Tool binaries are cached in .bin and rebuilt when tools/go.mod changes.
 # Building buf from source takes a few minutes on a fresh machine.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package benchstack
+
+const raceEnabled = false

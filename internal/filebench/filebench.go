@@ -1,0 +1,248 @@
+// Package filebench moves large files through a running gateway — uploads
+// and report downloads, over gRPC and over REST — measuring throughput and
+// checking that every byte arrived intact (SHA-256 end to end).
+package filebench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+)
+
+// Target is a gateway to move files through.
+type Target struct {
+	GRPCAddr string
+	RESTURL  string
+	// APIKey is sent as "authorization: Bearer KEY" on every call.
+	APIKey  string
+	Account string
+}
+
+// Result is one transfer.
+type Result struct {
+	Name     string
+	Bytes    int64
+	Duration time.Duration
+	// Err is nil only if the transfer completed and its SHA-256 matched.
+	Err error
+}
+
+// MiBPerSecond is the transfer's throughput.
+func (r Result) MiBPerSecond() float64 {
+	return float64(r.Bytes) / r.Duration.Seconds() / (1 << 20)
+}
+
+// The transfers Run makes, in order.
+const (
+	UploadGRPC   = "upload gRPC"
+	UploadREST   = "upload REST"
+	DownloadGRPC = "download gRPC"
+	DownloadREST = "download REST"
+)
+
+// Run uploads size bytes of a valid participants CSV over gRPC and over
+// REST, then creates a grants report of about size bytes and downloads it
+// over gRPC and over REST. A failed transfer is reported in its Result; the
+// error is for failures that stop the run (no connection, no report).
+func Run(ctx context.Context, t Target, size int64) ([]Result, error) {
+	conn, err := grpc.NewClient(t.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+t.APIKey)
+	c := &client{grpc: eeov1.NewImportReportServiceClient(conn), t: t, size: size}
+	results := []Result{
+		timed(ctx, UploadGRPC, c.uploadGRPC),
+		timed(ctx, UploadREST, c.uploadREST),
+	}
+	rep, err := c.report(ctx)
+	if err != nil {
+		return results, fmt.Errorf("creating a report to download: %w", err)
+	}
+	results = append(results,
+		timed(ctx, DownloadGRPC, func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep) }),
+		timed(ctx, DownloadREST, func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep) }))
+	return results, nil
+}
+
+func timed(ctx context.Context, name string, f func(context.Context) (int64, error)) Result {
+	start := time.Now()
+	n, err := f(ctx)
+	return Result{Name: name, Bytes: n, Duration: time.Since(start), Err: err}
+}
+
+type client struct {
+	grpc eeov1.ImportReportServiceClient
+	t    Target
+	size int64
+}
+
+// chunkSize is the gRPC upload message size.
+const chunkSize = 1 << 20
+
+func (c *client) uploadGRPC(ctx context.Context) (int64, error) {
+	stream, err := c.grpc.CreateImport(ctx)
+	if err != nil {
+		return 0, err
+	}
+	md := &eeov1.ImportMetadata{Account: c.t.Account, ImportType: "participants", FileName: "bench.csv", SizeBytes: c.size}
+	if err := stream.Send(&eeov1.CreateImportRequest{Payload: &eeov1.CreateImportRequest_Metadata{Metadata: md}}); err != nil {
+		return 0, err
+	}
+	h := sha256.New()
+	src := io.TeeReader(NewCSV(c.size), h)
+	buf := make([]byte, chunkSize)
+	var sent int64
+	for {
+		n, err := io.ReadFull(src, buf)
+		if n > 0 {
+			if err := stream.Send(&eeov1.CreateImportRequest{Payload: &eeov1.CreateImportRequest_Chunk{Chunk: buf[:n]}}); err != nil {
+				break // CloseAndRecv reports why
+			}
+			sent += int64(n)
+		}
+		if err != nil {
+			break
+		}
+	}
+	resp, err := stream.CloseAndRecv()
+	if err != nil {
+		return sent, err
+	}
+	return sent, checkSum(h, resp.GetImport().GetSha256())
+}
+
+func (c *client) uploadREST(ctx context.Context) (int64, error) {
+	h := sha256.New()
+	q := url.Values{"importType": {"participants"}, "fileName": {"bench.csv"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
+		c.t.RESTURL+"/v1/accounts/"+c.t.Account+"/imports?"+q.Encode(), io.TeeReader(NewCSV(c.size), h))
+	if err != nil {
+		return 0, err
+	}
+	req.ContentLength = c.size
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Authorization", "Bearer "+c.t.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Import struct{ Sha256 string } `json:"import"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return 0, fmt.Errorf("HTTP %d: %s", resp.StatusCode, msg)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, err
+	}
+	return c.size, checkSum(h, body.Import.Sha256)
+}
+
+// reportRowBytes is close to the sandbox's fixed grants row width; the
+// report's size need not be exact.
+const reportRowBytes = 64
+
+// report creates a grants report of about c.size bytes and waits for it.
+func (c *client) report(ctx context.Context) (*eeov1.Report, error) {
+	rows := strconv.FormatInt(max(1, c.size/reportRowBytes), 10)
+	created, err := c.grpc.CreateReport(ctx, &eeov1.CreateReportRequest{Account: c.t.Account, ReportType: "grants",
+		Parameters: map[string]string{"as_of": "2026-01-31", "rows": rows}})
+	if err != nil {
+		return nil, err
+	}
+	watch, err := c.grpc.WatchReport(ctx, &eeov1.WatchReportRequest{Account: c.t.Account, ReportId: created.GetReport().GetReportId()})
+	if err != nil {
+		return nil, err
+	}
+	var last *eeov1.Report
+	for {
+		msg, err := watch.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		last = msg.GetReport()
+	}
+	if last.GetState() != eeov1.ReportState_REPORT_STATE_SUCCEEDED {
+		return nil, fmt.Errorf("report ended %v", last.GetState())
+	}
+	return last, nil
+}
+
+func (c *client) downloadGRPC(ctx context.Context, rep *eeov1.Report) (int64, error) {
+	stream, err := c.grpc.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: c.t.Account, ReportId: rep.GetReportId()})
+	if err != nil {
+		return 0, err
+	}
+	h := sha256.New()
+	var n int64
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+		h.Write(msg.GetData())
+		n += int64(len(msg.GetData()))
+	}
+	return n, checkSize(n, rep.GetSizeBytes(), h, rep.GetSha256())
+}
+
+func (c *client) downloadREST(ctx context.Context, rep *eeov1.Report) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		c.t.RESTURL+"/v1/accounts/"+c.t.Account+"/reports/"+rep.GetReportId()+":download", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.t.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, resp.Body)
+	if err != nil {
+		return n, err
+	}
+	return n, checkSize(n, rep.GetSizeBytes(), h, rep.GetSha256())
+}
+
+func checkSize(got, want int64, h hash.Hash, sum string) error {
+	if got != want {
+		return fmt.Errorf("received %d bytes, the report has %d", got, want)
+	}
+	return checkSum(h, sum)
+}
+
+func checkSum(h hash.Hash, want string) error {
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fmt.Errorf("sha256 %s, the gateway said %s", got, want)
+	}
+	return nil
+}
