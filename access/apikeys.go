@@ -5,12 +5,16 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/eeo-gateway/eeo-gateway/access/identity"
 )
 
 // APIKey is a static bearer credential for one caller. Only the key's hash is
 // configured, so a leaked config file does not leak the keys.
 type APIKey struct {
-	// Caller is the identity the key proves.
+	// Caller names whoever holds the key: letters, digits, '.', '_', '-'
+	// or '@'. The key proves the identity "apikey:<Caller>", which is what
+	// policies name.
 	Caller string
 	// SHA256 is the lower-case hex SHA-256 of the key, e.g. the output of
 	// `printf %s "$KEY" | sha256sum`.
@@ -19,8 +23,8 @@ type APIKey struct {
 
 // apiKey is a validated APIKey with its hash decoded.
 type apiKey struct {
-	caller string
-	hash   [sha256.Size]byte
+	identity string // apikey:<Caller>
+	hash     [sha256.Size]byte
 }
 
 // apiKeys matches presented bearer tokens against the configured hashes.
@@ -35,8 +39,8 @@ func newAPIKeys(cfg []APIKey) (*apiKeys, error) {
 	seen := make(map[[sha256.Size]byte]int, len(cfg))
 	for i, k := range cfg {
 		field := fmt.Sprintf("APIKeys[%d]", i)
-		if k.Caller == "" {
-			return nil, fmt.Errorf("%s.Caller: required", field)
+		if err := identity.CheckAPIKeyName(k.Caller); err != nil {
+			return nil, fmt.Errorf("%s.Caller: %w", field, err)
 		}
 		raw, err := hex.DecodeString(k.SHA256)
 		if err != nil || len(raw) != sha256.Size {
@@ -44,7 +48,7 @@ func newAPIKeys(cfg []APIKey) (*apiKeys, error) {
 			// a key pasted here by mistake must not end up in a log.
 			return nil, fmt.Errorf("%s.SHA256: want %d hex digits (the SHA-256 of the key, not the key itself)", field, 2*sha256.Size)
 		}
-		e := apiKey{caller: k.Caller, hash: [sha256.Size]byte(raw)}
+		e := apiKey{identity: identity.FromAPIKey(k.Caller), hash: [sha256.Size]byte(raw)}
 		if j, dup := seen[e.hash]; dup {
 			return nil, fmt.Errorf("%s.SHA256: same key hash as APIKeys[%d]", field, j)
 		}
@@ -54,7 +58,7 @@ func newAPIKeys(cfg []APIKey) (*apiKeys, error) {
 	return ks, nil
 }
 
-// match returns the caller whose key is token. Every configured hash is
+// match returns the identity (apikey:<caller>) whose key is token. Every configured hash is
 // compared in constant time, without stopping at a match, so the time taken
 // says nothing about which key, or how much of one, matched.
 func (ks *apiKeys) match(token string) (string, bool) {
@@ -68,5 +72,5 @@ func (ks *apiKeys) match(token string) (string, bool) {
 	if found < 0 {
 		return "", false
 	}
-	return ks.keys[found].caller, true
+	return ks.keys[found].identity, true
 }

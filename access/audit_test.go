@@ -30,9 +30,9 @@ func TestAudit(t *testing.T) {
 		APIKeys: []access.APIKey{k},
 		JWT:     &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256"}, JWKSFile: path},
 		Policies: []access.Policy{
-			{Caller: "payroll", Accounts: []string{"A"}, Permissions: []access.Permission{
+			{Caller: keyID("payroll"), Accounts: []string{"A"}, Permissions: []access.Permission{
 				access.PermTokenGet, access.PermImportsWrite, access.PermImportsRead, access.PermReportsRead, access.PermReportsWrite}},
-			allPolicy("svc-jwt"),
+			allPolicy(jwtID("svc-jwt")),
 		},
 		Audit: log,
 		Now:   now.Now,
@@ -83,16 +83,16 @@ func TestAudit(t *testing.T) {
 
 	type want struct{ caller, via, account, method, outcome, reason, requestID string }
 	wants := []want{
-		{"payroll", "api_key", "A", eeov1.TokenService_GetToken_FullMethodName, "OK", "", "req-123"},
-		{"svc-jwt", "jwt", "B", eeov1.TokenService_RefreshToken_FullMethodName, "OK", "", ""},
-		{"payroll", "api_key", "B", eeov1.TokenService_GetToken_FullMethodName, "PermissionDenied", access.ReasonPermissionDenied, ""},
+		{keyID("payroll"), "api_key", "A", eeov1.TokenService_GetToken_FullMethodName, "OK", "", "req-123"},
+		{jwtID("svc-jwt"), "jwt", "B", eeov1.TokenService_RefreshToken_FullMethodName, "OK", "", ""},
+		{keyID("payroll"), "api_key", "B", eeov1.TokenService_GetToken_FullMethodName, "PermissionDenied", access.ReasonPermissionDenied, ""},
 		{"", "", "A", eeov1.TokenService_GetToken_FullMethodName, "Unauthenticated", access.ReasonTokenInvalid, ""},
 		{"", "", "A", eeov1.TokenService_InvalidateToken_FullMethodName, "Unauthenticated", access.ReasonTokenInvalid, ""},
 		{"", "", "A", eeov1.TokenService_GetToken_FullMethodName, "Unauthenticated", access.ReasonUnauthenticated, ""},
-		{"payroll", "api_key", "A", eeov1.ImportReportService_CreateImport_FullMethodName, "OK", "", "upload-1"},
-		{"payroll", "api_key", "A", eeov1.ImportReportService_CreateReport_FullMethodName, "OK", "", "rep-req-9"},
-		{"payroll", "api_key", "A", eeov1.ImportReportService_DownloadReport_FullMethodName, "OK", "", ""},
-		{"payroll", "api_key", "B", eeov1.ImportReportService_GetImport_FullMethodName, "PermissionDenied", access.ReasonPermissionDenied, ""},
+		{keyID("payroll"), "api_key", "A", eeov1.ImportReportService_CreateImport_FullMethodName, "OK", "", "upload-1"},
+		{keyID("payroll"), "api_key", "A", eeov1.ImportReportService_CreateReport_FullMethodName, "OK", "", "rep-req-9"},
+		{keyID("payroll"), "api_key", "A", eeov1.ImportReportService_DownloadReport_FullMethodName, "OK", "", ""},
+		{keyID("payroll"), "api_key", "B", eeov1.ImportReportService_GetImport_FullMethodName, "PermissionDenied", access.ReasonPermissionDenied, ""},
 	}
 	got := events()
 	if len(got) != len(wants) {
@@ -128,7 +128,7 @@ func TestAuditRateLimitedOnlyForAuditedMethods(t *testing.T) {
 	log, _, events := auditLog(t)
 	key, k := apiKey(t, "payroll")
 	e := newEnv(t, access.Config{
-		APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy("payroll")},
+		APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy(keyID("payroll"))},
 		RateLimit: access.RateLimit{PerSecond: 1, Burst: 1}, Audit: log, Now: now.Now,
 	})
 	ctx := bearer(testCtx(t), key)
@@ -145,7 +145,7 @@ func TestAuditRateLimitedOnlyForAuditedMethods(t *testing.T) {
 	_, err := e.tc.GetToken(ctx, &eeov1.GetTokenRequest{Account: "A"})
 	wantStatus(t, err, codes.ResourceExhausted, access.ReasonRateLimited)
 	got := events()
-	if len(got) != 1 || got[0]["outcome"] != "ResourceExhausted" || got[0]["reason"] != access.ReasonRateLimited || got[0]["caller"] != "payroll" {
+	if len(got) != 1 || got[0]["outcome"] != "ResourceExhausted" || got[0]["reason"] != access.ReasonRateLimited || got[0]["caller"] != keyID("payroll") {
 		t.Fatalf("events %v", got)
 	}
 }

@@ -60,7 +60,7 @@ func callEvery(ctx context.Context, conn *grpc.ClientConn) map[string]error {
 
 func TestNoCredentialsIsUnauthenticatedOnEveryRPCButHealth(t *testing.T) {
 	key, k := apiKey(t, "payroll")
-	e := newEnv(t, access.Config{APIKeys: []access.APIKey{k}, MTLS: true, Policies: []access.Policy{allPolicy("payroll")}})
+	e := newEnv(t, access.Config{APIKeys: []access.APIKey{k}, MTLS: true, Policies: []access.Policy{allPolicy(keyID("payroll"))}})
 	ctx := testCtx(t)
 
 	errs := callEvery(ctx, e.conn)
@@ -106,7 +106,7 @@ func codeOf(err error) codes.Code { return status.Code(err) }
 
 func TestUnknownMethodDenied(t *testing.T) {
 	key, k := apiKey(t, "payroll")
-	e := newEnv(t, access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy("payroll")}})
+	e := newEnv(t, access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy(keyID("payroll"))}})
 	_, err := healthpb.NewHealthClient(e.conn).List(bearer(testCtx(t), key), &healthpb.HealthListRequest{})
 	wantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
 }
@@ -114,7 +114,7 @@ func TestUnknownMethodDenied(t *testing.T) {
 func TestAPIKey(t *testing.T) {
 	key, k := apiKey(t, "payroll")
 	otherKey, other := apiKey(t, "billing")
-	e := newEnv(t, access.Config{APIKeys: []access.APIKey{k, other}, Policies: []access.Policy{allPolicy("payroll"), allPolicy("billing")}})
+	e := newEnv(t, access.Config{APIKeys: []access.APIKey{k, other}, Policies: []access.Policy{allPolicy(keyID("payroll")), allPolicy(keyID("billing"))}})
 	ctx := testCtx(t)
 
 	resp, err := e.tc.GetToken(bearer(ctx, key), &eeov1.GetTokenRequest{Account: "A"})
@@ -124,13 +124,13 @@ func TestAPIKey(t *testing.T) {
 	if resp.GetToken().GetAccessToken() != fakeAccessToken {
 		t.Fatal("response did not come from the handler")
 	}
-	if got := e.tokens.last(); got != (access.Caller{Name: "payroll", Via: access.ViaAPIKey}) {
+	if got := e.tokens.last(); got != (access.Caller{Name: keyID("payroll"), Via: access.ViaAPIKey}) {
 		t.Fatalf("handler saw caller %+v", got)
 	}
 	if _, err := e.tc.GetToken(bearer(ctx, otherKey), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.tokens.last().Name; got != "billing" {
+	if got := e.tokens.last().Name; got != keyID("billing") {
 		t.Fatalf("caller %q, want billing", got)
 	}
 
@@ -178,7 +178,7 @@ func jwtEnv(t *testing.T, now *testkit.Clock, edit func(*access.JWTConfig), sign
 	return newEnv(t, access.Config{
 		JWT:      cfg,
 		Now:      now.Now,
-		Policies: []access.Policy{allPolicy("payroll-svc"), allPolicy("client-42")},
+		Policies: []access.Policy{allPolicy(jwtID("payroll-svc")), allPolicy(jwtID("client-42"))},
 	})
 }
 
@@ -192,7 +192,7 @@ func TestJWTValid(t *testing.T) {
 			if _, err := e.tc.GetToken(bearer(testCtx(t), tok), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
 				t.Fatal(err)
 			}
-			if got := e.tokens.last(); got != (access.Caller{Name: "payroll-svc", Via: access.ViaJWT}) {
+			if got := e.tokens.last(); got != (access.Caller{Name: jwtID("payroll-svc"), Via: access.ViaJWT}) {
 				t.Fatalf("caller %+v", got)
 			}
 		})
@@ -231,8 +231,8 @@ func TestJWTCallerClaim(t *testing.T) {
 	if _, err := e.tc.GetToken(bearer(testCtx(t), ec.sign(t, c)), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.tokens.last().Name; got != "client-42" {
-		t.Fatalf("caller %q, want client-42", got)
+	if got := e.tokens.last().Name; got != jwtID("client-42") {
+		t.Fatalf("caller %q, want %s", got, jwtID("client-42"))
 	}
 	_, err := e.tc.GetToken(bearer(testCtx(t), ec.sign(t, claims("someone", now.Now()))), &eeov1.GetTokenRequest{Account: "A"})
 	st := wantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
@@ -323,7 +323,7 @@ func TestJWKSFileRotation(t *testing.T) {
 		JWT: &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256", "EdDSA"},
 			JWKSFile: path, RefreshEvery: time.Minute},
 		Now:      now.Now,
-		Policies: []access.Policy{allPolicy("payroll-svc")},
+		Policies: []access.Policy{allPolicy(jwtID("payroll-svc"))},
 	})
 	call := func(s signer) error {
 		_, err := e.tc.GetToken(bearer(testCtx(t), s.sign(t, claims("payroll-svc", now.Now()))), &eeov1.GetTokenRequest{Account: "A"})
@@ -385,7 +385,7 @@ func TestJWKSURL(t *testing.T) {
 	e := newEnv(t, access.Config{
 		JWT: &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256", "ES256"},
 			JWKSURL: srv.URL + "/jwks.json", HTTPClient: srv.Client(), RefreshEvery: 10 * time.Millisecond},
-		Policies: []access.Policy{allPolicy("payroll-svc")},
+		Policies: []access.Policy{allPolicy(jwtID("payroll-svc"))},
 	})
 	call := func(s signer) error {
 		_, err := e.tc.GetToken(bearer(testCtx(t), s.sign(t, claims("payroll-svc", time.Now()))), &eeov1.GetTokenRequest{Account: "A"})
@@ -453,13 +453,22 @@ func TestNewValidation(t *testing.T) {
 		cfg  access.Config
 		want string // substring of the error; "" means New succeeds
 	}{
-		"policy for a caller with no key": {access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy("jwt-only-caller")}}, ""},
-		"upper-case hash":                 {access.Config{APIKeys: []access.APIKey{{Caller: "x", SHA256: upper}}}, ""},
-		"nothing to authenticate with":    {access.Config{}, "no way for a caller to authenticate"},
-		"unknown permission": {access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{{Caller: "payroll",
+		"policy for a JWT subject": {access.Config{JWT: goodJWT(func(*access.JWTConfig) {}), Policies: []access.Policy{allPolicy(jwtID("jwt-only-caller"))}}, ""},
+		// A name without its kind could be an API key caller, a JWT
+		// subject or a certificate: the three must never share rights.
+		"bare caller":                  {access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy("payroll")}}, `Policies[0].Caller: "payroll" does not say which kind`},
+		"API key nobody holds":         {access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy(keyID("billing"))}}, `no API key is configured for caller "billing"`},
+		"JWT without JWT":              {access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy(jwtID("payroll"))}}, "JWT authentication is not configured"},
+		"JWT of another issuer":        {access.Config{JWT: goodJWT(func(*access.JWTConfig) {}), Policies: []access.Policy{allPolicy("jwt:https://other.example#payroll")}}, "is not the configured JWT issuer"},
+		"certificate without mTLS":     {access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy("x509:cn:payroll")}}, "client certificates are not accepted"},
+		"issuer with #":                {access.Config{JWT: goodJWT(func(c *access.JWTConfig) { c.Issuer = "https://idp.example.org/#x" })}, "JWT.Issuer: must not contain '#'"},
+		"API key caller with colon":    {access.Config{APIKeys: []access.APIKey{{Caller: "jwt:x", SHA256: k.SHA256}}}, "APIKeys[0].Caller"},
+		"upper-case hash":              {access.Config{APIKeys: []access.APIKey{{Caller: "x", SHA256: upper}}}, ""},
+		"nothing to authenticate with": {access.Config{}, "no way for a caller to authenticate"},
+		"unknown permission": {access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{{Caller: keyID("payroll"),
 			Permissions: []access.Permission{access.PermTokenGet, "token:steal"}}}}, "Policies[0].Permissions[1]"},
-		"duplicate policy":         {access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy("a"), allPolicy("a")}}, "Policies[1].Caller"},
-		"empty account":            {access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{{Caller: "a", Accounts: []string{""}}}}, "Policies[0].Accounts[0]"},
+		"duplicate policy":         {access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy(keyID("payroll")), allPolicy(keyID("payroll"))}}, "Policies[1].Caller"},
+		"empty account":            {access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{{Caller: keyID("payroll"), Accounts: []string{""}}}}, "Policies[0].Accounts[0]"},
 		"duplicate key":            {access.Config{APIKeys: []access.APIKey{k, {Caller: "other", SHA256: k.SHA256}}}, "APIKeys[1].SHA256"},
 		"duplicate key mixed case": {access.Config{APIKeys: []access.APIKey{k, {Caller: "other", SHA256: upper}}}, "APIKeys[1].SHA256"},
 		"bad hex":                  {access.Config{APIKeys: []access.APIKey{{Caller: "x", SHA256: "not-hex-at-all"}}}, "APIKeys[0].SHA256"},
@@ -513,7 +522,7 @@ func TestJWKSURLPlainHTTPOnLoopback(t *testing.T) {
 	defer srv.Close()
 	e := newEnv(t, access.Config{
 		JWT:      &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256"}, JWKSURL: srv.URL},
-		Policies: []access.Policy{allPolicy("payroll-svc")},
+		Policies: []access.Policy{allPolicy(jwtID("payroll-svc"))},
 	})
 	if _, err := e.tc.GetToken(bearer(testCtx(t), ec.sign(t, claims("payroll-svc", time.Now()))), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
 		t.Fatal(err)

@@ -21,8 +21,8 @@ func authzEnv(t *testing.T) (e *env, reporter, payroll, nobody context.Context) 
 	e = newEnv(t, access.Config{
 		APIKeys: []access.APIKey{r, p, n},
 		Policies: []access.Policy{
-			{Caller: "reporter", Accounts: []string{"*"}, Permissions: []access.Permission{access.PermReportsRead, access.PermReportsWrite}},
-			{Caller: "payroll", Accounts: []string{"A"}, Permissions: []access.Permission{access.PermTokenGet, access.PermImportsWrite, access.PermImportsRead, access.PermAccountsList}},
+			{Caller: keyID("reporter"), Accounts: []string{"*"}, Permissions: []access.Permission{access.PermReportsRead, access.PermReportsWrite}},
+			{Caller: keyID("payroll"), Accounts: []string{"A"}, Permissions: []access.Permission{access.PermTokenGet, access.PermImportsWrite, access.PermImportsRead, access.PermAccountsList}},
 		},
 	})
 	ctx := testCtx(t)
@@ -44,7 +44,7 @@ func TestPermissionDenied(t *testing.T) {
 
 	// A caller allowed only reports asks for a token.
 	_, err := e.tc.GetToken(reporter, &eeov1.GetTokenRequest{Account: "A"})
-	wantDenied(t, err, "reporter", access.PermTokenGet, "A")
+	wantDenied(t, err, keyID("reporter"), access.PermTokenGet, "A")
 	// …but may use reports on any account.
 	if _, err := e.fc.GetReport(reporter, &eeov1.GetReportRequest{Account: "Z", ReportId: "r"}); err != nil {
 		t.Fatal(err)
@@ -58,29 +58,29 @@ func TestPermissionDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.tc.GetToken(payroll, &eeov1.GetTokenRequest{Account: "B"})
-	wantDenied(t, err, "payroll", access.PermTokenGet, "B")
+	wantDenied(t, err, keyID("payroll"), access.PermTokenGet, "B")
 	_, err = e.tc.GetToken(payroll, &eeov1.GetTokenRequest{Account: ""})
-	wantDenied(t, err, "payroll", access.PermTokenGet, "")
+	wantDenied(t, err, keyID("payroll"), access.PermTokenGet, "")
 	_, err = e.fc.GetImport(payroll, &eeov1.GetImportRequest{Account: "B", ImportId: "i"})
-	wantDenied(t, err, "payroll", access.PermImportsRead, "B")
+	wantDenied(t, err, keyID("payroll"), access.PermImportsRead, "B")
 	// Permissions not granted are denied even on an allowed account.
 	_, err = e.tc.RefreshToken(payroll, &eeov1.RefreshTokenRequest{Account: "A"})
-	wantDenied(t, err, "payroll", access.PermTokenRefresh, "A")
+	wantDenied(t, err, keyID("payroll"), access.PermTokenRefresh, "A")
 	_, err = e.tc.InvalidateToken(payroll, &eeov1.InvalidateTokenRequest{Account: "A"})
-	wantDenied(t, err, "payroll", access.PermTokenInvalidate, "A")
+	wantDenied(t, err, keyID("payroll"), access.PermTokenInvalidate, "A")
 
 	// ListAccounts names no account.
 	if _, err := e.tc.ListAccounts(payroll, &eeov1.ListAccountsRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.tc.ListAccounts(reporter, &eeov1.ListAccountsRequest{})
-	wantDenied(t, err, "reporter", access.PermAccountsList, "")
+	wantDenied(t, err, keyID("reporter"), access.PermAccountsList, "")
 
 	// A caller without a policy may do nothing.
 	_, err = e.tc.ListAccounts(nobody, &eeov1.ListAccountsRequest{})
-	wantDenied(t, err, "nobody", access.PermAccountsList, "")
+	wantDenied(t, err, keyID("nobody"), access.PermAccountsList, "")
 	_, err = e.fc.ListReports(nobody, &eeov1.ListReportsRequest{Account: "A"})
-	wantDenied(t, err, "nobody", access.PermReportsRead, "A")
+	wantDenied(t, err, keyID("nobody"), access.PermReportsRead, "A")
 
 	// Handlers ran only for the allowed calls.
 	if got := e.tokens.count(); got != 2 {
@@ -123,14 +123,14 @@ func TestCreateImportAuthorizedOnFirstMessage(t *testing.T) {
 
 	// Forbidden account: refused before the handler sees anything.
 	_, err := upload(payroll, e.fc, "B", 5)
-	wantDenied(t, err, "payroll", access.PermImportsWrite, "B")
+	wantDenied(t, err, keyID("payroll"), access.PermImportsWrite, "B")
 	if e.files.count() != 0 || e.files.chunks.Load() != 0 {
 		t.Fatalf("handler ran (%d) or saw chunks (%d) for a forbidden upload", e.files.count(), e.files.chunks.Load())
 	}
 	// A caller without imports:write at all is refused before the first
 	// message is even read.
 	_, err = upload(reporter, e.fc, "A", 5)
-	wantDenied(t, err, "reporter", access.PermImportsWrite, "")
+	wantDenied(t, err, keyID("reporter"), access.PermImportsWrite, "")
 	if e.files.count() != 0 || e.files.chunks.Load() != 0 {
 		t.Fatal("handler ran for a caller without imports:write")
 	}
@@ -146,7 +146,7 @@ func TestCreateImportAuthorizedOnFirstMessage(t *testing.T) {
 	if got := e.files.chunks.Load(); got != 5 {
 		t.Fatalf("handler saw %d chunks, want 5", got)
 	}
-	if got := e.files.last(); got != (access.Caller{Name: "payroll", Via: access.ViaAPIKey}) {
+	if got := e.files.last(); got != (access.Caller{Name: keyID("payroll"), Via: access.ViaAPIKey}) {
 		t.Fatalf("handler saw caller %+v", got)
 	}
 }
@@ -182,7 +182,7 @@ func TestServerStreamsAuthorizedOnRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = recvAll(func() error { _, err := dl.Recv(); return err })
-	wantDenied(t, err, "payroll", access.PermReportsRead, "")
+	wantDenied(t, err, keyID("payroll"), access.PermReportsRead, "")
 
 	dl, err = e.fc.DownloadReport(reporter, &eeov1.DownloadReportRequest{Account: "A", ReportId: "r"})
 	if err != nil {
@@ -197,7 +197,7 @@ func TestServerStreamsAuthorizedOnRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = recvAll(func() error { _, err := w.Recv(); return err })
-	wantDenied(t, err, "payroll", access.PermImportsRead, "B")
+	wantDenied(t, err, keyID("payroll"), access.PermImportsRead, "B")
 
 	w, err = e.fc.WatchImport(payroll, &eeov1.WatchImportRequest{Account: "A", ImportId: "i"})
 	if err != nil {

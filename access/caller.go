@@ -22,9 +22,11 @@ const AnonymousCaller = "anonymous"
 
 // Caller is who made a call, as authenticated by the Guard.
 type Caller struct {
-	// Name is the identity policies are keyed by: the API key's Caller,
-	// the JWT's caller claim, or the client certificate's URI SAN, DNS SAN
-	// or Subject CN.
+	// Name is the identity policies are keyed by, with its kind so that
+	// no two ways of authenticating can produce the same one (package
+	// identity): apikey:<API key caller>, jwt:<issuer>#<caller claim>, or
+	// for a client certificate spiffe://…, x509:uri:…, x509:dns:… or
+	// x509:cn:….
 	Name string
 	// Via is how the identity was proved: ViaAPIKey, ViaJWT, ViaMTLS or
 	// ViaUnauthenticated.

@@ -32,7 +32,7 @@ func TestConcurrentCallers(t *testing.T) {
 		APIKeys: []access.APIKey{k},
 		JWT: &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256"},
 			JWKSFile: path, RefreshEvery: time.Millisecond},
-		Policies:  []access.Policy{allPolicy("payroll"), allPolicy("payroll-svc")},
+		Policies:  []access.Policy{allPolicy(keyID("payroll")), allPolicy(jwtID("payroll-svc"))},
 		RateLimit: access.RateLimit{PerSecond: 1, Burst: 30, MaxCallers: 4},
 		Audit:     log,
 		Now:       now.Now,

@@ -34,7 +34,7 @@ func ExampleNew() {
 	guard, err := access.New(access.Config{
 		APIKeys: []access.APIKey{{Caller: "payroll", SHA256: hex.EncodeToString(sum[:])}},
 		Policies: []access.Policy{{
-			Caller:      "payroll",
+			Caller:      "apikey:payroll", // the identity the key proves
 			Accounts:    []string{"acme"},
 			Permissions: []access.Permission{access.PermTokenGet},
 		}},
@@ -77,7 +77,7 @@ func ExampleNew() {
 	fmt.Println("acme without key:", status.Code(err))
 
 	// Output:
-	// acme with key: OK for payroll
+	// acme with key: OK for apikey:payroll
 	// globex with key: PermissionDenied
 	// acme without key: Unauthenticated
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/access/identity"
 	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -29,12 +30,14 @@ type Config struct {
 	// JWT, if set, accepts bearer JWTs from one issuer.
 	JWT *JWTConfig
 	// MTLS accepts a verified client certificate as identity: its URI SAN
-	// (e.g. spiffe://…) first, else its first DNS SAN, else its Subject CN.
+	// (spiffe://… or x509:uri:…) first, else its first DNS SAN
+	// (x509:dns:…), else its Subject CN (x509:cn:…).
 	// It covers certificates on the gRPC connection and, through
 	// Guard.ForwardCertificate, on the REST facade's.
 	MTLS bool
 	// Policies grant callers permissions on accounts. Anything not granted
-	// is denied.
+	// is denied. Each names its caller's identity with its kind (package
+	// identity); one that no configured credential could prove is refused.
 	Policies []Policy
 	// Reflection says who may use server reflection; default
 	// ReflectionAuthenticated.
@@ -108,7 +111,7 @@ func newGuard(ctx context.Context, cfg Config) (*Guard, error) {
 	if g.keys, err = newAPIKeys(cfg.APIKeys); err != nil {
 		return nil, err
 	}
-	if g.policies, err = newPolicies(cfg.Policies); err != nil {
+	if g.policies, err = newPolicies(cfg.Policies, enabledIdentities(cfg)); err != nil {
 		return nil, err
 	}
 	if g.limits, err = newLimiters(cfg.RateLimit); err != nil {
@@ -131,6 +134,19 @@ func newGuard(ctx context.Context, cfg Config) (*Guard, error) {
 		cfg.Audit.LogAttrs(ctx, slog.LevelWarn, "access control is OFF: every call is allowed as caller \"anonymous\" (AllowUnauthenticated); never run this way in production")
 	}
 	return g, nil
+}
+
+// enabledIdentities says which identities cfg can authenticate, so a
+// policy naming one it cannot is refused.
+func enabledIdentities(cfg Config) identity.Enabled {
+	on := identity.Enabled{Certificates: cfg.MTLS}
+	for _, k := range cfg.APIKeys {
+		on.APIKeyCallers = append(on.APIKeyCallers, k.Caller)
+	}
+	if cfg.JWT != nil {
+		on.JWTIssuer = cfg.JWT.Issuer
+	}
+	return on
 }
 
 // unauthenticatedMessage tells a caller without credentials how to get in,

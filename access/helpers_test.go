@@ -30,6 +30,7 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 
 	"github.com/eeo-gateway/eeo-gateway/access"
+	"github.com/eeo-gateway/eeo-gateway/access/identity"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -275,6 +276,12 @@ func errorInfo(st *status.Status) *errdetails.ErrorInfo {
 	}
 	return nil
 }
+
+// keyID is the identity an API key for caller proves.
+func keyID(caller string) string { return identity.FromAPIKey(caller) }
+
+// jwtID is the identity a JWT from testIssuer with sub proves.
+func jwtID(sub string) string { return identity.FromJWT(testIssuer, sub) }
 
 // apiKey returns a fresh random key and its APIKey entry.
 func apiKey(t *testing.T, caller string) (string, access.APIKey) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/access/identity"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -63,6 +64,7 @@ var errUnknownKey = errors.New("no matching key")
 // jwtVerifier verifies bearer JWTs and extracts the caller.
 type jwtVerifier struct {
 	parser *jwt.Parser
+	issuer string
 	claim  string
 	keys   keySource
 }
@@ -70,8 +72,8 @@ type jwtVerifier struct {
 // newJWTVerifier validates cfg and loads the keys: a JWKS URL is fetched
 // now, so a gateway that could verify no token fails at start.
 func newJWTVerifier(ctx context.Context, cfg JWTConfig, now func() time.Time, log *slog.Logger) (*jwtVerifier, error) {
-	if cfg.Issuer == "" {
-		return nil, errors.New("JWT.Issuer: required")
+	if err := identity.CheckIssuer(cfg.Issuer); err != nil {
+		return nil, fmt.Errorf("JWT.Issuer: %w", err)
 	}
 	if cfg.Audience == "" {
 		return nil, errors.New("JWT.Audience: required (without it a token minted for any other service would be accepted)")
@@ -142,8 +144,9 @@ func newJWTVerifier(ctx context.Context, cfg JWTConfig, now func() time.Time, lo
 			jwt.WithLeeway(cfg.Leeway),
 			jwt.WithTimeFunc(now),
 		),
-		claim: cfg.CallerClaim,
-		keys:  keys,
+		issuer: cfg.Issuer,
+		claim:  cfg.CallerClaim,
+		keys:   keys,
 	}, nil
 }
 
@@ -163,7 +166,8 @@ func looksLikeJWT(token string) bool {
 	return strings.Count(token, ".") == 2
 }
 
-// verify returns the caller a valid token names. Its errors are fixed
+// verify returns the identity a valid token proves, jwt:<issuer>#<caller
+// claim>: the parser has checked iss is the configured issuer. Its errors are fixed
 // phrases safe to send back: nothing from the token is repeated.
 func (v *jwtVerifier) verify(ctx context.Context, token string) (string, error) {
 	keyLookedUp := false
@@ -192,7 +196,7 @@ func (v *jwtVerifier) verify(ctx context.Context, token string) (string, error) 
 	if name == "" {
 		return "", errTokenInvalid(fmt.Sprintf("token has no %q claim naming the caller", v.claim))
 	}
-	return name, nil
+	return identity.FromJWT(v.issuer, name), nil
 }
 
 // jwtFailure turns a golang-jwt error into a short, fixed explanation. The

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/x509"
 
+	"github.com/eeo-gateway/eeo-gateway/access/identity"
+
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 )
@@ -23,25 +25,12 @@ func peerIdentity(ctx context.Context) (string, bool) {
 	return chainIdentity(info.State.VerifiedChains)
 }
 
-// chainIdentity is the identity of the leaf of the first verified chain.
+// chainIdentity is the identity of the leaf of the first verified chain:
+// spiffe://…, x509:uri:…, x509:dns:… or x509:cn:… (see package identity).
 func chainIdentity(chains [][]*x509.Certificate) (string, bool) {
 	if len(chains) == 0 || len(chains[0]) == 0 {
 		return "", false
 	}
-	id := certIdentity(chains[0][0])
+	id := identity.FromCertificate(chains[0][0])
 	return id, id != ""
-}
-
-// certIdentity names a client certificate's subject: its first URI SAN (a
-// SPIFFE ID such as spiffe://example.org/payroll), else its first DNS SAN,
-// else its Subject CN. SANs come first because that is where modern issuers
-// put the identity; CN is the legacy fallback.
-func certIdentity(leaf *x509.Certificate) string {
-	if len(leaf.URIs) > 0 && leaf.URIs[0] != nil {
-		return leaf.URIs[0].String()
-	}
-	if len(leaf.DNSNames) > 0 {
-		return leaf.DNSNames[0]
-	}
-	return leaf.Subject.CommonName
 }

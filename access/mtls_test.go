@@ -28,8 +28,8 @@ func TestMTLS(t *testing.T) {
 		MTLS: true,
 		Policies: []access.Policy{
 			{Caller: spiffePayroll, Accounts: []string{"A"}, Permissions: []access.Permission{access.PermTokenGet}},
-			{Caller: "billing.internal", Accounts: []string{"B"}, Permissions: []access.Permission{access.PermTokenGet}},
-			{Caller: "legacy-batch", Accounts: []string{"*"}, Permissions: []access.Permission{access.PermTokenGet}},
+			{Caller: "x509:dns:billing.internal", Accounts: []string{"B"}, Permissions: []access.Permission{access.PermTokenGet}},
+			{Caller: "x509:cn:legacy-batch", Accounts: []string{"*"}, Permissions: []access.Permission{access.PermTokenGet}},
 		},
 	})
 	if err != nil {
@@ -49,8 +49,8 @@ func TestMTLS(t *testing.T) {
 		wantCaller, account string
 	}{
 		{"URI SAN wins", spiffePayroll, "payroll.internal", "payroll", spiffePayroll, "A"},
-		{"DNS SAN next", "", "billing.internal", "billing", "billing.internal", "B"},
-		{"CN last", "", "", "legacy-batch", "legacy-batch", "Z"},
+		{"DNS SAN next", "", "Billing.Internal", "billing", "x509:dns:billing.internal", "B"},
+		{"CN last", "", "", "legacy-batch", "x509:cn:legacy-batch", "Z"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clientCreds := credentials.NewTLS(&tls.Config{
@@ -79,7 +79,7 @@ func TestMTLS(t *testing.T) {
 func TestMTLSOffIgnoresCertificate(t *testing.T) {
 	ca := newPKI(t)
 	_, k := apiKey(t, "someone")
-	g, err := access.New(access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy(spiffePayroll)}})
+	g, err := access.New(access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy(keyID("someone"))}})
 	if err != nil {
 		t.Fatal(err)
 	}

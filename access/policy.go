@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/eeo-gateway/eeo-gateway/access/identity"
 )
 
 // Permission is a right a Policy grants; each RPC needs exactly one.
@@ -47,9 +49,10 @@ const AllAccounts = "*"
 // Policy grants a caller permissions on accounts. A caller without a policy
 // may do nothing; permissions not listed are denied.
 type Policy struct {
-	// Caller is the Caller.Name the policy applies to. It need not be an
-	// API key's caller: JWT and certificate identities are not configured
-	// anywhere else.
+	// Caller is the identity the policy applies to, in the form Caller.Name
+	// has (see package identity): apikey:<name>, jwt:<issuer>#<subject>,
+	// spiffe://…, x509:uri:…, x509:dns:… or x509:cn:…. A bare name is
+	// refused: it could match more than one kind of identity.
 	Caller string
 	// Accounts the permissions apply to; "*" means all.
 	Accounts []string
@@ -67,17 +70,22 @@ type grant struct {
 // policies is every caller's grant, by caller name.
 type policies map[string]*grant
 
-// newPolicies validates the configured policies. A caller may have only one
-// policy: two would leave a reader unsure which one wins.
-func newPolicies(cfg []Policy) (policies, error) {
+// newPolicies validates the configured policies against the identities the
+// Guard can authenticate (on), keyed by canonical identity. A caller may
+// have only one policy: two would leave a reader unsure which one wins.
+func newPolicies(cfg []Policy, on identity.Enabled) (policies, error) {
 	ps := make(policies, len(cfg))
 	for i, p := range cfg {
 		field := fmt.Sprintf("Policies[%d]", i)
 		if p.Caller == "" {
 			return nil, fmt.Errorf("%s.Caller: required", field)
 		}
-		if _, dup := ps[p.Caller]; dup {
-			return nil, fmt.Errorf("%s.Caller: a second policy for caller %q; merge them into one", field, p.Caller)
+		caller, err := identity.CheckPolicyCaller(p.Caller, on)
+		if err != nil {
+			return nil, fmt.Errorf("%s.Caller: %w", field, err)
+		}
+		if _, dup := ps[caller]; dup {
+			return nil, fmt.Errorf("%s.Caller: a second policy for caller %q; merge them into one", field, caller)
 		}
 		g := &grant{perms: map[Permission]bool{}, accounts: map[string]bool{}}
 		for j, perm := range p.Permissions {
@@ -96,7 +104,7 @@ func newPolicies(cfg []Policy) (policies, error) {
 				g.accounts[a] = true
 			}
 		}
-		ps[p.Caller] = g
+		ps[caller] = g
 	}
 	return ps, nil
 }

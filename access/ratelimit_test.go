@@ -19,7 +19,7 @@ func TestRateLimit(t *testing.T) {
 	otherKey, other := apiKey(t, "billing")
 	e := newEnv(t, access.Config{
 		APIKeys:   []access.APIKey{k, other},
-		Policies:  []access.Policy{allPolicy("payroll"), allPolicy("billing")},
+		Policies:  []access.Policy{allPolicy(keyID("payroll")), allPolicy(keyID("billing"))},
 		RateLimit: access.RateLimit{PerSecond: 2, Burst: 3},
 		Now:       now.Now,
 	})
@@ -78,7 +78,7 @@ func TestRateLimitUnauthenticatedNotCounted(t *testing.T) {
 	key, k := apiKey(t, "payroll")
 	e := newEnv(t, access.Config{
 		APIKeys:   []access.APIKey{k},
-		Policies:  []access.Policy{allPolicy("payroll")},
+		Policies:  []access.Policy{allPolicy(keyID("payroll"))},
 		RateLimit: access.RateLimit{PerSecond: 1, Burst: 1},
 		Now:       now.Now,
 	})
@@ -106,7 +106,7 @@ func TestRateLimitCallersBounded(t *testing.T) {
 		var k access.APIKey
 		keys[i], k = apiKey(t, fmt.Sprintf("c%d", i))
 		cfg.APIKeys = append(cfg.APIKeys, k)
-		cfg.Policies = append(cfg.Policies, access.Policy{Caller: k.Caller, Permissions: []access.Permission{access.PermAccountsList}})
+		cfg.Policies = append(cfg.Policies, access.Policy{Caller: keyID(k.Caller), Permissions: []access.Permission{access.PermAccountsList}})
 	}
 	e := newEnv(t, cfg)
 	call := func(i int) error {

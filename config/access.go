@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/eeo-gateway/eeo-gateway/access/identity"
 )
 
 // TLSConfig serves both listeners over TLS. Files are re-read when they
@@ -31,8 +33,8 @@ type AccessConfig struct {
 	// JWT accepts bearer JWTs from an identity provider.
 	JWT *JWTConfig `json:"jwt"`
 	// MTLS accepts a verified client certificate as the caller's identity:
-	// its URI SAN (a SPIFFE ID), else DNS SAN, else CN. Needs
-	// tls.client_ca_file.
+	// its URI SAN (spiffe://… or x509:uri:…), else its DNS SAN
+	// (x509:dns:…), else its CN (x509:cn:…). Needs tls.client_ca_file.
 	MTLS bool `json:"mtls"`
 	// Reflection is "authenticated" (default), "public" or "off".
 	Reflection string `json:"reflection"`
@@ -48,7 +50,9 @@ func (a AccessConfig) Configured() bool { return len(a.APIKeys) > 0 || a.JWT != 
 
 // APIKeyConfig is one caller's API key.
 type APIKeyConfig struct {
-	// Caller names whoever holds the key, as policies and audit logs see it.
+	// Caller names whoever holds the key (letters, digits, '.', '_', '-',
+	// '@'). Policies and audit logs see the key's holder as
+	// "apikey:<caller>".
 	Caller string `json:"caller"`
 	// SHA256 is the lower-case hex SHA-256 of the key: the key itself is
 	// never stored. `printf %s "$KEY" | sha256sum` computes it.
@@ -72,6 +76,10 @@ type JWTConfig struct {
 
 // PolicyConfig grants one caller permissions on accounts.
 type PolicyConfig struct {
+	// Caller is an identity with its kind: apikey:<api_keys caller>,
+	// jwt:<jwt.issuer>#<caller claim>, spiffe://…, x509:uri:<URI SAN>,
+	// x509:dns:<DNS SAN> or x509:cn:<Subject CN>. A bare name is refused,
+	// since it could match more than one kind.
 	Caller string `json:"caller"`
 	// Accounts are account names, or "*" for all.
 	Accounts []string `json:"accounts"`
@@ -121,9 +129,7 @@ func (c Config) validateAccess(p *problems) {
 	seen := map[string]bool{}
 	for i, k := range a.APIKeys {
 		at := fmt.Sprintf("access.api_keys[%d]", i)
-		if strings.TrimSpace(k.Caller) == "" {
-			p.add(at+".caller", fmt.Errorf("required"))
-		}
+		p.add(at+".caller", identity.CheckAPIKeyName(k.Caller))
 		if b, err := hex.DecodeString(k.SHA256); err != nil || len(b) != 32 || k.SHA256 != strings.ToLower(k.SHA256) {
 			p.add(at+".sha256", fmt.Errorf("must be 64 lower-case hex digits: the SHA-256 of the key, never the key"))
 		} else if seen[k.SHA256] {
@@ -132,9 +138,7 @@ func (c Config) validateAccess(p *problems) {
 		seen[k.SHA256] = true
 	}
 	if j := a.JWT; j != nil {
-		if j.Issuer == "" {
-			p.add("access.jwt.issuer", fmt.Errorf("required"))
-		}
+		p.add("access.jwt.issuer", identity.CheckIssuer(j.Issuer))
 		if j.Audience == "" {
 			p.add("access.jwt.audience", fmt.Errorf("required"))
 		}
@@ -163,10 +167,22 @@ func (c Config) validateAccess(p *problems) {
 		p.add("access.mtls", fmt.Errorf("needs tls.client_ca_file to verify client certificates"))
 	}
 	p.add("access.reflection", checkOneOf(a.Reflection, "authenticated", "public", "off"))
+	on := identity.Enabled{Certificates: a.MTLS}
+	for _, k := range a.APIKeys {
+		on.APIKeyCallers = append(on.APIKeyCallers, k.Caller)
+	}
+	if a.JWT != nil {
+		on.JWTIssuer = a.JWT.Issuer
+	}
+	policyOf := map[string]int{}
 	for i, pol := range a.Policies {
 		at := fmt.Sprintf("access.policies[%d]", i)
-		if strings.TrimSpace(pol.Caller) == "" {
-			p.add(at+".caller", fmt.Errorf("required"))
+		if caller, err := identity.CheckPolicyCaller(pol.Caller, on); err != nil {
+			p.add(at+".caller", err)
+		} else if j, dup := policyOf[caller]; dup {
+			p.add(at+".caller", fmt.Errorf("access.policies[%d] is already for %q; merge the two", j, caller))
+		} else {
+			policyOf[caller] = i
 		}
 		if len(pol.Accounts) == 0 {
 			p.add(at+".accounts", fmt.Errorf(`required: account names, or "*" for all`))

@@ -35,10 +35,10 @@ func TestAccessValidationNamesTheField(t *testing.T) {
 		}, "access.jwt.jwks_file: set exactly one"},
 		{"mtls without CA", func(c *config.Config) { c.Access.MTLS = true }, "access.mtls: needs tls.client_ca_file"},
 		{"unknown permission", func(c *config.Config) {
-			c.Access.Policies = []config.PolicyConfig{{Caller: "a", Accounts: []string{"*"}, Permissions: []string{"tokens:all"}}}
+			c.Access.Policies = []config.PolicyConfig{{Caller: "x509:cn:a", Accounts: []string{"*"}, Permissions: []string{"tokens:all"}}}
 		}, `access.policies[0].permissions[0]: unknown permission "tokens:all"`},
 		{"policy without accounts", func(c *config.Config) {
-			c.Access.Policies = []config.PolicyConfig{{Caller: "a", Permissions: []string{"token:get"}}}
+			c.Access.Policies = []config.PolicyConfig{{Caller: "x509:cn:a", Permissions: []string{"token:get"}}}
 		}, "access.policies[0].accounts: required"},
 		{"reflection", func(c *config.Config) { c.Access.Reflection = "sometimes" }, "access.reflection"},
 		{"rate without burst", func(c *config.Config) { c.Access.RateLimit.PerSecond = 5 }, "access.rate_limit.burst"},
@@ -51,6 +51,68 @@ func TestAccessValidationNamesTheField(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// A policy names its caller with the kind of identity; anything that could
+// match more than one kind, or nobody at all, is refused at load.
+func TestPolicyCallerIdentityForms(t *testing.T) {
+	withAuth := func(c *config.Config) {
+		c.Access.APIKeys = []config.APIKeyConfig{{Caller: "bob", SHA256: keyHash}}
+		c.Access.JWT = &config.JWTConfig{Issuer: "https://idp.example.com/", Audience: "gw", Algorithms: []string{"ES256"}, JWKSFile: "/k"}
+	}
+	policy := func(caller string) func(*config.Config) {
+		return func(c *config.Config) {
+			withAuth(c)
+			c.Access.Policies = []config.PolicyConfig{{Caller: caller, Accounts: []string{"*"}, Permissions: []string{"token:get"}}}
+		}
+	}
+	for _, tc := range []struct {
+		name, caller, want string
+	}{
+		{"bare name", "bob", `access.policies[0].caller: "bob" does not say which kind of identity it is; write apikey:bob`},
+		{"API key nobody holds", "apikey:alice", `access.policies[0].caller: "apikey:alice": no API key is configured for caller "alice"`},
+		{"another issuer", "jwt:https://evil.example#bob", `access.policies[0].caller: "jwt:https://evil.example#bob": issuer "https://evil.example" is not the configured JWT issuer`},
+		{"JWT without subject", "jwt:https://idp.example.com/", `access.policies[0].caller: "jwt:https://idp.example.com/": a JWT identity is jwt:<issuer>#<subject>`},
+		{"certificate without mTLS", "x509:cn:bob", `access.policies[0].caller: "x509:cn:bob" names a client certificate (Subject CN) but client certificates are not accepted`},
+		{"SPIFFE without mTLS", "spiffe://example.org/bob", `access.policies[0].caller: "spiffe://example.org/bob" names a client certificate (SPIFFE ID)`},
+	} {
+		c := validConfig()
+		policy(tc.caller)(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+
+	for _, caller := range []string{"apikey:bob", "jwt:https://idp.example.com/#bob"} {
+		c := validConfig()
+		policy(caller)(&c)
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", caller, err)
+		}
+	}
+
+	c := validConfig()
+	withAuth(&c)
+	c.Access.Policies = []config.PolicyConfig{
+		{Caller: "apikey:bob", Accounts: []string{"*"}, Permissions: []string{"token:get"}},
+		{Caller: "apikey:bob", Accounts: []string{"*"}, Permissions: []string{"token:refresh"}},
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `access.policies[1].caller: access.policies[0] is already for "apikey:bob"`) {
+		t.Errorf("two policies for one caller: %v", err)
+	}
+
+	c = validConfig()
+	withAuth(&c)
+	c.Access.JWT.Issuer = "https://idp.example.com/#x"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "access.jwt.issuer: must not contain '#'") {
+		t.Errorf("issuer with '#': %v", err)
+	}
+	c = validConfig()
+	c.Access.APIKeys = []config.APIKeyConfig{{Caller: "jwt:bob", SHA256: keyHash}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "access.api_keys[0].caller: API key caller name \"jwt:bob\"") {
+		t.Errorf("API key caller that looks like another kind: %v", err)
 	}
 }
 

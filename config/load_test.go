@@ -66,7 +66,7 @@ access:
     - caller: payroll
       sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
   policies:
-    - caller: payroll
+    - caller: apikey:payroll
       accounts: [acme]
       permissions: [imports:write, imports:read]
   rate_limit: {per_second: 5, burst: 10}
@@ -113,7 +113,7 @@ accounts:
 		Access: config.AccessConfig{
 			APIKeys:    []config.APIKeyConfig{{Caller: "payroll", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}},
 			Reflection: "authenticated",
-			Policies:   []config.PolicyConfig{{Caller: "payroll", Accounts: []string{"acme"}, Permissions: []string{"imports:write", "imports:read"}}},
+			Policies:   []config.PolicyConfig{{Caller: "apikey:payroll", Accounts: []string{"acme"}, Permissions: []string{"imports:write", "imports:read"}}},
 			RateLimit:  config.RateLimitConfig{PerSecond: 5, Burst: 10},
 		},
 		Accounts: []config.Account{

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/access"
+	"github.com/eeo-gateway/eeo-gateway/access/identity"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"github.com/golang-jwt/jwt/v5"
@@ -58,7 +59,7 @@ func grant(cfg *access.Config, caller string, accounts []string, perms ...access
 	registerCredential("API key", key)
 	sum := sha256.Sum256([]byte(key))
 	cfg.APIKeys = append(cfg.APIKeys, access.APIKey{Caller: caller, SHA256: hex.EncodeToString(sum[:])})
-	cfg.Policies = append(cfg.Policies, access.Policy{Caller: caller, Accounts: accounts, Permissions: perms})
+	cfg.Policies = append(cfg.Policies, access.Policy{Caller: identity.FromAPIKey(caller), Accounts: accounts, Permissions: perms})
 	return key
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/access"
+	"github.com/eeo-gateway/eeo-gateway/access/identity"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
@@ -205,7 +206,7 @@ func TestSecurityJWT(t *testing.T) {
 	iss := newIssuer(t)
 	cfg := &access.Config{
 		JWT: &access.JWTConfig{Issuer: iss.name, Audience: audience, Algorithms: []string{"ES256"}, JWKSFile: iss.jwksFile},
-		Policies: []access.Policy{{Caller: "svc-payroll", Accounts: []string{account},
+		Policies: []access.Policy{{Caller: identity.FromJWT(iss.name, "svc-payroll"), Accounts: []string{account},
 			Permissions: []access.Permission{access.PermTokenGet}}},
 	}
 	s := newStack(t, stackOptions{Access: cfg})
@@ -250,7 +251,7 @@ func TestSecurityJWT(t *testing.T) {
 		if viaREST.GetToken().GetFingerprint() != tok.GetFingerprint() {
 			t.Error("REST and gRPC returned different tokens")
 		}
-		if n := len(s.matchingAudits(t, map[string]string{"caller": "svc-payroll", "via": access.ViaJWT, "account": account,
+		if n := len(s.matchingAudits(t, map[string]string{"caller": identity.FromJWT(iss.name, "svc-payroll"), "via": access.ViaJWT, "account": account,
 			"method": eeov1.TokenService_GetToken_FullMethodName, "outcome": "OK"})); n != 2 {
 			t.Errorf("%d audit events for the JWT caller's GetToken calls, want 2 (gRPC and REST)", n)
 		}
@@ -284,7 +285,7 @@ func TestSecurityAuthorization(t *testing.T) {
 		if e != nil {
 			t.Fatalf("gRPC GetToken: %v", e)
 		}
-		if md["caller"] != "reports-only" || md["permission"] != string(access.PermTokenGet) || md["account"] != account {
+		if md["caller"] != identity.FromAPIKey("reports-only") || md["permission"] != string(access.PermTokenGet) || md["account"] != account {
 			t.Errorf("ErrorInfo metadata %v, want caller reports-only, permission token:get, account demo", md)
 		}
 		code, _, body := reports.rest(t, http.MethodGet, "/v1/accounts/"+account+"/token")
@@ -296,7 +297,7 @@ func TestSecurityAuthorization(t *testing.T) {
 			t.Errorf("reports-only ListReports: %v", err)
 		}
 		// The denied GetToken is audited, as a warning, once per attempt.
-		want := map[string]string{"caller": "reports-only", "via": access.ViaAPIKey, "account": account,
+		want := map[string]string{"caller": identity.FromAPIKey("reports-only"), "via": access.ViaAPIKey, "account": account,
 			"method": eeov1.TokenService_GetToken_FullMethodName, "outcome": "PermissionDenied",
 			"reason": access.ReasonPermissionDenied, "level": "WARN"}
 		if n := len(s.matchingAudits(t, want)); n != 2 {
@@ -333,7 +334,7 @@ func TestSecurityAuthorization(t *testing.T) {
 			t.Fatalf("other-app CreateImport on other: %v", err)
 		}
 		id := theirs.GetImportId()
-		s.wantAudit(t, "successful CreateImport", map[string]string{"caller": "other-app", "via": access.ViaAPIKey,
+		s.wantAudit(t, "successful CreateImport", map[string]string{"caller": identity.FromAPIKey("other-app"), "via": access.ViaAPIKey,
 			"account": otherAccount, "method": eeov1.ImportReportService_CreateImport_FullMethodName,
 			"outcome": "OK", "request_id": "other-import", "level": "INFO"})
 		// demo's own import, over REST, for the listing below.
@@ -341,7 +342,7 @@ func TestSecurityAuthorization(t *testing.T) {
 		var created eeov1.CreateImportResponse
 		decodeREST(t, "demo-app REST CreateImport on demo", code, body, &created)
 		mine := created.GetImport()
-		s.wantAudit(t, "successful REST CreateImport", map[string]string{"caller": "demo-app", "via": access.ViaAPIKey,
+		s.wantAudit(t, "successful REST CreateImport", map[string]string{"caller": identity.FromAPIKey("demo-app"), "via": access.ViaAPIKey,
 			"account": account, "method": eeov1.ImportReportService_CreateImport_FullMethodName,
 			"outcome": "OK", "request_id": "demo-import", "level": "INFO"})
 
@@ -356,7 +357,7 @@ func TestSecurityAuthorization(t *testing.T) {
 		if n := s.sb.Stats().ImportsCreated; n != importsBefore {
 			t.Errorf("a refused CreateImport into other created %d imports at EEO", n-importsBefore)
 		}
-		s.wantAudit(t, "refused CreateImport", map[string]string{"caller": "demo-app", "account": otherAccount,
+		s.wantAudit(t, "refused CreateImport", map[string]string{"caller": identity.FromAPIKey("demo-app"), "account": otherAccount,
 			"method": eeov1.ImportReportService_CreateImport_FullMethodName, "outcome": "PermissionDenied"})
 		watch, err := demo.files.WatchImport(t.Context(), &eeov1.WatchImportRequest{Account: otherAccount, ImportId: id})
 		if err == nil {
@@ -448,7 +449,7 @@ func TestSecurityRateLimit(t *testing.T) {
 		if e != nil {
 			t.Fatalf("%s: %v", what, e)
 		}
-		if md["caller"] != "noisy" {
+		if md["caller"] != identity.FromAPIKey("noisy") {
 			t.Errorf("%s: ErrorInfo metadata %v, want caller noisy", what, md)
 		}
 		if ri := retryInfo(err); ri == nil || ri.GetRetryDelay().AsDuration() != time.Second {
@@ -496,7 +497,7 @@ func TestSecurityRateLimit(t *testing.T) {
 	}
 
 	// Rate-limited GetToken calls are audited (GetToken is an audited method).
-	if n := len(s.matchingAudits(t, map[string]string{"caller": "noisy", "outcome": "ResourceExhausted",
+	if n := len(s.matchingAudits(t, map[string]string{"caller": identity.FromAPIKey("noisy"), "outcome": "ResourceExhausted",
 		"reason": access.ReasonRateLimited, "method": eeov1.TokenService_GetToken_FullMethodName})); n != 4 {
 		t.Errorf("%d audit events for rate-limited GetToken calls, want 4", n)
 	}

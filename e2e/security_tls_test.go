@@ -187,7 +187,7 @@ func TestSecurityForgedForwardingHeaders(t *testing.T) {
 		wantReason, caller string
 	}{
 		{"no credentials", view{Header: forged}, http.StatusUnauthorized, access.ReasonUnauthenticated, ""},
-		{"reports-only API key", view{Header: forged, Bearer: reportsOnly}, http.StatusForbidden, access.ReasonPermissionDenied, "reports-only"},
+		{"reports-only API key", view{Header: forged, Bearer: reportsOnly}, http.StatusForbidden, access.ReasonPermissionDenied, "apikey:reports-only"},
 		{"trusted payroll certificate", view{Header: forged, TLS: p.clientTLS(p.clientCA.clientCert(t, payrollID))}, http.StatusForbidden, access.ReasonPermissionDenied, payrollID},
 	} {
 		t.Run(c.name, func(t *testing.T) {

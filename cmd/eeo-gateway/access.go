@@ -8,10 +8,12 @@ import (
 	"log/slog"
 
 	"github.com/eeo-gateway/eeo-gateway/access"
+	"github.com/eeo-gateway/eeo-gateway/access/identity"
 	"github.com/eeo-gateway/eeo-gateway/config"
 )
 
-// devCaller is the one caller of `serve --dev`, allowed everything.
+// devCaller is the one API key caller of `serve --dev`, allowed
+// everything; policies and audit events see it as "apikey:dev".
 const devCaller = "dev"
 
 // devAPIKeyEnv names the variable that fixes dev mode's API key, so scripts
@@ -24,7 +26,7 @@ var errNoCallerAuth = errors.New("no caller authentication configured: add acces
 	"to the config (the gateway hands out live EEO credentials), or pass --insecure-allow-unauthenticated " +
 	"if something in front of it authenticates callers")
 
-// devAccess is dev mode's access: one API key for caller "dev" with every
+// devAccess is dev mode's access: one API key for caller "apikey:dev" with every
 // permission on every account, and public reflection so grpcurl list and
 // describe work without it.
 func devAccess(getenv func(string) string) (key string, cfg access.Config) {
@@ -35,7 +37,7 @@ func devAccess(getenv func(string) string) (key string, cfg access.Config) {
 	sum := sha256.Sum256([]byte(key))
 	return key, access.Config{
 		APIKeys: []access.APIKey{{Caller: devCaller, SHA256: hex.EncodeToString(sum[:])}},
-		Policies: []access.Policy{{Caller: devCaller, Accounts: []string{access.AllAccounts}, Permissions: []access.Permission{
+		Policies: []access.Policy{{Caller: identity.FromAPIKey(devCaller), Accounts: []string{access.AllAccounts}, Permissions: []access.Permission{
 			access.PermTokenGet, access.PermTokenRefresh, access.PermTokenInvalidate, access.PermAccountsList,
 			access.PermImportsRead, access.PermImportsWrite, access.PermReportsRead, access.PermReportsWrite,
 		}}},
