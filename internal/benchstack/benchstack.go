@@ -184,7 +184,7 @@ access:
     - caller: bench
       sha256: %s
   policies:
-    - caller: bench
+    - caller: apikey:bench
       accounts: ["*"]
       permissions: [token:get, token:refresh, token:invalidate, accounts:list, imports:write, imports:read, reports:write, reports:read]
 accounts:
