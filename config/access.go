@@ -3,7 +3,6 @@ package config
 import (
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 
@@ -156,7 +155,7 @@ func (c Config) validateAccess(p *problems) {
 		case j.JWKSURL != "":
 			// Keys fetched in the clear could be swapped by anyone on the path.
 			u, err := url.Parse(j.JWKSURL)
-			loopback := err == nil && (u.Hostname() == "localhost" || net.ParseIP(u.Hostname()).IsLoopback())
+			loopback := err == nil && isLoopbackHost(u.Hostname())
 			if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopback) {
 				p.add("access.jwt.jwks_url", fmt.Errorf("must be an https URL (http only to loopback)"))
 			}

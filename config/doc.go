@@ -14,7 +14,9 @@
 //
 // Every error names what to fix: a field path such as
 // "accounts[1].token_url", an environment variable, or a file path. No error
-// ever contains a client secret.
+// ever contains a client secret. Each such field error is a *FieldError,
+// and Check (behind `eeo-gateway check-config`) reports every problem at
+// once with the line and column where the file writes the field.
 //
 // # Environment overrides
 //

@@ -69,3 +69,24 @@ func ExampleDev() {
 	fmt.Println(cfg.GRPCAddr, cfg.HTTPAddr, cfg.LogFormat, cfg.Accounts[0].AuthStyle, cfg.Accounts[0].ClientSecret)
 	// Output: 127.0.0.1:9090 127.0.0.1:8080 text basic [REDACTED]
 }
+
+func ExampleCheck() {
+	// In production: config.Check(path, os.Getenv, os.ReadFile, …).
+	const file = `log_format: xml
+accounts:
+  - name: acme
+    token_url: http://eeo.example.com/oauth2/token
+    base_url: https://eeo.example.com/api
+    client_secret_env: ACME_SECRET
+`
+	readFile := func(string) ([]byte, error) { return []byte(file), nil }
+	r := config.Check("gateway.yaml", func(string) string { return "" }, readFile, config.CheckOptions{})
+	for _, p := range r.Problems {
+		fmt.Println(p)
+	}
+	// Output:
+	// gateway.yaml:1:1: error: log_format: must be one of json, text; got "xml"
+	// gateway.yaml:3:5: error: accounts[0].client_id: required
+	// gateway.yaml:4:5: warning: accounts[0].token_url: plain http to a host that is not loopback: client secrets and access tokens would cross the network unencrypted; use https
+	// gateway.yaml:6:5: warning: accounts[0].client_secret_env: environment variable ACME_SECRET is unset or empty
+}

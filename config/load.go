@@ -31,34 +31,56 @@ func Load(path string, getenv func(string) string, readFile func(string) ([]byte
 	if getenv == nil || readFile == nil {
 		return Config{}, errors.New("config: Load needs getenv and readFile; pass os.Getenv and os.ReadFile")
 	}
-
-	var c Config
+	var data []byte
 	if path != "" {
-		data, err := readFile(path)
-		if err != nil {
+		var err error
+		if data, err = readFile(path); err != nil {
 			return Config{}, fmt.Errorf("config file %s: %w", path, err)
 		}
+	}
+	c, errs := build(path, data, getenv, readFile)
+	if all := errs.all(); len(all) > 0 {
+		return Config{}, errors.Join(all...)
+	}
+	return c, nil
+}
+
+// buildErrors are the problems build found, by step, because Check treats
+// a secret it cannot read differently from a mistake in the file.
+type buildErrors struct {
+	decode, env, secrets, validation []error
+}
+
+// all returns every problem in the order the steps ran.
+func (b buildErrors) all() []error {
+	return slices.Concat(b.decode, b.env, b.secrets, b.validation)
+}
+
+// build is Load after the file is read (data, nil for no file): decode,
+// defaults, environment, secrets, validation. It returns the Config as far
+// as it got, which the caller must not use if there are errors.
+func build(path string, data []byte, getenv func(string) string, readFile func(string) ([]byte, error)) (Config, buildErrors) {
+	var c Config
+	if data != nil {
 		if errs := decode(data, &c); len(errs) > 0 {
 			// A file that does not parse says nothing reliable about the
 			// rest, so stop here rather than pile on validation noise.
 			for i, err := range errs {
 				errs[i] = fmt.Errorf("config file %s: %w", path, err)
 			}
-			return Config{}, errors.Join(errs...)
+			return Config{}, buildErrors{decode: errs}
 		}
 	}
 	c.setDefaults()
 
 	// From here on problems are independent, so collect them all: an
 	// operator fixing a deployment wants the whole list in one run.
-	errs := applyEnv(&c, getenv)
-	unresolved, secretErrs := resolveSecrets(c.Accounts, getenv, readFile)
-	errs = append(errs, secretErrs...)
-	errs = append(errs, c.validate(unresolved)...)
-	if len(errs) > 0 {
-		return Config{}, errors.Join(errs...)
-	}
-	return c, nil
+	var errs buildErrors
+	errs.env = applyEnv(&c, getenv)
+	var unresolved map[int]bool
+	unresolved, errs.secrets = resolveSecrets(c.Accounts, getenv, readFile)
+	errs.validation = c.validate(unresolved)
+	return c, errs
 }
 
 // decode unmarshals a YAML document into c.

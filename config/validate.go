@@ -105,6 +105,23 @@ func (p *problems) add(field string, err error) {
 	}
 }
 
+// FieldError is a problem with one field of the configuration. Every error
+// Load and Validate return that concerns the file's content is, or wraps,
+// a *FieldError, so a caller can find where in the file it is (Check does).
+type FieldError struct {
+	// Path is the field as the file spells it: "accounts[1].token_url",
+	// "access.jwt.jwks_url".
+	Path string
+	// Err is the problem, without the path.
+	Err error
+}
+
+// Error returns "path: problem".
+func (e *FieldError) Error() string { return e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the problem.
+func (e *FieldError) Unwrap() error { return e.Err }
+
 // fieldErr prefixes err with the field it concerns; an empty field is the
 // document as a whole. The rules below return bare messages ("required") so
 // that the environment and the file can each put their own name in front.
@@ -112,7 +129,7 @@ func fieldErr(field string, err error) error {
 	if field == "" {
 		return err
 	}
-	return fmt.Errorf("%s: %w", field, err)
+	return &FieldError{Path: field, Err: err}
 }
 
 // fieldErrorf is fieldErr with a formatted message.

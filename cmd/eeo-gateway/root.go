@@ -31,6 +31,7 @@ Exit status: 0 success, 1 failure, 2 usage, 3 caller auth, 4 not found,
 		newServeCmd(e),
 		newSandboxCmd(e),
 		newVersionCmd(e),
+		newCheckConfigCmd(e),
 	)
 	// Added now rather than at execution, as cobra would, so that
 	// usageEverywhere covers it too.

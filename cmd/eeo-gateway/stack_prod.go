@@ -23,6 +23,9 @@ func newProductionStack(f serveFlags, e env) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range cfg.Warnings() {
+		logger.Warn("configuration: " + w.Error())
+	}
 	guardCfg, err := accessFromConfig(cfg.Access, f.insecure, logger)
 	if err != nil {
 		return nil, err

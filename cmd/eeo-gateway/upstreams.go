@@ -20,34 +20,17 @@ const secretCheckInterval = 10 * time.Second
 // newTokenCache builds one client-credentials fetcher per account. The HTTP
 // client's own timeouts bound connection set-up; the cache's fetch timeout
 // bounds the whole exchange.
-
 func newTokenCache(cfg config.Config, logger *slog.Logger) (*auth.Cache, map[string]*auth.FileSecret, error) {
-	transport := upstreamTransport()
-	transport.ResponseHeaderTimeout = cfg.Token.FetchTimeout.Std()
-	httpClient := &http.Client{Transport: transport}
-
+	httpClient := newTokenHTTPClient(cfg)
 	accounts := make([]auth.Account, 0, len(cfg.Accounts))
 	files := map[string]*auth.FileSecret{}
 	for _, a := range cfg.Accounts {
-		style := auth.AuthStyleBasic
-		if a.AuthStyle == config.AuthStyleForm {
-			style = auth.AuthStyleForm
+		fetcher, fs, err := newFetcher(a, httpClient)
+		if err != nil {
+			return nil, nil, err
 		}
-		fetcher := &auth.ClientCredentials{
-			TokenURL:     a.TokenURL,
-			ClientID:     a.ClientID,
-			ClientSecret: a.ClientSecret,
-			Scopes:       a.Scopes,
-			AuthStyle:    style,
-			HTTPClient:   httpClient,
-		}
-		// A secret in a file can be rotated without a restart.
-		if a.ClientSecretFile != "" {
-			fs, err := auth.NewFileSecret(a.ClientSecretFile)
-			if err != nil {
-				return nil, nil, err
-			}
-			fetcher.SecretSource, files[a.Name] = fs, fs
+		if fs != nil {
+			files[a.Name] = fs
 		}
 		accounts = append(accounts, auth.Account{Name: a.Name, Fetcher: fetcher})
 	}
@@ -63,6 +46,40 @@ func newTokenCache(cfg config.Config, logger *slog.Logger) (*auth.Cache, map[str
 		Logger:         logger.With("component", "token-cache"),
 	})
 	return cache, files, err
+}
+
+// newFetcher builds account a's client-credentials token fetcher. A secret
+// in a file is returned too, to be watched: it can be rotated without a
+// restart.
+func newFetcher(a config.Account, httpClient *http.Client) (*auth.ClientCredentials, *auth.FileSecret, error) {
+	style := auth.AuthStyleBasic
+	if a.AuthStyle == config.AuthStyleForm {
+		style = auth.AuthStyleForm
+	}
+	fetcher := &auth.ClientCredentials{
+		TokenURL:     a.TokenURL,
+		ClientID:     a.ClientID,
+		ClientSecret: a.ClientSecret,
+		Scopes:       a.Scopes,
+		AuthStyle:    style,
+		HTTPClient:   httpClient,
+	}
+	if a.ClientSecretFile == "" {
+		return fetcher, nil, nil
+	}
+	fs, err := auth.NewFileSecret(a.ClientSecretFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	fetcher.SecretSource = fs
+	return fetcher, fs, nil
+}
+
+// newTokenHTTPClient is the HTTP client for token requests.
+func newTokenHTTPClient(cfg config.Config) *http.Client {
+	transport := upstreamTransport()
+	transport.ResponseHeaderTimeout = cfg.Token.FetchTimeout.Std()
+	return &http.Client{Transport: transport}
 }
 
 // newUpstreams builds each account's EEO import/report client. The
