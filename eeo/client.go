@@ -3,12 +3,9 @@ package eeo
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
@@ -93,6 +90,10 @@ type Options struct {
 	// Sleep waits between attempts; it must return ctx.Err() promptly once
 	// ctx ends. nil means a timer. Tests replace it to record the pauses.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Observer is told of every call's slot wait, attempts, retries and
+	// streamed bytes, and of the breaker's changes, for metrics and
+	// tracing; nil means none.
+	Observer Observer
 }
 
 // Client calls EEO's import and report endpoints for one account. It is safe
@@ -100,11 +101,8 @@ type Options struct {
 type Client struct {
 	account string
 	base    *url.URL
-	tokens  TokenSource
-	http    *http.Client
-	log     *slog.Logger
 	maxJSON int64
-	guard   guard
+	pipe    *pipeline // every call's road to EEO
 }
 
 // New returns a client for the account's objects at baseURL, an absolute
@@ -132,23 +130,14 @@ func New(account, baseURL string, tokens TokenSource, opts Options) (*Client, er
 	c := &Client{
 		account: account,
 		base:    base,
-		tokens:  tokens,
-		http:    opts.HTTPClient,
-		log:     opts.Logger,
 		maxJSON: opts.MaxJSONBytes,
-	}
-	if c.http == nil {
-		c.http = http.DefaultClient
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
+		pipe:    newPipeline(account, tokens, opts),
 	}
 	if c.maxJSON <= 0 {
 		c.maxJSON = DefaultMaxJSONBytes
 	}
-	c.initGuard(opts)
-	if !waitsForContinue(c.http) {
-		c.log.Warn("HTTP transport has no ExpectContinueTimeout; uploads will not wait for 100 Continue, so a rejected token fails them instead of being retried",
+	if !waitsForContinue(c.pipe.http) {
+		c.pipe.log.Warn("HTTP transport has no ExpectContinueTimeout; uploads will not wait for 100 Continue, so a rejected token fails them instead of being retried",
 			"account", account)
 	}
 	return c, nil
@@ -169,141 +158,6 @@ func waitsForContinue(hc *http.Client) bool {
 // Account returns the configured account the client acts for.
 func (c *Client) Account() string { return c.account }
 
-// request describes one logical EEO call, independent of the attempts made
-// to send it.
-type request struct {
-	op     string // names the call in errors and logs, e.g. "get import"
-	method string
-	url    *url.URL
-	accept string      // Accept header; empty means application/json
-	header http.Header // extra headers, copied into every attempt
-	// body, if set, attaches the request body for one attempt to req. It
-	// returns the attempt's body when that reads a one-shot stream, so that
-	// do can tell whether the stream may be sent again; nil otherwise.
-	body func(req *http.Request) *attemptBody
-	// idempotent marks a call other than a GET that may be sent again after
-	// a failure (see RetryPolicy); GETs always may.
-	idempotent bool
-	// stream marks an upload: it gets the idle timeout instead of the
-	// operation timeout.
-	stream bool
-	// progress, if set, is called whenever bytes of the call move.
-	progress func()
-}
-
-// retryable reports whether the call may be sent again after a failure.
-func (r *request) retryable() bool { return r.method == http.MethodGet || r.idempotent }
-
-// exchange is a response to one attempt, with the attempt's one-shot body if
-// it had one.
-type exchange struct {
-	resp *http.Response
-	body *attemptBody
-}
-
-// finish closes the response body and ends the attempt, so the transport can
-// read no more of a one-shot request body. It reports whether that body was
-// left untouched (so it may be sent again) and what its source failed with.
-// It must be called only once the response body has been read: a late read
-// refused by the ended attempt makes the transport drop the connection.
-func (x *exchange) finish() (untouched bool, sourceErr error) {
-	x.resp.Body.Close()
-	if x.body == nil {
-		return true, nil
-	}
-	return x.body.end()
-}
-
-// do makes one attempt of r and returns the exchange for a 2xx answer, which
-// the caller must finish. Any other outcome is an error: an *Error, a
-// *BodyError, or a TokenSource failure wrapped with %w. Within the attempt,
-// a 401 is retried once with a fresh token; retries after other failures,
-// the breaker and the concurrency limit are the business of the callers
-// (doJSON, DownloadReport) through attempts.
-func (c *Client) do(ctx context.Context, r *request) (*exchange, error) {
-	for attempt := 1; ; attempt++ {
-		tok, err := c.tokens.Token(ctx, c.account)
-		if err != nil {
-			return nil, fmt.Errorf("eeo: %s: %w", r.op, err)
-		}
-		start := time.Now()
-		x, err := c.send(ctx, r, tok)
-		if err != nil {
-			c.log.DebugContext(ctx, "eeo request failed", "op", r.op, "attempt", attempt, "duration", time.Since(start), "error", err)
-			return nil, err
-		}
-		status := x.resp.StatusCode
-		c.log.DebugContext(ctx, "eeo request", "op", r.op, "attempt", attempt, "status", status, "duration", time.Since(start))
-		switch {
-		case status >= 200 && status <= 299:
-			return x, nil
-		case status != http.StatusUnauthorized:
-			return nil, failure(r.op, x, c.guard.now())
-		}
-
-		// Drain a little so a keep-alive connection can be reused; the
-		// body's content is of no interest, a 401 always means "new token".
-		io.Copy(io.Discard, io.LimitReader(x.resp.Body, maxErrorBytes))
-		untouched, sourceErr := x.finish()
-		// A token EEO refused is dead whatever the cache thinks; drop it so
-		// the next call fetches a new one even when this one gives up.
-		if _, err := c.tokens.Invalidate(c.account, tok.AccessToken); err != nil {
-			return nil, fmt.Errorf("eeo: %s: %w", r.op, err)
-		}
-		switch {
-		case sourceErr != nil:
-			return nil, &BodyError{Err: sourceErr}
-		case attempt > 1:
-			c.log.WarnContext(ctx, "eeo rejected a fresh access token", "account", c.account, "op", r.op, "fingerprint", tok.Fingerprint)
-			return nil, &Error{Op: r.op, StatusCode: status, Code: CodeTokenRejected}
-		case !untouched:
-			c.log.WarnContext(ctx, "eeo rejected the access token after the upload started", "account", c.account, "op", r.op, "fingerprint", tok.Fingerprint)
-			return nil, &Error{Op: r.op, StatusCode: status, Code: CodeTokenRejectedMidUpload}
-		}
-		c.log.InfoContext(ctx, "eeo rejected the access token; retrying with a new one", "account", c.account, "op", r.op, "fingerprint", tok.Fingerprint)
-	}
-}
-
-// send makes one attempt with tok.
-func (c *Client) send(ctx context.Context, r *request, tok auth.Token) (*exchange, error) {
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), nil)
-	if err != nil {
-		return nil, &Error{Op: r.op, Err: err}
-	}
-	for k, v := range r.header {
-		req.Header[k] = slices.Clone(v) // each attempt's request is the transport's to keep
-	}
-	accept := r.accept
-	if accept == "" {
-		accept = "application/json"
-	}
-	req.Header.Set("Accept", accept)
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken.Reveal())
-	var body *attemptBody
-	if r.body != nil {
-		body = r.body(req)
-		if body != nil {
-			// Before the transport can read it.
-			body.progress = r.progress
-			body.done = ctx.Done()
-		}
-	}
-
-	resp, err := c.http.Do(req)
-	if err != nil {
-		if body != nil {
-			// The transport is done with this attempt, but its writer may
-			// still hold the body; ending it stops any late read.
-			if _, sourceErr := body.end(); sourceErr != nil {
-				return nil, &BodyError{Err: sourceErr}
-			}
-		}
-		return nil, transportError(ctx, r.op, err)
-	}
-	return &exchange{resp: resp, body: body}, nil
-}
-
 // endpoint returns the URL for the given path segments under the base URL.
 // Segments must already be path-escaped (see pathID); query may be nil.
 func (c *Client) endpoint(query url.Values, segments ...string) *url.URL {
@@ -321,19 +175,4 @@ func pathID(op, id string) (string, error) {
 		return "", &ArgumentError{Op: op, Field: "id", Reason: "must be a non-empty object id"}
 	}
 	return url.PathEscape(id), nil
-}
-
-// isHeaderToken reports whether s can travel as a header value unchanged:
-// at most maxLen printable ASCII characters, without leading or trailing
-// space (which receivers trim).
-func isHeaderToken(s string, maxLen int) bool {
-	if s == "" || len(s) > maxLen || s[0] == ' ' || s[len(s)-1] == ' ' {
-		return false
-	}
-	for i := range len(s) {
-		if s[i] < ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }

@@ -9,69 +9,36 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 )
 
-// doJSON makes the call r and decodes a 2xx JSON answer into out. check, if
-// set, validates the decoded value; its error makes the answer malformed.
-//
-// The call holds a concurrency slot throughout, runs under the operation
-// timeout (an upload: the idle timeout), and is retried as RetryPolicy says,
-// each attempt under the breaker.
+// doJSON makes the call r through the pipeline and decodes its 2xx JSON
+// answer into out. check, if set, validates the decoded value; its error
+// makes the answer malformed.
 func (c *Client) doJSON(ctx context.Context, r *request, out any, check func() error) error {
-	if err := c.checkBreaker(r.op); err != nil {
-		return err
+	r.answer = func(ctx context.Context, resp *http.Response) error {
+		return c.readJSON(ctx, r.op, resp, out, check)
 	}
-	release, err := c.acquire(ctx, r.op)
-	if err != nil {
-		return err
-	}
-	defer release()
-	var callCtx context.Context
-	var until time.Time
-	if r.stream {
-		wd := newWatchdog(ctx)
-		defer wd.stop()
-		wd.idle(c.guard.idle, idleTimeout(c.guard.idle))
-		r.progress = wd.kick
-		callCtx = wd.ctx
-	} else {
-		var cancel context.CancelFunc
-		callCtx, cancel = context.WithTimeoutCause(ctx, c.guard.opTimeout, operationTimeout(c.guard.opTimeout))
-		defer cancel()
-		until, _ = callCtx.Deadline()
-	}
-	return c.attempts(callCtx, ctx, r, until, func(ctx context.Context) error {
-		return c.exchangeJSON(ctx, r, out, check)
-	})
+	_, err := c.pipe.run(ctx, r)
+	return err
 }
 
-// exchangeJSON is one attempt of doJSON.
-func (c *Client) exchangeJSON(ctx context.Context, r *request, out any, check func() error) error {
-	x, err := c.do(ctx, r)
-	if err != nil {
-		return err
-	}
-	if r.progress != nil {
-		r.progress() // the answer has begun
-	}
-	// Finish only after the body is read: see exchange.finish.
-	defer x.finish()
-	status := x.resp.StatusCode
-	data, err := io.ReadAll(io.LimitReader(x.resp.Body, c.maxJSON+1))
+// readJSON decodes a 2xx answer into out within an attempt.
+func (c *Client) readJSON(ctx context.Context, op string, resp *http.Response, out any, check func() error) error {
+	status := resp.StatusCode
+	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxJSON+1))
 	if err != nil {
 		// The answer was cut off: whatever EEO did, we cannot know it.
-		return transportError(ctx, r.op, err)
+		return transportError(ctx, op, err)
 	}
 	if int64(len(data)) > c.maxJSON {
-		return malformed(r.op, status, fmt.Errorf("response body exceeds %d bytes", c.maxJSON))
+		return malformed(op, status, fmt.Errorf("response body exceeds %d bytes", c.maxJSON))
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return malformed(r.op, status, decodeError(err))
+		return malformed(op, status, decodeError(err))
 	}
 	if check != nil {
 		if err := check(); err != nil {
-			return malformed(r.op, status, err)
+			return malformed(op, status, err)
 		}
 	}
 	return nil
@@ -79,17 +46,17 @@ func (c *Client) exchangeJSON(ctx context.Context, r *request, out any, check fu
 
 // jsonBody returns a request body function sending v as JSON. The encoded
 // bytes are shared by every attempt, so a retry sends the same body.
-func jsonBody(v any) (func(*http.Request) *attemptBody, error) {
+func jsonBody(v any) (func(*http.Request) *uploadBody, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	return func(req *http.Request) *attemptBody {
+	return func(req *http.Request) *uploadBody {
 		req.Header.Set("Content-Type", "application/json")
 		req.ContentLength = int64(len(data))
 		req.Body = io.NopCloser(bytes.NewReader(data))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-		return nil // replayable: nothing for do to track
+		return nil // replayable: nothing for roundTrip to track
 	}, nil
 }
 

@@ -2,13 +2,9 @@ package eeo
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
-	"sync"
 )
 
 // CreateImport streams u.Body to EEO as a new import
@@ -65,9 +61,9 @@ func (c *Client) CreateImport(ctx context.Context, u Upload) (Import, error) {
 
 	// Never retried after a failure (the stream is spent), and with no
 	// overall deadline: only the idle timeout and ctx bound the transfer.
-	r := &request{op: op, method: http.MethodPost, url: c.endpoint(query, "v1", "imports"), header: header, stream: true,
-		body: func(req *http.Request) *attemptBody {
-			b := &attemptBody{src: u.Body, size: u.Size}
+	r := &request{op: op, method: http.MethodPost, url: c.endpoint(query, "v1", "imports"), header: header, timing: timedUpload,
+		body: func(req *http.Request) *uploadBody {
+			b := &uploadBody{src: u.Body, size: u.Size}
 			req.Body = b
 			// -1 makes the transport send chunked. (0 would too, for a
 			// POST, but say what is meant.)
@@ -91,200 +87,4 @@ func (c *Client) CreateImport(ctx context.Context, u Upload) (Import, error) {
 		return Import{}, err
 	}
 	return imp, nil
-}
-
-// attemptBody is an upload body for one attempt: it reads from the caller's
-// stream, which every attempt shares. The transport's writer may read it
-// even after the attempt's response has been handled, so once the attempt is
-// ended (by end or the transport's Close) every read fails; and because a
-// read in progress at that moment counts as a use, an attempt that end
-// reports as untouched has read nothing and can read nothing more, so two
-// attempts never read the stream concurrently.
-//
-// With a declared size it also holds the stream to that size, and withholds
-// the last bytes until the stream has confirmed its end: the transport
-// writes straight to the socket, so EEO could otherwise receive all
-// Content-Length bytes, and create an import of them, before a longer
-// stream's excess was noticed.
-//
-// A read of the source still blocked when the attempt's context ends (the
-// call was cancelled or stalled past the idle timeout) is abandoned: Read
-// returns, so the transport can give up the request, while the source's
-// Read finishes in the background into a buffer of its own and its result
-// is dropped. The attempt then counts as having touched the stream.
-type attemptBody struct {
-	src      io.Reader
-	size     int64           // the exact length the caller promised; <= 0 if unknown
-	progress func()          // if set, called after each read that delivered bytes; set before the first Read
-	done     <-chan struct{} // the attempt's context's Done; nil reads the source directly. Set before the first Read
-
-	// Used only by the Read holding the reading flag: reads of the source
-	// go through buf, so an abandoned one never writes into the
-	// transport's buffer.
-	buf     []byte
-	results chan sourceRead
-
-	mu        sync.Mutex
-	read      int64 // bytes taken from src; guarded by mu
-	delivered int64 // bytes handed to the transport; guarded by mu
-	reading   bool  // a Read of src is in progress; guarded by mu
-	eof       bool  // src has ended where it should; guarded by mu
-	ended     bool  // guarded by mu
-	abandoned bool  // a read of src was abandoned and may still be running; guarded by mu
-	err       error // src's failure, or a length mismatch; guarded by mu
-}
-
-// sourceRead is the outcome of one Read of the source.
-type sourceRead struct {
-	n   int
-	err error
-}
-
-// errAbandoned ends an attempt whose context ended while the source was
-// being read. It is not the source's failure: the context's end is what
-// the call reports.
-var errAbandoned = errors.New("eeo: upload attempt ended while reading the body")
-
-// Read implements io.Reader. The source is read outside the lock so that
-// end never waits for a blocked source; the reading flag keeps reads
-// exclusive.
-func (b *attemptBody) Read(p []byte) (int, error) {
-	b.mu.Lock()
-	switch {
-	case b.ended, b.abandoned:
-		b.mu.Unlock()
-		return 0, errors.New("eeo: upload attempt is over")
-	case b.reading:
-		b.mu.Unlock()
-		return 0, errors.New("eeo: concurrent read of an upload body")
-	case b.err != nil:
-		err := b.err
-		b.mu.Unlock()
-		return 0, err
-	case b.eof:
-		b.mu.Unlock()
-		return 0, io.EOF
-	}
-	b.reading = true
-	delivered := b.delivered
-	b.mu.Unlock()
-
-	n, taken, err := b.readSource(p, delivered)
-	if n > 0 && b.progress != nil {
-		b.progress()
-	}
-
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.reading = false
-	b.read += taken
-	b.delivered += int64(n)
-	switch {
-	// io.Reader's contract is that the end is io.EOF itself, which is what
-	// the transport tests for; a wrapped EOF is a failure to it, so here too.
-	case err == io.EOF:
-		b.eof = true
-	case errors.Is(err, errAbandoned):
-		b.abandoned = true
-	case err != nil:
-		b.err = err
-	}
-	return n, err
-}
-
-// readSrc reads the source into p, or gives up when the attempt's context
-// ends; see attemptBody.
-func (b *attemptBody) readSrc(p []byte) (int, error) {
-	if b.done == nil {
-		return b.src.Read(p)
-	}
-	select {
-	case <-b.done:
-		return 0, errAbandoned
-	default:
-	}
-	if cap(b.buf) < len(p) {
-		b.buf = make([]byte, len(p))
-	}
-	if b.results == nil {
-		b.results = make(chan sourceRead, 1)
-	}
-	// No earlier read is running: each either delivered its result, or was
-	// abandoned, after which none starts.
-	buf := b.buf[:len(p)]
-	go func() {
-		n, err := b.src.Read(buf)
-		b.results <- sourceRead{n, err}
-	}()
-	select {
-	case r := <-b.results:
-		return copy(p, buf[:r.n]), r.err
-	case <-b.done:
-		return 0, errAbandoned
-	}
-}
-
-// readSource reads the next bytes for the transport: n are delivered in p,
-// taken were consumed from the source (more than n when bytes are withheld).
-func (b *attemptBody) readSource(p []byte, delivered int64) (n int, taken int64, err error) {
-	if b.size <= 0 {
-		n, err = b.readSrc(p)
-		return n, int64(n), err
-	}
-	remaining := b.size - delivered
-	if int64(len(p)) > remaining {
-		p = p[:remaining]
-	}
-	if len(p) > 0 {
-		n, err = b.readSrc(p)
-		taken = int64(n)
-	}
-	if err == nil && int64(n) == remaining {
-		// All promised bytes are in hand; the stream must end here.
-		var extra int64
-		extra, err = b.confirmEnd()
-		taken += extra
-	}
-	switch {
-	case err == io.EOF && int64(n) < remaining:
-		return 0, taken, fmt.Errorf("body ended after %d of its declared %d bytes: %w", delivered+int64(n), b.size, io.ErrUnexpectedEOF)
-	case err != nil && err != io.EOF:
-		return 0, taken, err // withhold n: EEO must see a short body
-	}
-	return n, taken, err
-}
-
-// confirmEnd reads the source once more, expecting io.EOF; data there means
-// the body is longer than declared. It gives up on a source that keeps
-// returning nothing, as bufio does.
-func (b *attemptBody) confirmEnd() (int64, error) {
-	var one [1]byte
-	for range 100 {
-		n, err := b.readSrc(one[:])
-		switch {
-		case n > 0:
-			return int64(n), fmt.Errorf("body is longer than its declared size of %d bytes", b.size)
-		case err != nil:
-			return 0, err
-		}
-	}
-	return 0, io.ErrNoProgress
-}
-
-// Close implements io.Closer for the transport, which closes a request body
-// when it is done with it. It ends the attempt; the caller's stream stays
-// open.
-func (b *attemptBody) Close() error {
-	b.end()
-	return nil
-}
-
-// end ends the attempt. It reports whether the attempt left the stream
-// untouched — nothing read and no read in progress — and the stream's
-// failure, if any.
-func (b *attemptBody) end() (untouched bool, sourceErr error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.ended = true
-	return b.read == 0 && !b.reading && !b.abandoned, b.err
 }
