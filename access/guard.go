@@ -197,7 +197,7 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, err
 		}
-		if err := g.authorize(caller, rule, info.FullMethod, rec.account, true); err != nil {
+		if err := g.authorizeCall(caller, rule, info.FullMethod, rec.account); err != nil {
 			g.audit.write(ctx, rec, err)
 			return nil, err
 		}
@@ -235,7 +235,7 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 			return err
 		}
 		// Refuse a caller without the permission before reading anything.
-		if err := g.authorize(caller, rule, info.FullMethod, "", false); err != nil {
+		if err := g.authorizeMethod(caller, rule, info.FullMethod); err != nil {
 			g.audit.write(ctx, rec, err)
 			return err
 		}
@@ -253,7 +253,7 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 			}
 			rec.setRequest(rule, first)
 		}
-		if err := g.authorize(caller, rule, info.FullMethod, rec.account, true); err != nil {
+		if err := g.authorizeCall(caller, rule, info.FullMethod, rec.account); err != nil {
 			g.audit.write(ctx, rec, err)
 			return err
 		}
@@ -359,11 +359,32 @@ func (g *Guard) bearer(ctx context.Context, vals []string) (Caller, error) {
 	return Caller{}, errTokenInvalid("unknown API key")
 }
 
-// authorize checks the caller's policy against the method's permission
-// and, when checkAccount, the account the request names. Unknown methods
-// are refused whoever calls.
-func (g *Guard) authorize(caller Caller, rule methodRule, method, account string, checkAccount bool) error {
-	if rule.kind != kindGuarded {
+// authorizeMethod checks what can be checked before a streaming call's
+// request is read: see methodRefusal.
+func (g *Guard) authorizeMethod(caller Caller, rule methodRule, method string) error {
+	return g.methodRefusal(caller, rule, method, "")
+}
+
+// authorizeCall checks a call whose request is known: the method as
+// authorizeMethod does, then the caller's permission on the account the
+// request names — unless the method's rule says it concerns no account.
+func (g *Guard) authorizeCall(caller Caller, rule methodRule, method, account string) error {
+	if err := g.methodRefusal(caller, rule, method, account); err != nil || g.anonymous || rule.account == accountNone {
+		return err
+	}
+	if !g.policies.allows(caller.Name, rule.perm, account) {
+		return errPermissionDenied(caller, rule.perm, account,
+			fmt.Sprintf("caller %q lacks permission %q on account %q", caller.Name, rule.perm, account))
+	}
+	return nil
+}
+
+// methodRefusal refuses a call the method alone rules out: an unknown or
+// non-guarded method, a rule that does not say where its account comes
+// from (whoever calls), or a caller without the method's permission on any
+// account. account, if known, goes into the error's metadata.
+func (g *Guard) methodRefusal(caller Caller, rule methodRule, method, account string) error {
+	if rule.kind != kindGuarded || rule.account == accountUnset {
 		return rpcerr.New(codes.PermissionDenied, ReasonPermissionDenied,
 			fmt.Sprintf("method %s is not open to callers", method),
 			map[string]string{"caller": caller.Name, "method": method})
@@ -374,11 +395,6 @@ func (g *Guard) authorize(caller Caller, rule methodRule, method, account string
 	if !g.policies.hasPermission(caller.Name, rule.perm) {
 		return errPermissionDenied(caller, rule.perm, account,
 			fmt.Sprintf("caller %q lacks permission %q", caller.Name, rule.perm))
-	}
-	needsAccount := rule.account != noAccount
-	if checkAccount && !g.policies.allows(caller.Name, rule.perm, account, needsAccount) {
-		return errPermissionDenied(caller, rule.perm, account,
-			fmt.Sprintf("caller %q lacks permission %q on account %q", caller.Name, rule.perm, account))
 	}
 	return nil
 }

@@ -53,13 +53,17 @@ const (
 	kindGuarded                      // authenticated, rate-limited, authorized
 )
 
-// accountSource says where a method's request names its account.
+// accountSource says where a method's request names its account, and so
+// what the Guard checks the caller's policy against. The zero value is no
+// source at all: a guarded rule that does not say is refused for every
+// caller, so forgetting it cannot turn into "allowed on every account".
 type accountSource int
 
 const (
-	noAccount             accountSource = iota // the method concerns no account (ListAccounts)
-	requestAccount                             // the request's GetAccount()
-	importMetadataAccount                      // CreateImport: the first message's metadata
+	accountUnset            accountSource = iota // the rule does not say: PERMISSION_DENIED
+	accountNone                                  // the method concerns no account (ListAccounts): the permission on any account suffices
+	accountInRequest                             // the request's GetAccount()
+	accountInImportMetadata                      // CreateImport: the first message's metadata
 )
 
 // methodRule is what the Guard needs to know about one method.
@@ -78,7 +82,8 @@ type methodRule struct {
 
 // methodRules maps every method the server serves to its rule. A method not
 // listed is denied, so a new RPC stays closed until someone decides its
-// permission here.
+// permission and account source here; TestEveryProtoMethodHasARule checks
+// that every method of the eeo.v1 services has a complete entry.
 var methodRules = map[string]methodRule{
 	healthpb.Health_Check_FullMethodName: {kind: kindPublic},
 	healthpb.Health_Watch_FullMethodName: {kind: kindPublic},
@@ -86,30 +91,30 @@ var methodRules = map[string]methodRule{
 	reflectionv1.ServerReflection_ServerReflectionInfo_FullMethodName:      {kind: kindReflection},
 	reflectionv1alpha.ServerReflection_ServerReflectionInfo_FullMethodName: {kind: kindReflection},
 
-	eeov1.TokenService_GetToken_FullMethodName:        {kind: kindGuarded, perm: PermTokenGet, account: requestAccount, audit: true},
-	eeov1.TokenService_RefreshToken_FullMethodName:    {kind: kindGuarded, perm: PermTokenRefresh, account: requestAccount, audit: true},
-	eeov1.TokenService_InvalidateToken_FullMethodName: {kind: kindGuarded, perm: PermTokenInvalidate, account: requestAccount, audit: true},
-	eeov1.TokenService_ListAccounts_FullMethodName:    {kind: kindGuarded, perm: PermAccountsList, account: noAccount},
+	eeov1.TokenService_GetToken_FullMethodName:        {kind: kindGuarded, perm: PermTokenGet, account: accountInRequest, audit: true},
+	eeov1.TokenService_RefreshToken_FullMethodName:    {kind: kindGuarded, perm: PermTokenRefresh, account: accountInRequest, audit: true},
+	eeov1.TokenService_InvalidateToken_FullMethodName: {kind: kindGuarded, perm: PermTokenInvalidate, account: accountInRequest, audit: true},
+	eeov1.TokenService_ListAccounts_FullMethodName:    {kind: kindGuarded, perm: PermAccountsList, account: accountNone},
 
-	eeov1.ImportReportService_ListImportTypes_FullMethodName:  {kind: kindGuarded, perm: PermImportsRead, account: requestAccount},
-	eeov1.ImportReportService_GetImport_FullMethodName:        {kind: kindGuarded, perm: PermImportsRead, account: requestAccount},
-	eeov1.ImportReportService_ListImports_FullMethodName:      {kind: kindGuarded, perm: PermImportsRead, account: requestAccount},
-	eeov1.ImportReportService_ListImportErrors_FullMethodName: {kind: kindGuarded, perm: PermImportsRead, account: requestAccount},
-	eeov1.ImportReportService_WatchImport_FullMethodName: {kind: kindGuarded, perm: PermImportsRead, account: requestAccount,
+	eeov1.ImportReportService_ListImportTypes_FullMethodName:  {kind: kindGuarded, perm: PermImportsRead, account: accountInRequest},
+	eeov1.ImportReportService_GetImport_FullMethodName:        {kind: kindGuarded, perm: PermImportsRead, account: accountInRequest},
+	eeov1.ImportReportService_ListImports_FullMethodName:      {kind: kindGuarded, perm: PermImportsRead, account: accountInRequest},
+	eeov1.ImportReportService_ListImportErrors_FullMethodName: {kind: kindGuarded, perm: PermImportsRead, account: accountInRequest},
+	eeov1.ImportReportService_WatchImport_FullMethodName: {kind: kindGuarded, perm: PermImportsRead, account: accountInRequest,
 		newFirst: func() proto.Message { return new(eeov1.WatchImportRequest) }},
-	eeov1.ImportReportService_CreateImport_FullMethodName: {kind: kindGuarded, perm: PermImportsWrite, account: importMetadataAccount, audit: true,
+	eeov1.ImportReportService_CreateImport_FullMethodName: {kind: kindGuarded, perm: PermImportsWrite, account: accountInImportMetadata, audit: true,
 		newFirst: func() proto.Message { return new(eeov1.CreateImportRequest) }},
-	eeov1.ImportReportService_CancelImport_FullMethodName: {kind: kindGuarded, perm: PermImportsWrite, account: requestAccount, audit: true},
+	eeov1.ImportReportService_CancelImport_FullMethodName: {kind: kindGuarded, perm: PermImportsWrite, account: accountInRequest, audit: true},
 
-	eeov1.ImportReportService_ListReportTypes_FullMethodName: {kind: kindGuarded, perm: PermReportsRead, account: requestAccount},
-	eeov1.ImportReportService_GetReport_FullMethodName:       {kind: kindGuarded, perm: PermReportsRead, account: requestAccount},
-	eeov1.ImportReportService_ListReports_FullMethodName:     {kind: kindGuarded, perm: PermReportsRead, account: requestAccount},
-	eeov1.ImportReportService_WatchReport_FullMethodName: {kind: kindGuarded, perm: PermReportsRead, account: requestAccount,
+	eeov1.ImportReportService_ListReportTypes_FullMethodName: {kind: kindGuarded, perm: PermReportsRead, account: accountInRequest},
+	eeov1.ImportReportService_GetReport_FullMethodName:       {kind: kindGuarded, perm: PermReportsRead, account: accountInRequest},
+	eeov1.ImportReportService_ListReports_FullMethodName:     {kind: kindGuarded, perm: PermReportsRead, account: accountInRequest},
+	eeov1.ImportReportService_WatchReport_FullMethodName: {kind: kindGuarded, perm: PermReportsRead, account: accountInRequest,
 		newFirst: func() proto.Message { return new(eeov1.WatchReportRequest) }},
-	eeov1.ImportReportService_DownloadReport_FullMethodName: {kind: kindGuarded, perm: PermReportsRead, account: requestAccount, audit: true,
+	eeov1.ImportReportService_DownloadReport_FullMethodName: {kind: kindGuarded, perm: PermReportsRead, account: accountInRequest, audit: true,
 		newFirst: func() proto.Message { return new(eeov1.DownloadReportRequest) }},
-	eeov1.ImportReportService_CreateReport_FullMethodName: {kind: kindGuarded, perm: PermReportsWrite, account: requestAccount, audit: true},
-	eeov1.ImportReportService_CancelReport_FullMethodName: {kind: kindGuarded, perm: PermReportsWrite, account: requestAccount, audit: true},
+	eeov1.ImportReportService_CreateReport_FullMethodName: {kind: kindGuarded, perm: PermReportsWrite, account: accountInRequest, audit: true},
+	eeov1.ImportReportService_CancelReport_FullMethodName: {kind: kindGuarded, perm: PermReportsWrite, account: accountInRequest, audit: true},
 }
 
 // ruleFor returns method's rule; unknown methods get the zero rule.
@@ -121,11 +126,11 @@ func ruleFor(method string) methodRule {
 // Requests that carry none give "".
 func (r methodRule) accountOf(req any) string {
 	switch r.account {
-	case requestAccount:
+	case accountInRequest:
 		if m, ok := req.(interface{ GetAccount() string }); ok {
 			return m.GetAccount()
 		}
-	case importMetadataAccount:
+	case accountInImportMetadata:
 		if m, ok := req.(interface {
 			GetMetadata() *eeov1.ImportMetadata
 		}); ok {

@@ -2,46 +2,38 @@ package access
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/eeo-gateway/eeo-gateway/access/identity"
+	"github.com/eeo-gateway/eeo-gateway/internal/permission"
 )
 
-// Permission is a right a Policy grants; each RPC needs exactly one.
-type Permission string
+// Permission is a right a Policy grants; each RPC needs exactly one (see
+// the method table in methods.go). The list lives in internal/permission,
+// shared with config/ and cmd/.
+type Permission = permission.Permission
 
-// The permissions. Each RPC needs one (see the method table in methods.go).
+// The permissions, under the names callers of this package know them by.
 const (
 	// PermTokenGet allows GetToken: receiving a live EEO access token.
-	PermTokenGet Permission = "token:get"
+	PermTokenGet = permission.TokenGet
 	// PermTokenRefresh allows RefreshToken.
-	PermTokenRefresh Permission = "token:refresh"
+	PermTokenRefresh = permission.TokenRefresh
 	// PermTokenInvalidate allows InvalidateToken.
-	PermTokenInvalidate Permission = "token:invalidate"
+	PermTokenInvalidate = permission.TokenInvalidate
 	// PermImportsWrite allows CreateImport and CancelImport.
-	PermImportsWrite Permission = "imports:write"
+	PermImportsWrite = permission.ImportsWrite
 	// PermImportsRead allows ListImportTypes, GetImport, ListImports,
 	// ListImportErrors and WatchImport.
-	PermImportsRead Permission = "imports:read"
+	PermImportsRead = permission.ImportsRead
 	// PermReportsWrite allows CreateReport and CancelReport.
-	PermReportsWrite Permission = "reports:write"
+	PermReportsWrite = permission.ReportsWrite
 	// PermReportsRead allows ListReportTypes, GetReport, ListReports,
 	// WatchReport and DownloadReport.
-	PermReportsRead Permission = "reports:read"
+	PermReportsRead = permission.ReportsRead
 	// PermAccountsList allows ListAccounts, which names no account.
-	PermAccountsList Permission = "accounts:list"
+	PermAccountsList = permission.AccountsList
 )
-
-// allPermissions lists every Permission, for validation and error messages.
-func allPermissions() []Permission {
-	return []Permission{
-		PermTokenGet, PermTokenRefresh, PermTokenInvalidate,
-		PermImportsWrite, PermImportsRead,
-		PermReportsWrite, PermReportsRead,
-		PermAccountsList,
-	}
-}
 
 // AllAccounts in Policy.Accounts grants the permissions on every account.
 const AllAccounts = "*"
@@ -89,8 +81,8 @@ func newPolicies(cfg []Policy, on identity.Enabled) (policies, error) {
 		}
 		g := &grant{perms: map[Permission]bool{}, accounts: map[string]bool{}}
 		for j, perm := range p.Permissions {
-			if !slices.Contains(allPermissions(), perm) {
-				return nil, fmt.Errorf("%s.Permissions[%d]: unknown permission %q (known: %s)", field, j, perm, permissionList())
+			if !perm.Known() {
+				return nil, fmt.Errorf("%s.Permissions[%d]: unknown permission %q (known: %s)", field, j, perm, permission.Names())
 			}
 			g.perms[perm] = true
 		}
@@ -116,21 +108,11 @@ func (ps policies) hasPermission(caller string, perm Permission) bool {
 	return g != nil && g.perms[perm]
 }
 
-// allows reports whether caller holds perm on account. needsAccount is
-// false for methods that name no account (ListAccounts).
-func (ps policies) allows(caller string, perm Permission, account string, needsAccount bool) bool {
+// allows reports whether caller holds perm on account.
+func (ps policies) allows(caller string, perm Permission, account string) bool {
 	g := ps[caller]
 	if g == nil || !g.perms[perm] {
 		return false
 	}
-	return !needsAccount || g.allAccounts || g.accounts[account]
-}
-
-// permissionList names the known permissions for error messages.
-func permissionList() string {
-	names := make([]string, 0, 8)
-	for _, p := range allPermissions() {
-		names = append(names, string(p))
-	}
-	return strings.Join(names, ", ")
+	return g.allAccounts || g.accounts[account]
 }

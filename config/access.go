@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/eeo-gateway/eeo-gateway/access/identity"
+	"github.com/eeo-gateway/eeo-gateway/internal/permission"
 )
 
 // TLSConfig serves both listeners over TLS. Files are re-read when they
@@ -82,9 +83,9 @@ type PolicyConfig struct {
 	Caller string `json:"caller"`
 	// Accounts are account names, or "*" for all.
 	Accounts []string `json:"accounts"`
-	// Permissions: token:get, token:refresh, token:invalidate,
-	// imports:write, imports:read, reports:write, reports:read,
-	// accounts:list.
+	// Permissions are names from internal/permission: token:get,
+	// token:refresh, token:invalidate, imports:write, imports:read,
+	// reports:write, reports:read, accounts:list.
 	Permissions []string `json:"permissions"`
 }
 
@@ -102,13 +103,6 @@ type HTTPConfig struct {
 	// CORSAllowedOrigins are browser origins allowed to call the REST API;
 	// none by default.
 	CORSAllowedOrigins []string `json:"cors_allowed_origins"`
-}
-
-// Permissions a policy may grant.
-var knownPermissions = map[string]bool{
-	"token:get": true, "token:refresh": true, "token:invalidate": true,
-	"imports:write": true, "imports:read": true, "reports:write": true, "reports:read": true,
-	"accounts:list": true,
 }
 
 func (c Config) validateAccess(p *problems) {
@@ -187,7 +181,7 @@ func (c Config) validateAccess(p *problems) {
 			p.add(at+".accounts", fmt.Errorf(`required: account names, or "*" for all`))
 		}
 		for j, perm := range pol.Permissions {
-			if !knownPermissions[perm] {
+			if !permission.Permission(perm).Known() {
 				p.add(fmt.Sprintf("%s.permissions[%d]", at, j), fmt.Errorf("unknown permission %q", perm))
 			}
 		}

@@ -46,12 +46,6 @@ import (
 // credentials, a walk over every RPC and REST route, TLS material, JWTs and
 // audit events.
 
-// allPermissions is every permission the access package knows.
-var allPermissions = []access.Permission{
-	access.PermTokenGet, access.PermTokenRefresh, access.PermTokenInvalidate, access.PermAccountsList,
-	access.PermImportsRead, access.PermImportsWrite, access.PermReportsRead, access.PermReportsWrite,
-}
-
 // grant gives caller an API key and a policy with perms on accounts, and
 // returns the key, registered with the leak scan.
 func grant(cfg *access.Config, caller string, accounts []string, perms ...access.Permission) string {

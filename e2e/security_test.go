@@ -14,6 +14,7 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/eeo-gateway/eeo-gateway/access/identity"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/permission"
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"github.com/golang-jwt/jwt/v5"
@@ -46,7 +47,7 @@ import (
 // ReflectionAuthenticated).
 func TestSecurityEveryRouteNeedsCredentials(t *testing.T) {
 	cfg := &access.Config{}
-	admin := grant(cfg, "admin", []string{access.AllAccounts}, allPermissions...)
+	admin := grant(cfg, "admin", []string{access.AllAccounts}, permission.All()...)
 	s := newStack(t, stackOptions{Access: cfg})
 	methods := eeoMethods(t)
 	routes := restRoutes(t, account)

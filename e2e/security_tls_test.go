@@ -14,6 +14,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/access"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/permission"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -159,7 +160,7 @@ func wantPlaintextRefused(t *testing.T, s *stack) {
 func TestSecurityForgedForwardingHeaders(t *testing.T) {
 	p := newPKI(t)
 	cfg := &access.Config{MTLS: true}
-	admin := grant(cfg, "admin", []string{access.AllAccounts}, allPermissions...)
+	admin := grant(cfg, "admin", []string{access.AllAccounts}, permission.All()...)
 	reportsOnly := grant(cfg, "reports-only", []string{access.AllAccounts}, access.PermReportsRead, access.PermReportsWrite)
 	cfg.Policies = append(cfg.Policies, access.Policy{Caller: payrollID, Accounts: []string{access.AllAccounts},
 		Permissions: []access.Permission{access.PermReportsRead}})

@@ -10,6 +10,7 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/eeo-gateway/eeo-gateway/access/identity"
 	"github.com/eeo-gateway/eeo-gateway/config"
+	"github.com/eeo-gateway/eeo-gateway/internal/permission"
 )
 
 // devCaller is the one API key caller of `serve --dev`, allowed
@@ -36,11 +37,8 @@ func devAccess(getenv func(string) string) (key string, cfg access.Config) {
 	}
 	sum := sha256.Sum256([]byte(key))
 	return key, access.Config{
-		APIKeys: []access.APIKey{{Caller: devCaller, SHA256: hex.EncodeToString(sum[:])}},
-		Policies: []access.Policy{{Caller: identity.FromAPIKey(devCaller), Accounts: []string{access.AllAccounts}, Permissions: []access.Permission{
-			access.PermTokenGet, access.PermTokenRefresh, access.PermTokenInvalidate, access.PermAccountsList,
-			access.PermImportsRead, access.PermImportsWrite, access.PermReportsRead, access.PermReportsWrite,
-		}}},
+		APIKeys:    []access.APIKey{{Caller: devCaller, SHA256: hex.EncodeToString(sum[:])}},
+		Policies:   []access.Policy{{Caller: identity.FromAPIKey(devCaller), Accounts: []string{access.AllAccounts}, Permissions: permission.All()}},
 		Reflection: access.ReflectionPublic,
 	}
 }
