@@ -9,6 +9,10 @@ BIN             := $(CURDIR)/.bin
 PROTOS          := $(CURDIR)/.build/protos
 TOOLS_MOD       := -modfile=$(CURDIR)/tools/go.mod
 GOOGLE_PROTO_FILES_VERSION := 5.0.3
+# Swagger UI for the docs page at /docs, vendored in internal/docsui/swagger-ui.
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI_FILES   := LICENSE NOTICE package.json swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css favicon-32x32.png
+SWAGGER_UI_DIR     := internal/docsui/swagger-ui
 RUN_ARGS        ?= serve --dev
 BENCH           ?= .
 BENCHTIME       ?= 1s
@@ -43,9 +47,14 @@ build: ## Build ./eeo-gateway with the version stamped in (VERSION, COMMIT, BUIL
 	$(GO) build -ldflags '$(LDFLAGS)' -o eeo-gateway ./cmd/eeo-gateway
 
 .PHONY: test
-test: ## go vet and every test with the race detector.
+test: browser ## go vet and every test with the race detector (installs chromium for the docs page test).
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	EEO_BROWSER_REQUIRED=1 $(GO) test -race -count=1 ./...
+
+# The docs page test (e2e/docs_browser_test.go) drives headless Chromium.
+.PHONY: browser
+browser: ## Install Debian's chromium with apt-get if it is missing.
+	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 .PHONY: bench
 bench: ## Benchmarks with allocation counts (BENCH=regexp, BENCHTIME=1s).
@@ -97,6 +106,22 @@ check-generated: generate ## Fail if gen/ differs from what proto/ generates.
 	@if [ -n "$$(git status --porcelain --untracked-files=all -- gen)" ]; then \
 		echo "gen/ is stale: run 'make generate' and commit the result" >&2; \
 		git status --short -- gen >&2; git diff --stat -- gen >&2; exit 1; fi
+
+# Swagger UI is committed (like gen/) so builds need no network; these
+# targets fetch the pinned npm release to update it or to check for drift.
+.PHONY: docs-ui
+docs-ui: ## Vendor swagger-ui-dist@SWAGGER_UI_VERSION into internal/docsui/swagger-ui.
+	rm -rf .build/swagger-ui && mkdir -p .build/swagger-ui
+	npm install --prefix .build/swagger-ui --no-audit --no-fund --no-package-lock --ignore-scripts \
+		swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null
+	rm -rf $(SWAGGER_UI_DIR) && mkdir -p $(SWAGGER_UI_DIR)
+	cd .build/swagger-ui/node_modules/swagger-ui-dist && cp $(SWAGGER_UI_FILES) $(CURDIR)/$(SWAGGER_UI_DIR)/
+
+.PHONY: check-docs-ui
+check-docs-ui: docs-ui ## Fail if the vendored Swagger UI differs from the pinned npm release.
+	@if [ -n "$$(git status --porcelain --untracked-files=all -- $(SWAGGER_UI_DIR))" ]; then \
+		echo "$(SWAGGER_UI_DIR) differs from swagger-ui-dist@$(SWAGGER_UI_VERSION): run 'make docs-ui' and commit" >&2; \
+		git status --short -- $(SWAGGER_UI_DIR) >&2; exit 1; fi
 
 .PHONY: grpcurl
 grpcurl: tools ## Print the path of the grpcurl binary built into .bin.

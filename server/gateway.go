@@ -7,6 +7,7 @@ import (
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/gen/openapiv2"
+	"github.com/eeo-gateway/eeo-gateway/internal/docsui"
 	"github.com/eeo-gateway/eeo-gateway/internal/httpx"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -18,7 +19,8 @@ import (
 
 // newRESTHandler returns the REST facade: grpc-gateway routes that call the
 // gRPC server through conn, so REST traffic takes the same interceptor chain
-// as gRPC traffic; /openapi.json; and /healthz backed by gRPC health.
+// as gRPC traffic; /openapi.json and the docs page on it at /docs/; and
+// /healthz backed by gRPC health.
 func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, error) {
 	opts := []runtime.ServeMuxOption{
 		runtime.WithErrorHandler(restErrorHandler),
@@ -45,6 +47,8 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config) (htt
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	mux.Handle("GET /docs/", docsui.Handler("/docs/"))
+	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
 	mux.Handle("/", gw)
 	return withCORS(cfg.CORSAllowedOrigins, limitBodies(mux)), nil
 }

@@ -771,8 +771,8 @@ const file_eeo_v1_token_service_proto_rawDesc = "" +
 	"\bGetToken\x12\x17.eeo.v1.GetTokenRequest\x1a\x18.eeo.v1.GetTokenResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/accounts/{account}/token\x12z\n" +
 	"\fRefreshToken\x12\x1b.eeo.v1.RefreshTokenRequest\x1a\x1c.eeo.v1.RefreshTokenResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/accounts/{account}/token:refresh\x12x\n" +
 	"\x0fInvalidateToken\x12\x1e.eeo.v1.InvalidateTokenRequest\x1a\x1f.eeo.v1.InvalidateTokenResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/accounts/{account}/token\x12_\n" +
-	"\fListAccounts\x12\x1b.eeo.v1.ListAccountsRequest\x1a\x1c.eeo.v1.ListAccountsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/accountsB\xb0\x05\x92A\xf7\x04\x12\xbd\x01\n" +
-	"\veeo-gateway\x12\xa9\x01E*TRADE Equity Edge Online (EEO) access tokens, imports and reports for internal services. Errors are google.rpc.Status values carrying a google.rpc.ErrorInfo (AIP-193).2\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonR\x7f\n" +
+	"\fListAccounts\x12\x1b.eeo.v1.ListAccountsRequest\x1a\x1c.eeo.v1.ListAccountsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/accountsB\xac\x05\x92A\xf3\x04\x12\xbd\x01\n" +
+	"\veeo-gateway\x12\xa9\x01E*TRADE Equity Edge Online (EEO) access tokens, imports and reports for internal services. Errors are google.rpc.Status values carrying a google.rpc.ErrorInfo (AIP-193).2\x02v12\x10application/json:\x10application/jsonR\x7f\n" +
 	"\x03401\x12x\n" +
 	"^The caller sent no credentials or invalid ones (CALLER_UNAUTHENTICATED, CALLER_TOKEN_INVALID).\x12\x16\n" +
 	"\x14\x1a\x12.google.rpc.StatusRg\n" +
