@@ -307,21 +307,18 @@ func TestJWTInvalid(t *testing.T) {
 
 func TestJWKSFileRotation(t *testing.T) {
 	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	oldKey, newKey := ecSigner(t, "2026-01"), edSigner(t, "2026-03")
+	oldKey, newKey, nextKey := ecSigner(t, "2026-01"), edSigner(t, "2026-03"), ecSigner(t, "2026-05")
 	path := filepath.Join(t.TempDir(), "jwks.json")
-	write := func(data []byte, mtime time.Time) {
+	write := func(data []byte) {
 		t.Helper()
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chtimes(path, mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
 	}
-	write(jwks(oldKey), time.Now().Add(-time.Hour))
+	write(jwks(oldKey))
 	e := newEnv(t, access.Config{
 		JWT: &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256", "EdDSA"},
-			JWKSFile: path, RefreshEvery: time.Minute},
+			JWKSFile: path, RefreshEvery: time.Hour},
 		Now:      now.Now,
 		Policies: []access.Policy{allPolicy(jwtID("payroll-svc"))},
 	})
@@ -332,22 +329,36 @@ func TestJWKSFileRotation(t *testing.T) {
 	if err := call(oldKey); err != nil {
 		t.Fatal(err)
 	}
+	// An unknown kid re-reads the file at once; it has no such key yet.
 	wantStatus(t, call(newKey), codes.Unauthenticated, access.ReasonTokenInvalid)
 
-	write(jwks(newKey), time.Now())
-	// Not yet: the file is checked at most once per RefreshEvery.
-	now.Advance(30 * time.Second)
+	// The issuer rotates. Unknown-kid re-reads are spaced 30s apart, so
+	// right after the last one the new key is not seen yet…
+	write(jwks(newKey))
 	wantStatus(t, call(newKey), codes.Unauthenticated, access.ReasonTokenInvalid)
-	now.Advance(31 * time.Second)
+	// …and 30s later it is, long before the hourly scheduled check.
+	now.Advance(30 * time.Second)
 	if err := call(newKey); err != nil {
 		t.Fatalf("rotated key refused: %v", err)
 	}
 	wantStatus(t, call(oldKey), codes.Unauthenticated, access.ReasonTokenInvalid)
 
-	// A broken file keeps the last good keys.
-	write([]byte(`{"keys": [`), time.Now().Add(time.Hour))
-	now.Advance(2 * time.Minute)
+	// A key dropped from the file (revoked) goes at the scheduled check,
+	// even though its kid is still known until then.
+	write(jwks(nextKey))
 	if err := call(newKey); err != nil {
+		t.Fatalf("known key refused before the scheduled check: %v", err)
+	}
+	now.Advance(time.Hour)
+	wantStatus(t, call(newKey), codes.Unauthenticated, access.ReasonTokenInvalid)
+	if err := call(nextKey); err != nil {
+		t.Fatal(err)
+	}
+
+	// A broken file keeps the last good keys.
+	write([]byte(`{"keys": [`))
+	now.Advance(2 * time.Hour)
+	if err := call(nextKey); err != nil {
 		t.Fatalf("broken file dropped the keys: %v", err)
 	}
 }

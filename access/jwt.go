@@ -30,15 +30,26 @@ type JWTConfig struct {
 	// JWKSFile is a JWK Set file, re-read when it changes. Exactly one of
 	// JWKSFile and JWKSURL.
 	JWKSFile string
-	// JWKSURL is an https URL serving the issuer's JWK Set, fetched at New
-	// and every RefreshEvery after.
+	// JWKSURL is an https URL (plain http only to a loopback address)
+	// serving the issuer's JWK Set, fetched at New and every RefreshEvery
+	// after, and at once when a token names a kid the set lacks (at most
+	// once per 30 s). Redirects are followed only on the same scheme and
+	// host.
 	JWKSURL string
 	// CallerClaim names the claim holding the caller's identity; default
 	// "sub".
 	CallerClaim string
-	// Leeway allows for clock skew on exp, nbf and iat.
+	// Leeway allows for clock skew on exp and nbf. An iat in the future is
+	// allowed up to the larger of Leeway and DefaultIssuedAtLeeway.
 	Leeway time.Duration
+	// MaxLifetime caps exp − iat: a token minted to live longer is
+	// refused, so a leaked one is useful for a bounded time. A token
+	// without iat is refused if its exp is more than MaxLifetime away,
+	// which bounds it the same way. Default DefaultMaxTokenLifetime.
+	MaxLifetime time.Duration
 	// HTTPClient fetches JWKSURL; nil uses a client of the Guard's own.
+	// Its CheckRedirect is replaced: redirects stay on JWKSURL's scheme
+	// and host.
 	HTTPClient *http.Client
 	// RefreshEvery is how often JWKSURL is re-fetched and JWKSFile checked
 	// for changes; default 5m.
@@ -51,6 +62,11 @@ const (
 	DefaultCallerClaim = "sub"
 	// DefaultRefreshEvery is JWTConfig.RefreshEvery when unset.
 	DefaultRefreshEvery = 5 * time.Minute
+	// DefaultMaxTokenLifetime is JWTConfig.MaxLifetime when unset.
+	DefaultMaxTokenLifetime = 24 * time.Hour
+	// DefaultIssuedAtLeeway is how far in the future iat may be, for clock
+	// skew between the issuer and the gateway, unless Leeway is larger.
+	DefaultIssuedAtLeeway = 60 * time.Second
 )
 
 // supportedAlgorithms are the asymmetric JWS algorithms the Guard verifies.
@@ -63,10 +79,13 @@ var errUnknownKey = errors.New("no matching key")
 
 // jwtVerifier verifies bearer JWTs and extracts the caller.
 type jwtVerifier struct {
-	parser *jwt.Parser
-	issuer string
-	claim  string
-	keys   keySource
+	parser      *jwt.Parser
+	issuer      string
+	claim       string
+	keys        *keySet
+	now         func() time.Time
+	iatLeeway   time.Duration
+	maxLifetime time.Duration
 }
 
 // newJWTVerifier validates cfg and loads the keys: a JWKS URL is fetched
@@ -100,16 +119,22 @@ func newJWTVerifier(ctx context.Context, cfg JWTConfig, now func() time.Time, lo
 	if cfg.RefreshEvery == 0 {
 		cfg.RefreshEvery = DefaultRefreshEvery
 	}
+	if cfg.MaxLifetime < 0 {
+		return nil, errors.New("JWT.MaxLifetime: must not be negative")
+	}
+	if cfg.MaxLifetime == 0 {
+		cfg.MaxLifetime = DefaultMaxTokenLifetime
+	}
 	if cfg.CallerClaim == "" {
 		cfg.CallerClaim = DefaultCallerClaim
 	}
 
-	var keys keySource
+	var keys *keySet
 	switch {
 	case cfg.JWKSFile != "" && cfg.JWKSURL != "":
 		return nil, errors.New("JWT.JWKSFile, JWT.JWKSURL: set one, not both")
 	case cfg.JWKSFile != "":
-		src, err := newFileSource(cfg.JWKSFile, cfg.RefreshEvery, now, log)
+		src, err := newFileKeySet(ctx, cfg.JWKSFile, cfg.RefreshEvery, now, log)
 		if err != nil {
 			return nil, fmt.Errorf("JWT.JWKSFile: %w", err)
 		}
@@ -119,14 +144,14 @@ func newJWTVerifier(ctx context.Context, cfg JWTConfig, now func() time.Time, lo
 		if err != nil || u.Host == "" {
 			return nil, errors.New("JWT.JWKSURL: not an absolute URL")
 		}
-		if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+		if !secureJWKSURL(u) {
 			// Keys fetched in the clear could be swapped in transit, and
 			// whoever swaps them can mint any caller. Plain http is left
 			// for an identity provider on this host, which nothing on the
 			// network can tamper with.
 			return nil, errors.New("JWT.JWKSURL: must be https (http only to a loopback address)")
 		}
-		src, err := newURLSource(ctx, cfg.JWKSURL, cfg.HTTPClient, cfg.RefreshEvery, log)
+		src, err := newURLKeySet(ctx, cfg.JWKSURL, cfg.HTTPClient, cfg.RefreshEvery, now, log)
 		if err != nil {
 			return nil, fmt.Errorf("JWT.JWKSURL: fetching the key set: %w", err)
 		}
@@ -144,9 +169,12 @@ func newJWTVerifier(ctx context.Context, cfg JWTConfig, now func() time.Time, lo
 			jwt.WithLeeway(cfg.Leeway),
 			jwt.WithTimeFunc(now),
 		),
-		issuer: cfg.Issuer,
-		claim:  cfg.CallerClaim,
-		keys:   keys,
+		issuer:      cfg.Issuer,
+		claim:       cfg.CallerClaim,
+		keys:        keys,
+		now:         now,
+		iatLeeway:   max(cfg.Leeway, DefaultIssuedAtLeeway),
+		maxLifetime: cfg.MaxLifetime,
 	}, nil
 }
 
@@ -174,29 +202,46 @@ func (v *jwtVerifier) verify(ctx context.Context, token string) (string, error) 
 	claims := jwt.MapClaims{}
 	_, err := v.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		keyLookedUp = true
-		kid, _ := t.Header["kid"].(string)
-		set := v.keys.current(ctx)
-		if set == nil {
-			return nil, errUnknownKey
-		}
-		keys := set.candidates(kid, t.Method.Alg())
-		if len(keys) == 0 {
-			return nil, errUnknownKey
-		}
-		vks := jwt.VerificationKeySet{Keys: make([]jwt.VerificationKey, len(keys))}
-		for i, k := range keys {
-			vks.Keys[i] = k
-		}
-		return vks, nil
+		return v.keys.keyFor(ctx, t)
 	})
 	if err != nil {
 		return "", errTokenInvalid(jwtFailure(err, keyLookedUp, claims))
+	}
+	if why := v.checkLifetime(claims); why != "" {
+		return "", errTokenInvalid(why)
 	}
 	name, _ := claims[v.claim].(string)
 	if name == "" {
 		return "", errTokenInvalid(fmt.Sprintf("token has no %q claim naming the caller", v.claim))
 	}
 	return identity.FromJWT(v.issuer, name), nil
+}
+
+// checkLifetime applies the rules golang-jwt has no option for: iat not in
+// the future (beyond iatLeeway), and a lifetime of at most maxLifetime,
+// measured from iat or, without one, from now. It returns "" for a token
+// that passes, else a fixed explanation.
+func (v *jwtVerifier) checkLifetime(claims jwt.MapClaims) string {
+	now := v.now()
+	iat, err := claims.GetIssuedAt()
+	if err != nil {
+		return `malformed "iat" claim`
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return `token has no "exp" claim`
+	}
+	start := now
+	if iat != nil {
+		if iat.After(now.Add(v.iatLeeway)) {
+			return "token issued in the future"
+		}
+		start = iat.Time
+	}
+	if exp.Sub(start) > v.maxLifetime {
+		return fmt.Sprintf("token lifetime exceeds the %v allowed", v.maxLifetime)
+	}
+	return ""
 }
 
 // jwtFailure turns a golang-jwt error into a short, fixed explanation. The

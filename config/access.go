@@ -65,13 +65,19 @@ type JWTConfig struct {
 	Audience string `json:"audience"`
 	// Algorithms allowed, e.g. [RS256, ES256]; "none" and HMAC are refused.
 	Algorithms []string `json:"algorithms"`
-	// JWKSFile or JWKSURL holds the signing keys (exactly one).
+	// JWKSFile or JWKSURL holds the signing keys (exactly one). A URL is
+	// https (http only to loopback); redirects are followed only on the
+	// same scheme and host.
 	JWKSFile string `json:"jwks_file"`
 	JWKSURL  string `json:"jwks_url"`
 	// CallerClaim names the claim that identifies the caller; default "sub".
 	CallerClaim string `json:"caller_claim"`
-	// Leeway tolerates clock skew on exp/nbf/iat; default 0.
+	// Leeway tolerates clock skew on exp and nbf; default 0. An iat in the
+	// future is tolerated up to the larger of leeway and 60s.
 	Leeway Duration `json:"leeway"`
+	// MaxLifetime caps a token's exp − iat (exp − now without iat);
+	// default 24h.
+	MaxLifetime Duration `json:"max_lifetime"`
 }
 
 // PolicyConfig grants one caller permissions on accounts.
@@ -155,6 +161,7 @@ func (c Config) validateAccess(p *problems) {
 			}
 		}
 		p.add("access.jwt.leeway", checkNonNegative(j.Leeway))
+		p.add("access.jwt.max_lifetime", checkNonNegative(j.MaxLifetime)) // 0: the default
 	}
 	if a.MTLS && c.TLS.ClientCAFile == "" {
 		p.add("access.mtls", fmt.Errorf("needs tls.client_ca_file to verify client certificates"))

@@ -26,6 +26,9 @@ const (
 	defaultAuthStyle = AuthStyleBasic
 
 	defaultMaxUploadBytes = 2 << 30
+
+	// defaultJWTMaxLifetime caps exp − iat of caller JWTs.
+	defaultJWTMaxLifetime = 24 * time.Hour
 	defaultWatchInterval  = 2 * time.Second
 )
 
@@ -166,6 +169,9 @@ func (c *Config) setDefaults() {
 	def(&t.BackoffMax, Duration(defaultBackoffMax))
 
 	def(&c.Access.Reflection, "authenticated")
+	if c.Access.JWT != nil {
+		def(&c.Access.JWT.MaxLifetime, Duration(defaultJWTMaxLifetime))
+	}
 	def(&c.Files.MaxUploadBytes, defaultMaxUploadBytes)
 	def(&c.Files.WatchInterval, Duration(defaultWatchInterval))
 

@@ -65,7 +65,8 @@ func accessFromConfig(c config.AccessConfig, insecure bool, logger *slog.Logger)
 	}
 	if j := c.JWT; j != nil {
 		out.JWT = &access.JWTConfig{Issuer: j.Issuer, Audience: j.Audience, Algorithms: j.Algorithms,
-			JWKSFile: j.JWKSFile, JWKSURL: j.JWKSURL, CallerClaim: j.CallerClaim, Leeway: j.Leeway.Std()}
+			JWKSFile: j.JWKSFile, JWKSURL: j.JWKSURL, CallerClaim: j.CallerClaim, Leeway: j.Leeway.Std(),
+			MaxLifetime: j.MaxLifetime.Std()}
 	}
 	for _, p := range c.Policies {
 		pol := access.Policy{Caller: p.Caller, Accounts: p.Accounts}
