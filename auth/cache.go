@@ -64,7 +64,17 @@ type Options struct {
 	// after failed token requests.
 	BackoffInitial time.Duration
 	BackoffMax     time.Duration
-	// Now is the clock; nil means time.Now.
+	// ClockResolution is how stale the cache's reading of the time may be.
+	// Reading the system clock on every hit costs more than the rest of
+	// the hit, so the cache reads a clock that a ticker updates this often
+	// while tokens are handed out. A token is then withdrawn up to this
+	// much before its deadlines, never after, and a use is recorded only
+	// when the last recorded one is older than this. It must be less than
+	// IdleMargin and the ExpiryMargin. Default DefaultClockResolution;
+	// ignored when Now is set.
+	ClockResolution time.Duration
+	// Now, if set, is the clock, read on every call (tests use it to share
+	// one fake time with a sandbox). Nil means the coarse clock above.
 	Now func() time.Time
 	// Logger receives fetch outcomes (never a token or secret); nil discards.
 	Logger *slog.Logger
@@ -83,10 +93,8 @@ func (o Options) withDefaults() Options {
 	def(&o.FetchTimeout, DefaultFetchTimeout)
 	def(&o.BackoffInitial, DefaultBackoffInitial)
 	def(&o.BackoffMax, DefaultBackoffMax)
+	def(&o.ClockResolution, DefaultClockResolution)
 	o.IdleMargin = min(o.IdleMargin, o.IdleTimeout/2)
-	if o.Now == nil {
-		o.Now = time.Now
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -98,6 +106,7 @@ func (o Options) withDefaults() Options {
 // share a single token request. It is safe for concurrent use.
 type Cache struct {
 	opts    Options
+	clock   *clock
 	entries map[string]*entry // fixed at construction, so read without a lock
 	names   []string          // sorted keys of entries
 
@@ -109,10 +118,23 @@ type Cache struct {
 	running sync.WaitGroup // fetches and background refreshes; Add under mu
 }
 
+// validate rejects options under which the cache could not keep its
+// promises.
+func (o Options) validate() error {
+	if o.Now == nil && (o.ClockResolution >= o.IdleMargin || o.ClockResolution >= o.ExpiryMargin) {
+		return fmt.Errorf("auth: clock resolution %v must be less than the idle margin (%v) and the expiry margin (%v)",
+			o.ClockResolution, o.IdleMargin, o.ExpiryMargin)
+	}
+	return nil
+}
+
 // NewCache returns a cache for the given accounts. Names must be unique and
 // non-empty.
 func NewCache(accounts []Account, opts Options) (*Cache, error) {
 	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
 	c := &Cache{opts: opts, entries: make(map[string]*entry, len(accounts))}
 	for _, a := range accounts {
 		if a.Name == "" || a.Fetcher == nil {
@@ -126,6 +148,10 @@ func NewCache(accounts []Account, opts Options) (*Cache, error) {
 	}
 	slices.Sort(c.names)
 	c.closing, c.stop = context.WithCancel(context.Background())
+	c.clock = newClock(opts.Now, opts.ClockResolution)
+	if c.clock.coarse() {
+		go c.clock.run(c.closing.Done())
+	}
 	return c, nil
 }
 
@@ -138,12 +164,12 @@ func (c *Cache) Token(ctx context.Context, account string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	now := c.opts.Now()
-	if st := e.current.Load(); st != nil && st.usable(now) {
-		if !now.Before(st.refreshAt) && now.UnixNano() >= e.retryAt.Load() {
+	now, slack := c.clock.reading()
+	if st := e.current.Load(); st != nil && st.usable(now, slack) {
+		if now >= st.refreshAt && now >= e.retryAt.Load() {
 			c.refreshInBackground(e)
 		}
-		return st.handOut(now), nil
+		return st.handOut(now, c.clock.res), nil
 	}
 	return c.await(ctx, e, false)
 }
@@ -188,20 +214,23 @@ func (c *Cache) Reset(account string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.lastErr, e.lastErrAt = nil, time.Time{}
-	e.retryAt.Store(0)
+	e.retryAt.Store(noRetryAt)
 	e.backoff.Reset()
 	return nil
 }
 
-// Close stops background refreshes, aborts fetches in flight and waits for
-// them to end. Calls after Close fail with ErrClosed unless a valid token is
-// cached.
+// Close stops background refreshes and the clock's ticker, aborts fetches in
+// flight and waits for them to end. Calls after Close fail with ErrClosed
+// unless a valid token is cached.
 func (c *Cache) Close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
 	c.stop()
 	c.running.Wait()
+	if c.clock.coarse() {
+		<-c.clock.done
+	}
 }
 
 func (c *Cache) entry(account string) (*entry, error) {
@@ -239,7 +268,8 @@ func (c *Cache) await(ctx context.Context, e *entry, force bool) (Token, error) 
 		if r.Err != nil {
 			return Token{}, r.Err
 		}
-		return r.Val.(*tokenState).handOut(c.opts.Now()), nil
+		now, _ := c.clock.reading()
+		return r.Val.(*tokenState).handOut(now, c.clock.res), nil
 	case <-ctx.Done():
 		return Token{}, fmt.Errorf("waiting for %q token: %w", e.name, context.Cause(ctx))
 	}
@@ -280,11 +310,13 @@ func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*tokenState
 	if c.closing.Err() != nil {
 		return nil, ErrClosed
 	}
-	issuedAt := c.opts.Now()
-	if st := e.current.Load(); !force && st != nil && st.usable(issuedAt) {
+	// issuedAt is a lower bound on when the request is sent, so EEO's
+	// clocks for the token start no earlier than the cache's.
+	issuedAt, slack := c.clock.reading()
+	if st := e.current.Load(); !force && st != nil && st.usable(issuedAt, slack) {
 		return st, nil
 	}
-	if err := e.backingOff(issuedAt); err != nil {
+	if err := e.backingOff(c.clock, issuedAt); err != nil {
 		return nil, err
 	}
 	if !c.track() {
@@ -300,11 +332,12 @@ func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*tokenState
 	e.fetching.Store(false)
 
 	if err != nil {
-		ferr := e.recordFailure(c.opts.Now(), err, c.opts.BackoffMax)
+		now, _ := c.clock.reading()
+		ferr := e.recordFailure(c.clock, now, err, c.opts.BackoffMax)
 		c.opts.Logger.Warn("token request failed", "account", e.name, "error", err, "retry_at", ferr.RetryAt)
 		return nil, ferr
 	}
-	st := newTokenState(e.name, grant, issuedAt, c.opts)
+	st := newTokenState(e.name, grant, c.clock, issuedAt, c.opts)
 	e.recordSuccess(st)
 	c.opts.Logger.Info("token fetched", "account", e.name, "fingerprint", st.token.Fingerprint,
 		"expires_at", st.token.ExpiresAt, "expires_in", grant.ExpiresIn)

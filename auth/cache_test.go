@@ -250,7 +250,7 @@ func TestShortLifetimeDoesNotStorm(t *testing.T) {
 func TestProactiveRefreshServesOldTokenMeanwhile(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &authtest.Fetcher{ExpiresIn: 1000 * time.Second}
-		c := newCache(t, f, auth.Options{ExpiryMargin: time.Nanosecond})
+		c := newCache(t, f, auth.Options{ExpiryMargin: time.Second})
 		mustToken(t, c)
 		time.Sleep(800 * time.Second) // lifetime/5 before expiry: the refresh window opens
 		release := f.Hold()
@@ -277,7 +277,7 @@ func TestProactiveRefreshServesOldTokenMeanwhile(t *testing.T) {
 func TestFailedBackgroundRefreshKeepsValidToken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &authtest.Fetcher{ExpiresIn: 1000 * time.Second}
-		c := newCache(t, f, auth.Options{ExpiryMargin: time.Nanosecond})
+		c := newCache(t, f, auth.Options{ExpiryMargin: time.Second})
 		mustToken(t, c)
 		time.Sleep(900 * time.Second)
 		f.Fail(errEEODown)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +24,7 @@ type entry struct {
 	current    atomic.Pointer[tokenState] // nil: no token cached
 	fetching   atomic.Bool                // a token request is in flight
 	refreshing atomic.Bool                // a background refresh is running
-	retryAt    atomic.Int64               // UnixNano before which no request is sent; written under mu
+	retryAt    atomic.Int64               // clock reading before which no request is sent; written under mu
 
 	mu        sync.Mutex
 	fetches   int64                       // guarded by mu
@@ -32,25 +33,31 @@ type entry struct {
 	backoff   *backoff.ExponentialBackOff // guarded by mu
 }
 
+// noRetryAt is retryAt when not backing off: before every clock reading.
+const noRetryAt = math.MinInt64
+
 func newEntry(a Account, opts Options) *entry {
-	return &entry{name: a.Name, fetcher: a.Fetcher, backoff: newBackoff(opts)}
+	e := &entry{name: a.Name, fetcher: a.Fetcher, backoff: newBackoff(opts)}
+	e.retryAt.Store(noRetryAt)
+	return e
 }
 
 // backingOff returns the last failure, marked as replayed, while the backoff
-// after it lasts; nil when a request may be sent.
-func (e *entry) backingOff(now time.Time) *FetchError {
+// after it lasts; nil when a request may be sent. now never runs ahead of
+// the true time, so the pause is never cut short by the clock's resolution.
+func (e *entry) backingOff(clk *clock, now int64) *FetchError {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	retryAt := time.Unix(0, e.retryAt.Load())
-	if e.lastErr == nil || !now.Before(retryAt) {
+	retryAt := e.retryAt.Load()
+	if e.lastErr == nil || now >= retryAt {
 		return nil
 	}
-	return &FetchError{Account: e.name, Err: e.lastErr, RetryAt: retryAt, Cached: true}
+	return &FetchError{Account: e.name, Err: e.lastErr, RetryAt: clk.time(retryAt), Cached: true}
 }
 
 // recordFailure counts a failed request and schedules the next allowed one:
 // the next backoff step, or EEO's Retry-After if longer (capped at maxWait).
-func (e *entry) recordFailure(now time.Time, err error, maxWait time.Duration) *FetchError {
+func (e *entry) recordFailure(clk *clock, now int64, err error, maxWait time.Duration) *FetchError {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.fetches++
@@ -58,10 +65,10 @@ func (e *entry) recordFailure(now time.Time, err error, maxWait time.Duration) *
 	if te, ok := err.(*TokenError); ok {
 		wait = max(wait, min(te.RetryAfter, maxWait))
 	}
-	retryAt := now.Add(wait)
-	e.lastErr, e.lastErrAt = err, now
-	e.retryAt.Store(retryAt.UnixNano())
-	return &FetchError{Account: e.name, Err: err, RetryAt: retryAt}
+	retryAt := now + int64(wait)
+	e.lastErr, e.lastErrAt = err, clk.time(now)
+	e.retryAt.Store(retryAt)
+	return &FetchError{Account: e.name, Err: err, RetryAt: clk.time(retryAt)}
 }
 
 // recordSuccess counts a successful request, clears the backoff and caches st.
@@ -70,62 +77,75 @@ func (e *entry) recordSuccess(st *tokenState) {
 	defer e.mu.Unlock()
 	e.fetches++
 	e.lastErr, e.lastErrAt = nil, time.Time{}
-	e.retryAt.Store(0)
+	e.retryAt.Store(noRetryAt)
 	e.backoff.Reset()
 	e.current.Store(st)
 }
 
-// tokenState is a cached token. Only lastUse changes after creation.
+// tokenState is a cached token. Only lastUse changes after creation. Times
+// are clock readings (nanoseconds since the clock's base).
 type tokenState struct {
-	token      Token         // IdleDeadline is filled in per hand-out
-	refreshAt  time.Time     // a hit at or after this starts a background refresh
-	idleUsable time.Duration // IdleTimeout less IdleMargin
-	lastUse    atomic.Int64  // UnixNano of the last hand-out; starts at issue
+	token      Token        // IdleDeadline is filled in per hand-out
+	expiresAt  int64        // token.ExpiresAt as a reading
+	refreshAt  int64        // a hit at or after this starts a background refresh
+	idleUsable int64        // IdleTimeout less IdleMargin
+	lastUse    atomic.Int64 // the last recorded hand-out; starts at issue
+	clock      *clock
 }
 
 // newTokenState computes a token's deadlines. issuedAt is when the request
 // was sent, so time spent waiting for EEO counts against the token.
-func newTokenState(account string, g Grant, issuedAt time.Time, opts Options) *tokenState {
+func newTokenState(account string, g Grant, clk *clock, issuedAt int64, opts Options) *tokenState {
 	lifetime := opts.MaxLifetime
 	if g.ExpiresIn > 0 {
 		margin := min(opts.ExpiryMargin, g.ExpiresIn/4)
 		lifetime = min(lifetime, g.ExpiresIn-margin)
 	}
+	issued := clk.time(issuedAt)
 	st := &tokenState{
 		token: Token{
 			Account:     account,
 			AccessToken: g.AccessToken,
 			TokenType:   g.TokenType,
 			Fingerprint: Fingerprint(g.AccessToken),
-			IssuedAt:    issuedAt,
-			ExpiresAt:   issuedAt.Add(lifetime),
+			IssuedAt:    issued,
+			ExpiresAt:   issued.Add(lifetime),
 			IdleTimeout: opts.IdleTimeout,
 		},
-		refreshAt:  issuedAt.Add(lifetime - min(lifetime/5, maxRefreshAhead)),
-		idleUsable: opts.IdleTimeout - opts.IdleMargin,
+		expiresAt:  issuedAt + int64(lifetime),
+		refreshAt:  issuedAt + int64(lifetime-min(lifetime/5, maxRefreshAhead)),
+		idleUsable: int64(opts.IdleTimeout - opts.IdleMargin),
+		clock:      clk,
 	}
-	st.lastUse.Store(issuedAt.UnixNano())
+	st.lastUse.Store(issuedAt)
 	return st
 }
 
-// usable reports whether the token may still be served at now: before its
-// expiry and, by our conservative reckoning, before EEO deems it inactive.
-func (st *tokenState) usable(now time.Time) bool {
-	return now.Before(st.token.ExpiresAt) &&
-		time.Duration(now.UnixNano()-st.lastUse.Load()) < st.idleUsable
+// usable reports whether the token may still be served: before its expiry
+// and, by our conservative reckoning, before EEO deems it inactive. The true
+// time is at most now+slack, and lastUse is never later than the true last
+// hand-out (see handOut), so a true answer means both deadlines are still
+// ahead, whatever the clock's resolution.
+func (st *tokenState) usable(now, slack int64) bool {
+	latest := now + slack
+	return latest < st.expiresAt && latest-st.lastUse.Load() < st.idleUsable
 }
 
-// handOut records a use at now and returns the token with its new idle
-// deadline.
-func (st *tokenState) handOut(now time.Time) Token {
-	n := now.UnixNano()
-	for {
-		last := st.lastUse.Load()
-		if n <= last || st.lastUse.CompareAndSwap(last, n) {
-			break
-		}
+// handOut records a use at now and returns the token with its idle deadline.
+//
+// A use is recorded only if the last recorded one is at least res older, so
+// the hits of one clock period do not all write the shared lastUse. That
+// makes lastUse earlier than the true last hand-out by less than 2×res (one
+// skipped period, plus now lagging the true time by up to res): the cache
+// then believes the token idle sooner than EEO does — withdrawing it up to
+// that much early, never late. With an exact clock (res 0) every later use
+// is recorded.
+func (st *tokenState) handOut(now, res int64) Token {
+	last := st.lastUse.Load()
+	for now > last && now-last >= res && !st.lastUse.CompareAndSwap(last, now) {
+		last = st.lastUse.Load()
 	}
 	t := st.token
-	t.IdleDeadline = now.Add(st.idleUsable)
+	t.IdleDeadline = st.clock.time(st.lastUse.Load() + st.idleUsable)
 	return t
 }

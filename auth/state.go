@@ -57,23 +57,23 @@ type AccountState struct {
 // Accounts returns a snapshot of every account, sorted by name. Taking it
 // does not count as a use of any token.
 func (c *Cache) Accounts() []AccountState {
-	now := c.opts.Now()
+	now, slack := c.clock.reading()
 	out := make([]AccountState, 0, len(c.names))
 	for _, name := range c.names {
-		out = append(out, c.entries[name].snapshot(now))
+		out = append(out, c.entries[name].snapshot(c.clock, now, slack))
 	}
 	return out
 }
 
-func (e *entry) snapshot(now time.Time) AccountState {
+func (e *entry) snapshot(clk *clock, now, slack int64) AccountState {
 	s := AccountState{Name: e.name, State: StateNone}
 	if st := e.current.Load(); st != nil {
-		last := time.Unix(0, st.lastUse.Load())
+		last := st.lastUse.Load()
 		s.IssuedAt, s.ExpiresAt = st.token.IssuedAt, st.token.ExpiresAt
-		s.LastUsedAt, s.IdleDeadline = last, last.Add(st.idleUsable)
+		s.LastUsedAt, s.IdleDeadline = clk.time(last), clk.time(last+st.idleUsable)
 		s.Fingerprint = st.token.Fingerprint
 		s.State = StateExpired
-		if st.usable(now) {
+		if st.usable(now, slack) {
 			s.State = StateFresh
 		}
 	}
@@ -83,8 +83,8 @@ func (e *entry) snapshot(now time.Time) AccountState {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s.Fetches, s.LastError, s.LastErrorAt = e.fetches, e.lastErr, e.lastErrAt
-	if r := e.retryAt.Load(); r != 0 && now.UnixNano() < r {
-		s.RetryAt = time.Unix(0, r)
+	if r := e.retryAt.Load(); now < r {
+		s.RetryAt = clk.time(r)
 	}
 	return s
 }

@@ -39,7 +39,9 @@ type Token struct {
 	IdleTimeout time.Duration
 	// IdleDeadline is when the cache stops serving the token unless it is
 	// used again: IdleTimeout less the idle margin after the last use.
-	// Handing the token out counts as a use, so it is measured from now.
+	// Handing the token out counts as a use, so it is measured from about
+	// now (the cache records uses to its clock resolution, 10 ms by
+	// default, and may withdraw the token that much earlier).
 	IdleDeadline time.Time
 }
 

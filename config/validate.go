@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/eeo-gateway/eeo-gateway/auth"
 )
 
 // namePattern is what Account.Name must match, spelt out in error messages.
@@ -44,6 +46,15 @@ func (c Config) validate(unresolved map[int]bool) []error {
 		p.add("token.idle_margin", fmt.Errorf("must be less than token.idle_timeout (%v), got %v", t.IdleTimeout, t.IdleMargin))
 	}
 	p.add("token.expiry_margin", checkNonNegative(t.ExpiryMargin))
+	// The cache reads a coarse clock; its margins must cover the resolution.
+	for _, m := range []struct {
+		field string
+		d     Duration
+	}{{"token.idle_margin", t.IdleMargin}, {"token.expiry_margin", t.ExpiryMargin}} {
+		if m.d > 0 && m.d.Std() <= auth.DefaultClockResolution {
+			p.add(m.field, fmt.Errorf("must exceed the token cache's clock resolution (%v), got %v", auth.DefaultClockResolution, m.d.Std()))
+		}
+	}
 	p.add("token.max_lifetime", checkPositive(t.MaxLifetime))
 	p.add("token.fetch_timeout", checkPositive(t.FetchTimeout))
 	p.add("token.backoff_initial", checkPositive(t.BackoffInitial))

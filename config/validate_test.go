@@ -58,6 +58,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"idle_margin negative", func(c *config.Config) { c.Token.IdleMargin = sec(-1) }, []string{"token.idle_margin: must not be negative"}},
 		{"idle_margin not below idle_timeout", func(c *config.Config) { c.Token.IdleMargin = c.Token.IdleTimeout }, []string{"token.idle_margin: must be less than token.idle_timeout (59m59s), got 59m59s"}},
 		{"expiry_margin negative", func(c *config.Config) { c.Token.ExpiryMargin = sec(-time.Second) }, []string{"token.expiry_margin: must not be negative"}},
+		{"idle_margin within the clock resolution", func(c *config.Config) { c.Token.IdleMargin = sec(5 * time.Millisecond) }, []string{"token.idle_margin: must exceed the token cache's clock resolution (10ms), got 5ms"}},
+		{"expiry_margin within the clock resolution", func(c *config.Config) { c.Token.ExpiryMargin = sec(time.Millisecond) }, []string{"token.expiry_margin: must exceed the token cache's clock resolution (10ms), got 1ms"}},
 		{"max_lifetime zero", func(c *config.Config) { c.Token.MaxLifetime = 0 }, []string{"token.max_lifetime: must be positive"}},
 		{"fetch_timeout negative", func(c *config.Config) { c.Token.FetchTimeout = sec(-time.Second) }, []string{"token.fetch_timeout: must be positive, got -1s"}},
 		{"backoff_initial zero", func(c *config.Config) { c.Token.BackoffInitial = 0 }, []string{"token.backoff_initial: must be positive"}},
