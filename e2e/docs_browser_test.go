@@ -15,6 +15,7 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/access"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/internal/browsertest"
+	"github.com/eeo-gateway/eeo-gateway/internal/permission"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -44,7 +45,7 @@ func (l *browserLog) listen(ev any) {
 // under its Content-Security-Policy without a violation.
 func TestDocsPageGetsATokenInABrowser(t *testing.T) {
 	cfg := &access.Config{}
-	key := grant(cfg, "dev", []string{access.AllAccounts}, allPermissions...)
+	key := grant(cfg, "dev", []string{access.AllAccounts}, permission.All()...)
 	s := newStack(t, stackOptions{Access: cfg})
 	ctx := browsertest.New(t)
 	ctx, cancel := context.WithTimeout(ctx, 25*time.Second)
