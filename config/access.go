@@ -109,6 +109,16 @@ type HTTPConfig struct {
 	// CORSAllowedOrigins are browser origins allowed to call the REST API;
 	// none by default.
 	CORSAllowedOrigins []string `json:"cors_allowed_origins"`
+	// AllowMethodOverride honours X-HTTP-Method-Override and the POST-for-GET
+	// fallback of form-encoded bodies. Both parse the form before routing
+	// and caller authentication; off by default.
+	AllowMethodOverride bool `json:"allow_method_override"`
+	// BodyReadTimeout bounds reading a whole request body other than an
+	// upload's. Default 30s.
+	BodyReadTimeout Duration `json:"body_read_timeout"`
+	// UploadIdleTimeout cuts off an upload whose body sends nothing for
+	// this long; uploads have no total deadline. Default 2m.
+	UploadIdleTimeout Duration `json:"upload_idle_timeout"`
 }
 
 func (c Config) validateAccess(p *problems) {

@@ -30,6 +30,9 @@ const (
 	// defaultJWTMaxLifetime caps exp − iat of caller JWTs.
 	defaultJWTMaxLifetime = 24 * time.Hour
 	defaultWatchInterval  = 2 * time.Second
+
+	defaultBodyReadTimeout   = 30 * time.Second
+	defaultUploadIdleTimeout = 2 * time.Minute
 )
 
 // Values of Account.AuthStyle.
@@ -174,6 +177,8 @@ func (c *Config) setDefaults() {
 	}
 	def(&c.Files.MaxUploadBytes, defaultMaxUploadBytes)
 	def(&c.Files.WatchInterval, Duration(defaultWatchInterval))
+	def(&c.HTTP.BodyReadTimeout, Duration(defaultBodyReadTimeout))
+	def(&c.HTTP.UploadIdleTimeout, Duration(defaultUploadIdleTimeout))
 
 	for i := range c.Accounts {
 		def(&c.Accounts[i].AuthStyle, defaultAuthStyle)

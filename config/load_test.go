@@ -116,6 +116,7 @@ accounts:
 			Policies:   []config.PolicyConfig{{Caller: "apikey:payroll", Accounts: []string{"acme"}, Permissions: []string{"imports:write", "imports:read"}}},
 			RateLimit:  config.RateLimitConfig{PerSecond: 5, Burst: 10},
 		},
+		HTTP: config.HTTPConfig{BodyReadTimeout: sec(30 * time.Second), UploadIdleTimeout: sec(2 * time.Minute)},
 		Accounts: []config.Account{
 			{
 				Name:            "acme",

@@ -28,6 +28,11 @@ func (c Config) LogValue() slog.Value {
 			slog.String("backoff_initial", t.BackoffInitial.String()),
 			slog.String("backoff_max", t.BackoffMax.String()),
 		),
+		slog.Group("http",
+			slog.Bool("allow_method_override", c.HTTP.AllowMethodOverride),
+			slog.String("body_read_timeout", c.HTTP.BodyReadTimeout.String()),
+			slog.String("upload_idle_timeout", c.HTTP.UploadIdleTimeout.String()),
+		),
 		slog.Attr{Key: "accounts", Value: slog.GroupValue(accounts...)},
 	)
 }

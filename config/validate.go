@@ -68,6 +68,8 @@ func (c Config) validate(unresolved map[int]bool) []error {
 	}
 	p.add("files.watch_interval", checkPositive(c.Files.WatchInterval))
 
+	p.add("http.body_read_timeout", checkPositive(c.HTTP.BodyReadTimeout))
+	p.add("http.upload_idle_timeout", checkPositive(c.HTTP.UploadIdleTimeout))
 	c.validateAccess(&p)
 
 	if len(c.Accounts) == 0 {

@@ -65,6 +65,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"backoff_initial zero", func(c *config.Config) { c.Token.BackoffInitial = 0 }, []string{"token.backoff_initial: must be positive"}},
 		{"backoff_max zero", func(c *config.Config) { c.Token.BackoffMax = 0 }, []string{"token.backoff_max: must be positive"}},
 		{"backoff_initial above backoff_max", func(c *config.Config) { c.Token.BackoffInitial = sec(time.Minute) }, []string{"token.backoff_initial: must not exceed token.backoff_max (30s), got 1m0s"}},
+		{"http.body_read_timeout zero", func(c *config.Config) { c.HTTP.BodyReadTimeout = 0 }, []string{"http.body_read_timeout: must be positive"}},
+		{"http.upload_idle_timeout negative", func(c *config.Config) { c.HTTP.UploadIdleTimeout = sec(-time.Second) }, []string{"http.upload_idle_timeout: must be positive, got -1s"}},
 		{"no accounts", func(c *config.Config) { c.Accounts = nil }, []string{"accounts: at least one account is required"}},
 		{"name empty", func(c *config.Config) { c.Accounts[0].Name = "" }, []string{"accounts[0].name: required"}},
 		{"name upper case", func(c *config.Config) { c.Accounts[0].Name = "Acme" }, []string{`accounts[0].name: must match ^[a-z][a-z0-9-]{0,62}$`, `got "Acme"`}},

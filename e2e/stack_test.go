@@ -300,6 +300,9 @@ type stackOptions struct {
 	// runs (the soak), so the log the leak scan reads stays bounded while
 	// still holding every component's debug lines from the start.
 	DebugLogBytes int64
+	// WrapListeners, if set, wraps the gRPC and REST listeners before the
+	// server sees them, e.g. to count what it reads from each connection.
+	WrapListeners func(grpcLis, httpLis net.Listener) (net.Listener, net.Listener)
 }
 
 // countingSink is logSink, counting the bytes written through it.
@@ -530,6 +533,10 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	grpcLis, httpLis := listen(t), listen(t)
+	servedGRPC, servedHTTP := net.Listener(grpcLis), net.Listener(httpLis)
+	if opts.WrapListeners != nil {
+		servedGRPC, servedHTTP = opts.WrapListeners(grpcLis, httpLis)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	scheme := "http://"
 	if opts.TLS != nil {
@@ -550,7 +557,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 			s.clientTLS = &tls.Config{}
 		}
 	}
-	go func() { s.served <- srv.Serve(ctx, grpcLis, httpLis) }()
+	go func() { s.served <- srv.Serve(ctx, servedGRPC, servedHTTP) }()
 	stopWatch := func() {}
 	if secretFiles != nil {
 		// As production's serve does; stopped before the cache closes.

@@ -30,6 +30,10 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config) (htt
 		runtime.WithOutgoingHeaderMatcher(dropAllMetadata),
 		runtime.WithOutgoingTrailerMatcher(dropAllMetadata),
 	}
+	if !cfg.Limits.AllowMethodOverride {
+		// Both make grpc-gateway parse a form body before routing.
+		opts = append(opts, runtime.WithDisableHTTPMethodOverride(), runtime.WithDisablePathLengthFallback())
+	}
 	if cfg.RESTMetadata != nil {
 		opts = append(opts, runtime.WithMetadata(cfg.RESTMetadata))
 	}
@@ -41,7 +45,7 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config) (htt
 		return nil, err
 	}
 	// Registered last so they take precedence over generated routes.
-	files := &restFiles{mux: gw, client: eeov1.NewImportReportServiceClient(conn)}
+	files := &restFiles{mux: gw, client: eeov1.NewImportReportServiceClient(conn), uploadIdle: cfg.Limits.UploadIdleTimeout}
 	if err := files.register(); err != nil {
 		return nil, err
 	}
@@ -50,7 +54,7 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config) (htt
 	mux.Handle("GET /docs/", docsui.Handler("/docs/"))
 	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
 	mux.Handle("/", gw)
-	return withCORS(cfg.CORSAllowedOrigins, limitBodies(mux)), nil
+	return withCORS(cfg.CORSAllowedOrigins, requireUTF8(boundBodies(cfg.Limits.BodyReadTimeout, mux))), nil
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

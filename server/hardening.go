@@ -23,7 +23,7 @@ import (
 const (
 	maxConcurrentStreams = 1000
 	maxMessageBytes      = 4 << 20
-	maxRESTBodyBytes     = 1 << 20 // JSON request bodies; uploads stream and are capped separately
+	maxRESTBodyBytes     = 1 << 20 // every body but an upload's, which streams and is capped separately
 )
 
 func grpcLimits() []grpc.ServerOption {
@@ -65,17 +65,13 @@ func incomingHeaders(allowed []string) runtime.HeaderMatcherFunc {
 // into Grpc-Metadata-* headers.
 func dropAllMetadata(string) (string, bool) { return "", false }
 
-// limitBodies caps JSON request bodies; the upload route streams its own.
-// It also refuses a path or query that is not UTF-8: proto strings must be,
-// and the facade's gRPC client would otherwise fail the call as INTERNAL.
-func limitBodies(next http.Handler) http.Handler {
+// requireUTF8 refuses a path or query that is not UTF-8: proto strings must
+// be, and the facade's gRPC client would otherwise fail the call as INTERNAL.
+func requireUTF8(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !utf8.ValidString(r.URL.Path) || !utf8.ValidString(r.URL.RawQuery) || !validQuery(r) {
 			writeStatus(w, http.StatusBadRequest, rpcerr.InvalidField("request", "the path and query must be UTF-8"))
 			return
-		}
-		if !(r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports")) {
-			r.Body = http.MaxBytesReader(w, r.Body, maxRESTBodyBytes)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
@@ -29,6 +30,8 @@ const uploadChunk = 256 << 10
 type restFiles struct {
 	mux    *runtime.ServeMux
 	client eeov1.ImportReportServiceClient
+	// uploadIdle cuts off an upload body that sends nothing for this long.
+	uploadIdle time.Duration
 }
 
 func (f *restFiles) register() error {
@@ -78,6 +81,9 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 		md.RequestId = v
 	}
 
+	// The route is the upload's, so the body is exempt from the JSON cap;
+	// files.max_upload_bytes bounds it instead.
+	r.Body = readCloser{takeUploadBody(r, f.uploadIdle), r.Body}
 	var body io.Reader = r.Body
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		part, err := fileFromMultipart(r, md)
@@ -270,4 +276,11 @@ func fill(r io.Reader, buf []byte) (int, error) {
 func outboundMarshaler(mux *runtime.ServeMux, r *http.Request) runtime.Marshaler {
 	_, m := runtime.MarshalerForRequest(mux, r)
 	return m
+}
+
+// readCloser reads from one reader and closes another: the upload body
+// with its idle deadline, closed through the request's own body.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

@@ -62,6 +62,9 @@ type Config struct {
 	// tlsfiles.Reloader's ServerConfig, so certificates rotate without a
 	// restart. Nil serves plaintext.
 	TLS *tls.Config
+	// Limits bound bodies, connections and streams; zero fields take
+	// their defaults.
+	Limits Limits
 }
 
 // Defaults for Config.
@@ -109,6 +112,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WatchInterval <= 0 {
 		cfg.WatchInterval = DefaultWatchInterval
 	}
+	cfg.Limits.setDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer()}
 	s.draining, s.drainStarted = context.WithCancel(context.Background())
 	streams := append([]grpc.StreamServerInterceptor{endWatchesOnDrain(s.draining)}, cfg.StreamInterceptors...)

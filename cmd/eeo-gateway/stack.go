@@ -124,6 +124,7 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		CORSAllowedOrigins:     cfg.HTTP.CORSAllowedOrigins,
 		ShutdownTimeout:        cfg.ShutdownTimeout.Std(),
 		DrainDelay:             cfg.ShutdownDrainDelay.Std(),
+		Limits:                 serverLimits(cfg),
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,111 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Every REST request body is bounded twice before routing or caller
+// authentication sees it: in size (maxRESTBodyBytes, whatever
+// Content-Length or the Content-Type claim) and in time. A non-upload body
+// must arrive whole within Limits.BodyReadTimeout; the upload route instead
+// gets the raw body with an idle deadline, moved forward on every read that
+// makes progress, so a large file may take as long as it needs but a
+// stalled one is cut off.
+//
+// The deadline is the connection's (HTTP/1) or the stream's (HTTP/2) read
+// deadline, set through http.ResponseController, so a client that sends
+// nothing cannot hold a handler goroutine past it.
+
+// rawBodyKey is the context key of the request's unbounded body, which only
+// the upload handler takes.
+type rawBodyKey struct{}
+
+// rawBody is the request body as it came, before the size cap.
+type rawBody struct {
+	body   io.ReadCloser
+	rc     *http.ResponseController
+	capped *deadlineBody // the capped body every other handler reads
+}
+
+// boundBodies caps every request body at maxRESTBodyBytes with a total read
+// deadline of timeout, and keeps the uncapped body for takeUploadBody.
+func boundBodies(timeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		// Not every ResponseWriter supports deadlines (test recorders do
+		// not); the size cap holds regardless.
+		_ = rc.SetReadDeadline(time.Now().Add(timeout))
+		capped := &deadlineBody{ReadCloser: http.MaxBytesReader(w, r.Body, maxRESTBodyBytes), rc: rc}
+		raw := &rawBody{body: r.Body, rc: rc, capped: capped}
+		r = r.WithContext(context.WithValue(r.Context(), rawBodyKey{}, raw))
+		r.Body = capped
+		next.ServeHTTP(w, r)
+	})
+}
+
+// takeUploadBody returns r's uncapped body with an idle deadline of idle
+// instead of the total one. Only the upload handler calls it, after routing
+// chose it, so the cap exemption follows the route actually served and not
+// a guess from the path. If something already read from the capped body
+// (form parsing for a method override), the capped body is returned as is.
+func takeUploadBody(r *http.Request, idle time.Duration) io.Reader {
+	raw, ok := r.Context().Value(rawBodyKey{}).(*rawBody)
+	if !ok || raw.capped.started {
+		return r.Body
+	}
+	return &idleBody{body: raw.body, rc: raw.rc, idle: idle}
+}
+
+// deadlineBody clears the read deadline once the body has been read to its
+// end, so the deadline cannot fire on net/http's background read of a
+// connection whose handler is still streaming a response. After any other
+// error the deadline stays: net/http may still try to drain the body.
+type deadlineBody struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	started bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	b.started = true
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+// idleBody moves the read deadline to idle from now before each read that
+// follows progress, and clears it at the end of the body. It moves the
+// deadline at most every idle/8, so a fast upload does not pay for a
+// deadline update per read.
+type idleBody struct {
+	body     io.ReadCloser
+	rc       *http.ResponseController
+	idle     time.Duration
+	extended time.Time // when the deadline was last moved
+	done     bool
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	if b.done {
+		return b.body.Read(p)
+	}
+	if now := time.Now(); now.Sub(b.extended) >= b.idle/8 {
+		_ = b.rc.SetReadDeadline(now.Add(b.idle))
+		b.extended = now
+	}
+	n, err := b.body.Read(p)
+	if err == io.EOF {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
