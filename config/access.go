@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -119,6 +120,41 @@ type HTTPConfig struct {
 	// UploadIdleTimeout cuts off an upload whose body sends nothing for
 	// this long; uploads have no total deadline. Default 2m.
 	UploadIdleTimeout Duration `json:"upload_idle_timeout"`
+	// TrustedProxies are the addresses (IPs or CIDR prefixes) of reverse
+	// proxies in front of the REST listener. Only a request arriving from
+	// one of them has its X-Forwarded-For believed for the client address
+	// that logs and audit events show; none by default, so the address is
+	// always the connection's peer.
+	TrustedProxies []string `json:"trusted_proxies"`
+}
+
+// TrustedProxyPrefixes parses TrustedProxies, a bare IP being a prefix of
+// one address. Validate reports the entries it cannot parse.
+func (h HTTPConfig) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(h.TrustedProxies))
+	for i, s := range h.TrustedProxies {
+		p, err := parseProxy(s)
+		if err != nil {
+			return nil, fieldErr(fmt.Sprintf("http.trusted_proxies[%d]", i), err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("must be an IP address or CIDR prefix, got %q", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("must be an IP address or CIDR prefix, got %q", s)
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 func (c Config) validateAccess(p *problems) {
@@ -202,6 +238,9 @@ func (c Config) validateAccess(p *problems) {
 				p.add(fmt.Sprintf("%s.permissions[%d]", at, j), fmt.Errorf("unknown permission %q", perm))
 			}
 		}
+	}
+	if _, err := c.HTTP.TrustedProxyPrefixes(); err != nil {
+		*p = append(*p, err)
 	}
 	if a.RateLimit.PerSecond < 0 || a.RateLimit.Burst < 0 {
 		p.add("access.rate_limit", fmt.Errorf("per_second and burst must not be negative"))

@@ -9,8 +9,11 @@ import (
 // Defaults, kept in one place so Default, the package documentation and the
 // example file agree.
 const (
-	defaultGRPCAddr        = "127.0.0.1:9090"
-	defaultHTTPAddr        = "127.0.0.1:8080"
+	defaultGRPCAddr = "127.0.0.1:9090"
+	defaultHTTPAddr = "127.0.0.1:8080"
+	// DevAdminAddr is the admin listener of `serve --dev`; a config file
+	// has none unless it sets admin_addr.
+	DevAdminAddr           = "127.0.0.1:9091"
 	defaultLogLevel        = "info"
 	defaultLogFormat       = "json"
 	defaultShutdownTimeout = 15 * time.Second
@@ -54,6 +57,13 @@ type Config struct {
 	// HTTPAddr is the host:port the REST gateway listens on.
 	// Default "127.0.0.1:8080".
 	HTTPAddr string `json:"http_addr"`
+	// AdminAddr is the host:port of the plaintext admin listener: /metrics,
+	// /livez, /readyz and, with Admin.Pprof, /debug/pprof/. It never
+	// serves the API. Empty (the default for a config file) means no admin
+	// listener; `serve --dev` uses DevAdminAddr.
+	AdminAddr string `json:"admin_addr"`
+	// Admin tunes the admin listener.
+	Admin AdminConfig `json:"admin"`
 	// LogLevel is one of debug, info, warn, error. Default info.
 	LogLevel string `json:"log_level"`
 	// LogFormat is json or text. Default json, for log collectors.
@@ -78,6 +88,14 @@ type Config struct {
 	// Accounts are the EEO accounts the gateway hands out tokens for.
 	// At least one is required.
 	Accounts []Account `json:"accounts"`
+}
+
+// AdminConfig tunes the admin listener.
+type AdminConfig struct {
+	// Pprof serves Go's profiler under /debug/pprof/ on the admin
+	// listener. Off by default: profiles show memory contents' shapes and
+	// cost CPU, so an operator turns them on deliberately.
+	Pprof bool `json:"pprof"`
 }
 
 // TokenConfig tunes the access-token cache.

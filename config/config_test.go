@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/config"
 )
 
@@ -81,6 +82,8 @@ func TestDefault(t *testing.T) {
 	}{
 		{"grpc_addr", c.GRPCAddr, "127.0.0.1:9090"},
 		{"http_addr", c.HTTPAddr, "127.0.0.1:8080"},
+		{"admin_addr (off)", c.AdminAddr, ""},
+		{"admin.pprof", c.Admin.Pprof, false},
 		{"log_level", c.LogLevel, "info"},
 		{"log_format", c.LogFormat, "json"},
 		{"shutdown_timeout", c.ShutdownTimeout, sec(15 * time.Second)},
@@ -103,6 +106,24 @@ func TestDefault(t *testing.T) {
 	lines := errLines(c.Validate())
 	if len(lines) != 1 || lines[0] != "accounts: at least one account is required" {
 		t.Errorf("Default().Validate() = %q, want only the missing accounts", lines)
+	}
+}
+
+func TestDevServesAdmin(t *testing.T) {
+	acct := config.Account{Name: "demo", TokenURL: "http://127.0.0.1:1/t", BaseURL: "http://127.0.0.1:1", ClientID: "c", ClientSecret: auth.NewSecret("s")}
+	c, err := config.Dev(func(string) string { return "" }, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminAddr != "127.0.0.1:9091" {
+		t.Errorf("dev admin_addr = %q, want 127.0.0.1:9091", c.AdminAddr)
+	}
+	c, err = config.Dev(env{"EEO_GATEWAY_ADMIN_ADDR": "off"}.get, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminAddr != "" {
+		t.Errorf("dev admin_addr with EEO_GATEWAY_ADMIN_ADDR=off = %q, want empty", c.AdminAddr)
 	}
 }
 

@@ -12,6 +12,7 @@ func Dev(getenv func(string) string, accounts ...Account) (Config, error) {
 	}
 	c := Default()
 	c.LogFormat = "text"
+	c.AdminAddr = DevAdminAddr
 	c.Accounts = accounts
 	c.setDefaults()
 	errs := applyEnv(&c, getenv)

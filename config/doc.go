@@ -26,6 +26,7 @@
 //	Variable                          Field
 //	EEO_GATEWAY_GRPC_ADDR             grpc_addr
 //	EEO_GATEWAY_HTTP_ADDR             http_addr
+//	EEO_GATEWAY_ADMIN_ADDR            admin_addr ("off" turns it off)
 //	EEO_GATEWAY_LOG_LEVEL             log_level
 //	EEO_GATEWAY_LOG_FORMAT            log_format
 //	EEO_GATEWAY_SHUTDOWN_TIMEOUT      shutdown_timeout

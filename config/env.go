@@ -39,6 +39,11 @@ func applyEnv(c *Config, getenv func(string) string) []error {
 	}
 	str("EEO_GATEWAY_GRPC_ADDR", "grpc_addr", &c.GRPCAddr, checkAddr)
 	str("EEO_GATEWAY_HTTP_ADDR", "http_addr", &c.HTTPAddr, checkAddr)
+	if v := getenv("EEO_GATEWAY_ADMIN_ADDR"); v == AdminOff {
+		c.AdminAddr = ""
+	} else {
+		str("EEO_GATEWAY_ADMIN_ADDR", "admin_addr", &c.AdminAddr, checkAddr)
+	}
 	str("EEO_GATEWAY_LOG_LEVEL", "log_level", &c.LogLevel, checkLogLevel)
 	str("EEO_GATEWAY_LOG_FORMAT", "log_format", &c.LogFormat, checkLogFormat)
 	dur("EEO_GATEWAY_SHUTDOWN_TIMEOUT", "shutdown_timeout", &c.ShutdownTimeout, checkPositive)
@@ -47,6 +52,11 @@ func applyEnv(c *Config, getenv func(string) string) []error {
 	dur("EEO_GATEWAY_TOKEN_FETCH_TIMEOUT", "token.fetch_timeout", &c.Token.FetchTimeout, checkPositive)
 	return errs
 }
+
+// AdminOff, given as EEO_GATEWAY_ADMIN_ADDR (or the --admin-addr flag),
+// turns the admin listener off: an empty variable cannot, since it counts
+// as unset.
+const AdminOff = "off"
 
 // envErr names the variable first, since that is what the operator has to
 // change, and the field it overrides second.

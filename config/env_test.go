@@ -25,6 +25,7 @@ func TestEnvOverridesWin(t *testing.T) {
 		"ACME_SECRET":                      secretValue,
 		"EEO_GATEWAY_GRPC_ADDR":            ":9999",
 		"EEO_GATEWAY_HTTP_ADDR":            "0.0.0.0:8888",
+		"EEO_GATEWAY_ADMIN_ADDR":           "0.0.0.0:9191",
 		"EEO_GATEWAY_LOG_LEVEL":            "debug",
 		"EEO_GATEWAY_LOG_FORMAT":           "json",
 		"EEO_GATEWAY_SHUTDOWN_TIMEOUT":     "45s",
@@ -42,6 +43,7 @@ func TestEnvOverridesWin(t *testing.T) {
 	}{
 		{"EEO_GATEWAY_GRPC_ADDR", c.GRPCAddr, ":9999"},
 		{"EEO_GATEWAY_HTTP_ADDR", c.HTTPAddr, "0.0.0.0:8888"},
+		{"EEO_GATEWAY_ADMIN_ADDR", c.AdminAddr, "0.0.0.0:9191"},
 		{"EEO_GATEWAY_LOG_LEVEL", c.LogLevel, "debug"},
 		{"EEO_GATEWAY_LOG_FORMAT", c.LogFormat, "json"},
 		{"EEO_GATEWAY_SHUTDOWN_TIMEOUT", c.ShutdownTimeout.Std(), 45 * time.Second},
@@ -75,6 +77,16 @@ func TestEmptyEnvIsUnset(t *testing.T) {
 	}
 }
 
+func TestAdminAddrOffByEnv(t *testing.T) {
+	c, err := load(t, "admin_addr: 127.0.0.1:9191\n"+minimalYAML, env{"ACME_SECRET": secretValue, "EEO_GATEWAY_ADMIN_ADDR": "off"})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.AdminAddr != "" {
+		t.Errorf("admin_addr = %q, want empty (off)", c.AdminAddr)
+	}
+}
+
 func TestEnvErrorsNameTheVariable(t *testing.T) {
 	for _, tc := range []struct {
 		variable, value string
@@ -82,6 +94,7 @@ func TestEnvErrorsNameTheVariable(t *testing.T) {
 	}{
 		{"EEO_GATEWAY_GRPC_ADDR", "9090", []string{"EEO_GATEWAY_GRPC_ADDR (overrides grpc_addr): must be host:port"}},
 		{"EEO_GATEWAY_HTTP_ADDR", "localhost:http", []string{"EEO_GATEWAY_HTTP_ADDR (overrides http_addr): must be host:port"}},
+		{"EEO_GATEWAY_ADMIN_ADDR", "9091", []string{"EEO_GATEWAY_ADMIN_ADDR (overrides admin_addr): must be host:port"}},
 		{"EEO_GATEWAY_LOG_LEVEL", "verbose", []string{"EEO_GATEWAY_LOG_LEVEL (overrides log_level): must be one of debug, info, warn, error", `"verbose"`}},
 		{"EEO_GATEWAY_LOG_FORMAT", "xml", []string{"EEO_GATEWAY_LOG_FORMAT (overrides log_format): must be one of json, text"}},
 		{"EEO_GATEWAY_SHUTDOWN_TIMEOUT", "abc", []string{`EEO_GATEWAY_SHUTDOWN_TIMEOUT (overrides shutdown_timeout): invalid duration "abc"`}},

@@ -33,6 +33,12 @@ func (c Config) validate(unresolved map[int]bool) []error {
 	if c.GRPCAddr == c.HTTPAddr && c.GRPCAddr != "" && !strings.HasSuffix(c.GRPCAddr, ":0") {
 		p.add("http_addr", fmt.Errorf("must differ from grpc_addr, both are %q", c.HTTPAddr))
 	}
+	if c.AdminAddr != "" {
+		p.add("admin_addr", checkAddr(c.AdminAddr))
+		if !strings.HasSuffix(c.AdminAddr, ":0") && (c.AdminAddr == c.GRPCAddr || c.AdminAddr == c.HTTPAddr) {
+			p.add("admin_addr", fmt.Errorf("must differ from grpc_addr and http_addr, got %q", c.AdminAddr))
+		}
+	}
 	p.add("log_level", checkLogLevel(c.LogLevel))
 	p.add("log_format", checkLogFormat(c.LogFormat))
 	p.add("shutdown_timeout", checkPositive(c.ShutdownTimeout))

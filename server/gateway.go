@@ -21,7 +21,7 @@ import (
 // gRPC server through conn, so REST traffic takes the same interceptor chain
 // as gRPC traffic; /openapi.json and the docs page on it at /docs/; and
 // /healthz backed by gRPC health.
-func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, error) {
+func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config, metrics *serverMetrics) (http.Handler, error) {
 	opts := []runtime.ServeMuxOption{
 		runtime.WithErrorHandler(restErrorHandler),
 		runtime.WithForwardResponseOption(noStore),
@@ -29,6 +29,7 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config) (htt
 		runtime.WithIncomingHeaderMatcher(incomingHeaders(cfg.AllowedMetadataHeaders)),
 		runtime.WithOutgoingHeaderMatcher(dropAllMetadata),
 		runtime.WithOutgoingTrailerMatcher(dropAllMetadata),
+		runtime.WithMiddlewares(routeMiddleware),
 	}
 	if !cfg.Limits.AllowMethodOverride {
 		// Both make grpc-gateway parse a form body before routing.
@@ -54,7 +55,11 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config) (htt
 	mux.Handle("GET /docs/", docsui.Handler("/docs/"))
 	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
 	mux.Handle("/", gw)
-	return withCORS(cfg.CORSAllowedOrigins, requireUTF8(boundBodies(cfg.Limits.BodyReadTimeout, mux))), nil
+	h := withCORS(cfg.CORSAllowedOrigins, requireUTF8(boundBodies(cfg.Limits.BodyReadTimeout, mux)))
+	if metrics != nil {
+		h = metrics.rest.wrap(h)
+	}
+	return h, nil
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

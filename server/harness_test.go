@@ -24,12 +24,14 @@ import (
 
 // gateway is a running server.Server with a client connection to each port.
 type gateway struct {
-	conn    *grpc.ClientConn
-	baseURL string
-	logs    *testkit.SyncBuffer
-	eeo     *authtest.Fetcher
-	up      *fakeUpstream
-	stop    func() error // cancels Serve and returns its result
+	conn     *grpc.ClientConn
+	srv      *server.Server
+	baseURL  string
+	adminURL string // the admin listener, always served
+	logs     *testkit.SyncBuffer
+	eeo      *authtest.Fetcher
+	up       *fakeUpstream
+	stop     func() error // cancels Serve and returns its result
 }
 
 func startGateway(t testing.TB, mutate func(*server.Config)) *gateway {
@@ -59,9 +61,15 @@ func startGateway(t testing.TB, mutate func(*server.Config)) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
+	adminLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, grpcLis, httpLis) }()
+	go func() {
+		served <- srv.ServeListeners(ctx, server.Listeners{GRPC: grpcLis, HTTP: httpLis, Admin: adminLis})
+	}()
 
 	conn, err := grpc.NewClient(grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -80,7 +88,8 @@ func startGateway(t testing.TB, mutate func(*server.Config)) *gateway {
 		}
 		http.DefaultClient.CloseIdleConnections()
 	})
-	return &gateway{conn: conn, baseURL: "http://" + httpLis.Addr().String(), logs: logs, eeo: f, up: up, stop: stop}
+	return &gateway{conn: conn, srv: srv, baseURL: "http://" + httpLis.Addr().String(), adminURL: "http://" + adminLis.Addr().String(),
+		logs: logs, eeo: f, up: up, stop: stop}
 }
 
 // restCall does an HTTP request against the facade and decodes a JSON body.

@@ -98,3 +98,10 @@ func (l *requestLog) expire() {
 	}
 	l.order = l.order[n:]
 }
+
+// len is how many request ids are remembered, for the metric.
+func (l *requestLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.entries)
+}

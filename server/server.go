@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -57,6 +59,13 @@ type Config struct {
 	// makes, derived from the HTTP request: how a client certificate
 	// presented to the REST port reaches caller authentication.
 	RESTMetadata func(context.Context, *http.Request) metadata.MD
+	// Metrics, if set, receives the server's metrics when New runs: gRPC
+	// server metrics for every method (initialised to zero, so series exist
+	// before the first call), REST metrics by route template, and the size
+	// of the request-id log.
+	Metrics prometheus.Registerer
+	// Admin is what the admin listener (Listeners.Admin) serves.
+	Admin AdminConfig
 	// TLS, if set, serves both listeners over TLS (with client certificate
 	// verification if it asks for it). It is typically a
 	// tlsfiles.Reloader's ServerConfig, so certificates rotate without a
@@ -89,6 +98,18 @@ type Server struct {
 
 	draining     context.Context // cancelled when shutdown begins
 	drainStarted context.CancelFunc
+	metrics      *serverMetrics // nil without Config.Metrics
+	serving      atomic.Bool    // set once every listener is being served
+	// drainWait waits out Config.DrainDelay; tests replace it to hold a
+	// shutdown at the point where it is draining but still listening.
+	drainWait func(time.Duration)
+}
+
+// Listeners are the sockets a Server serves. GRPC and HTTP are required;
+// Admin, if set, gets the admin endpoints (see AdminConfig), plaintext
+// whatever Config.TLS says.
+type Listeners struct {
+	GRPC, HTTP, Admin net.Listener
 }
 
 // New builds the gRPC server with TokenService, health and reflection
@@ -113,17 +134,31 @@ func New(cfg Config) (*Server, error) {
 		cfg.WatchInterval = DefaultWatchInterval
 	}
 	cfg.Limits.setDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer()}
+	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), drainWait: time.Sleep}
 	s.draining, s.drainStarted = context.WithCancel(context.Background())
-	streams := append([]grpc.StreamServerInterceptor{endWatchesOnDrain(s.draining)}, cfg.StreamInterceptors...)
+	requests := newRequestLog(requestIDTTL, maxRequestIDs, cfg.Now)
+	var unary []grpc.UnaryServerInterceptor
+	streams := []grpc.StreamServerInterceptor{endWatchesOnDrain(s.draining)}
+	if cfg.Metrics != nil {
+		m, err := newServerMetrics(cfg.Metrics, requests)
+		if err != nil {
+			return nil, fmt.Errorf("server: registering metrics: %w", err)
+		}
+		s.metrics = m
+		// Before the access guard, so its refusals are counted too.
+		unary = append(unary, m.grpc.UnaryServerInterceptor())
+		streams = append(streams, m.grpc.StreamServerInterceptor())
+	}
+	unary = append(unary, cfg.UnaryInterceptors...)
+	streams = append(streams, cfg.StreamInterceptors...)
 	s.grpc = grpc.NewServer(append(grpcLimits(), grpc.Creds(newServerCredentials(cfg.TLS)),
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, cfg.UnaryInterceptors)...),
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, unary)...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, streams)...),
 	)...)
 	eeov1.RegisterTokenServiceServer(s.grpc, &tokenService{tokens: cfg.Tokens, now: cfg.Now})
 	eeov1.RegisterImportReportServiceServer(s.grpc, &importReportService{
 		upstreams:      cfg.Upstreams,
-		requests:       newRequestLog(requestIDTTL, maxRequestIDs, cfg.Now),
+		requests:       requests,
 		maxUploadBytes: cfg.MaxUploadBytes,
 		watchInterval:  cfg.WatchInterval,
 		draining:       s.draining,
@@ -134,6 +169,10 @@ func New(cfg Config) (*Server, error) {
 	for name := range s.grpc.GetServiceInfo() {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
+	if s.metrics != nil {
+		// Every method's series exist, at zero, before its first call.
+		s.metrics.grpc.InitializeMetrics(s.grpc)
+	}
 	return s, nil
 }
 
@@ -142,13 +181,21 @@ func New(cfg Config) (*Server, error) {
 // NOT_SERVING, new connections are refused, and in-flight calls get up to
 // ShutdownTimeout to finish. It returns nil after a shutdown that ctx asked for.
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	return s.ServeListeners(ctx, Listeners{GRPC: grpcLis, HTTP: httpLis})
+}
+
+// ServeListeners is Serve with an optional admin listener, which stays
+// open through the whole drain (its /readyz failing from the start) and
+// closes last.
+func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
+	grpcLis, httpLis := l.GRPC, l.HTTP
 	internal := newInternalListener()
 	conn, err := internal.dial()
 	if err != nil {
 		return fmt.Errorf("connecting the REST facade to the gRPC server: %w", err)
 	}
 	defer conn.Close()
-	rest, err := newRESTHandler(ctx, conn, s.cfg)
+	rest, err := newRESTHandler(ctx, conn, s.cfg, s.metrics)
 	if err != nil {
 		return fmt.Errorf("building REST facade: %w", err)
 	}
@@ -163,11 +210,19 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	if s.cfg.TLS != nil {
 		httpLis = tls.NewListener(httpLis, serverTLS(s.cfg.TLS, "h2", "http/1.1"))
 	}
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- serveErr("gRPC", s.grpc.Serve(grpcLis)) }()
 	go func() { errc <- serveErr("internal gRPC", s.grpc.Serve(internal)) }()
 	go func() { errc <- serveErr("REST", httpSrv.Serve(httpLis)) }()
-	s.log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
+	addrs := []any{"grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String()}
+	var adminSrv *http.Server
+	if l.Admin != nil {
+		adminSrv = newAdminServer(s.adminHandler(), s.log)
+		go func() { errc <- serveErr("admin", adminSrv.Serve(l.Admin)) }()
+		addrs = append(addrs, "admin_addr", l.Admin.Addr().String())
+	}
+	s.serving.Store(true)
+	s.log.Info("serving", addrs...)
 
 	var serveFailure error
 	select {
@@ -175,6 +230,10 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	case serveFailure = <-errc:
 	}
 	s.shutdown(httpSrv)
+	if adminSrv != nil {
+		// Nothing to drain but probes and scrapes.
+		adminSrv.Close()
+	}
 	return serveFailure
 }
 
@@ -189,10 +248,12 @@ func serveErr(what string, err error) error {
 // then gRPC; whatever is still running at the deadline is cut off.
 func (s *Server) shutdown(httpSrv *http.Server) {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout, "drain_delay", s.cfg.DrainDelay)
+	// Unready first (admin /readyz, gRPC health), listeners closed later.
 	s.drainStarted()
+	s.serving.Store(false)
 	s.health.Shutdown()
 	if s.cfg.DrainDelay > 0 {
-		time.Sleep(s.cfg.DrainDelay)
+		s.drainWait(s.cfg.DrainDelay)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()

@@ -1,0 +1,157 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/felixge/httpsnoop"
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// serverMetrics are the server's own metrics. Every label value comes from
+// a fixed set (gRPC method names, route templates, status codes, HTTP
+// methods), never from what a caller sent: the raw path, say, would let
+// any client create series without bound.
+type serverMetrics struct {
+	grpc *grpcprom.ServerMetrics
+	rest *restMetrics
+}
+
+// newServerMetrics registers the server's metrics with reg.
+func newServerMetrics(reg prometheus.Registerer, requests *requestLog) (*serverMetrics, error) {
+	m := &serverMetrics{
+		grpc: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram()),
+		rest: newRESTMetrics(),
+	}
+	idLog := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "eeo_gateway_request_id_log_entries",
+		Help: "Import and report request ids remembered for idempotent retries (bounded; entries expire after 24h).",
+	}, func() float64 { return float64(requests.len()) })
+	for _, c := range []prometheus.Collector{m.grpc, m.rest.requests, m.rest.duration, idLog} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// restMetrics count REST requests by method, route template and status.
+type restMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newRESTMetrics() *restMetrics {
+	labels := []string{"method", "route", "code"}
+	return &restMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eeo_gateway_http_requests_total",
+			Help: "REST requests by HTTP method, route template and status code.",
+		}, labels),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "eeo_gateway_http_request_duration_seconds",
+			Help:    "Time from a REST request's arrival until its handler returned (uploads and downloads included), by method, route template and status code.",
+			Buckets: prometheus.DefBuckets,
+		}, labels),
+	}
+}
+
+// routeUnmatched labels requests that matched no route.
+const routeUnmatched = "unmatched"
+
+// routeHolder is filled in by whichever router matches the request, so the
+// outermost middleware can label the request with the template afterwards.
+type routeHolder struct{ route string }
+
+type routeHolderKey struct{}
+
+// routeOf is the route r matched: grpc-gateway's template if it routed r,
+// else the net/http pattern (less its method) of the facade's own routes.
+// The catch-all "/" that hands requests to grpc-gateway is no route.
+func (h *routeHolder) routeOf(r *http.Request) string {
+	if h.route != "" {
+		return h.route
+	}
+	_, path, _ := strings.Cut(r.Pattern, " ")
+	if path == "" || path == "/" {
+		return routeUnmatched
+	}
+	return path
+}
+
+// setRoute records the matched route template for the request's metrics.
+func setRoute(ctx context.Context, route string) {
+	if h, ok := ctx.Value(routeHolderKey{}).(*routeHolder); ok {
+		h.route = route
+	}
+}
+
+// wrap instruments next. A handler that aborts the connection (a download
+// whose bytes turned out wrong) is counted with the status it had sent.
+func (m *restMetrics) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		holder := &routeHolder{}
+		r = r.WithContext(context.WithValue(r.Context(), routeHolderKey{}, holder))
+		start := time.Now()
+		code := 0
+		ww := httpsnoop.Wrap(w, httpsnoop.Hooks{
+			WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
+				return func(c int) {
+					if code == 0 && c >= 200 {
+						code = c
+					}
+					next(c)
+				}
+			},
+			Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
+				return func(b []byte) (int, error) {
+					if code == 0 {
+						code = http.StatusOK
+					}
+					return next(b)
+				}
+			},
+		})
+		defer func() {
+			if code == 0 {
+				code = http.StatusOK
+			}
+			labels := prometheus.Labels{"method": methodLabel(r.Method), "route": holder.routeOf(r), "code": strconv.Itoa(code)}
+			m.requests.With(labels).Inc()
+			m.duration.With(labels).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(ww, r)
+	})
+}
+
+// routeMiddleware is a grpc-gateway middleware: it runs once the mux has
+// matched a route, and records that route's template.
+func routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if p, ok := runtime.HTTPPattern(r.Context()); ok {
+			setRoute(r.Context(), routeTemplate(p.String()))
+		}
+		next(w, r, params)
+	}
+}
+
+// routeTemplate turns grpc-gateway's "/v1/accounts/{account=*}/token" into
+// the familiar "/v1/accounts/{account}/token".
+func routeTemplate(pattern string) string {
+	return strings.ReplaceAll(pattern, "=*}", "}")
+}
+
+// methodLabel bounds the method label to the methods HTTP defines.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
