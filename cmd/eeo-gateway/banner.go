@@ -11,6 +11,9 @@ eeo-gateway is serving in dev mode on an embedded EEO sandbox ({{.Sandbox}}).
   gRPC     {{.GRPC}}
   REST     http://{{.HTTP}}
   OpenAPI  http://{{.HTTP}}/openapi.json
+{{- if .Admin}}
+  Admin    http://{{.Admin}}/metrics  (also /livez, /readyz)
+{{- end}}
 
 Callers authenticate with an API key; this run's (set {{.KeyEnv}} to fix it):
   export EEO_KEY={{.Key}}
@@ -34,13 +37,19 @@ Press Ctrl-C to stop.
 `))
 
 // printDevBanner prints copy-paste commands with the addresses actually bound.
-func printDevBanner(w io.Writer, key string, sandbox, grpc, http net.Addr) {
+// admin is nil when the admin listener is off.
+func printDevBanner(w io.Writer, key string, sandbox, grpc, http, admin net.Addr) {
+	adminAddr := ""
+	if admin != nil {
+		adminAddr = admin.String()
+	}
 	bannerTemplate.Execute(w, map[string]string{
 		"Key":     key,
 		"KeyEnv":  devAPIKeyEnv,
 		"Sandbox": "http://" + sandbox.String(),
 		"GRPC":    grpc.String(),
 		"HTTP":    http.String(),
+		"Admin":   adminAddr,
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -35,7 +36,7 @@ func startDev(t *testing.T) (banner string, stop func() error) {
 	out, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--dev", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"},
+		done <- run(ctx, []string{"serve", "--dev", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"},
 			env{getenv: noEnv, stdout: outW, stderr: io.Discard})
 		outW.Close()
 	}()
@@ -93,9 +94,44 @@ func TestServeDevPrintsCommandsThatWork(t *testing.T) {
 	if err := json.NewDecoder(httpResp.Body).Decode(&body); err != nil || body.Token.AccessToken != resp.GetToken().GetAccessToken() {
 		t.Fatalf("curl URL: status %d, token %q, err %v", httpResp.StatusCode, body.Token.AccessToken, err)
 	}
+
+	// The admin line: metrics (with the build and the call just made) and probes.
+	metricsURL := regexp.MustCompile(`Admin +(http://\S+)/metrics`).FindStringSubmatch(banner)
+	if metricsURL == nil {
+		t.Fatalf("banner lacks the admin listener:\n%s", banner)
+	}
+	m := testkit.Scrape(t, nil, metricsURL[1]+"/metrics")
+	if _, ok := m.Value("eeo_gateway_build_info"); !ok {
+		t.Errorf("no eeo_gateway_build_info in /metrics")
+	}
+	if v := m.Get("grpc_server_handled_total", "grpc_method", "GetToken", "grpc_code", "OK"); v != 2 {
+		t.Errorf("GetToken OK handled = %v, want 2 (one gRPC, one REST)", v)
+	}
+	for _, probe := range []string{"/livez", "/readyz"} {
+		resp, err := http.Get(metricsURL[1] + probe)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %v, %v", probe, resp, err)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+	}
 	http.DefaultClient.CloseIdleConnections()
 	if err := stop(); err != nil {
 		t.Fatalf("run after shutdown = %v, want nil", err)
+	}
+}
+
+func TestBusyAdminPortFailsClearly(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	err = run(t.Context(), []string{"serve", "--dev", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", taken.Addr().String()},
+		env{getenv: noEnv, stdout: io.Discard, stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "--admin-addr") {
+		t.Fatalf("serve on a busy admin port = %v, want an error pointing at --admin-addr", err)
 	}
 }
 

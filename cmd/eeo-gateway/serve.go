@@ -13,6 +13,7 @@ type serveFlags struct {
 	configPath string
 	grpcAddr   string
 	httpAddr   string
+	adminAddr  string
 	logLevel   string
 	insecure   bool
 }
@@ -21,6 +22,11 @@ type serveFlags struct {
 func (f serveFlags) applyOverrides(cfg *config.Config) {
 	overrideIfSet(&cfg.GRPCAddr, f.grpcAddr)
 	overrideIfSet(&cfg.HTTPAddr, f.httpAddr)
+	if f.adminAddr == config.AdminOff {
+		cfg.AdminAddr = ""
+	} else {
+		overrideIfSet(&cfg.AdminAddr, f.adminAddr)
+	}
 	overrideIfSet(&cfg.LogLevel, f.logLevel)
 }
 
@@ -58,6 +64,7 @@ func newServeCmd(e env) *cobra.Command {
 	fl.StringVar(&f.configPath, "config", "", "YAML configuration `file` (see config/testdata/example.yaml)")
 	fl.StringVar(&f.grpcAddr, "grpc-addr", "", "gRPC listen `address` (overrides config; default 127.0.0.1:9090)")
 	fl.StringVar(&f.httpAddr, "http-addr", "", "REST listen `address` (overrides config; default 127.0.0.1:8080)")
+	fl.StringVar(&f.adminAddr, "admin-addr", "", "admin listen `address` for /metrics, /livez, /readyz (overrides config; \"off\" for none; dev default "+config.DevAdminAddr+")")
 	fl.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (overrides config)")
 	fl.BoolVar(&f.insecure, "insecure-allow-unauthenticated", false,
 		"serve without caller authentication (only behind something that authenticates callers; logged loudly)")

@@ -12,6 +12,7 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/config"
+	"github.com/eeo-gateway/eeo-gateway/internal/metrics"
 	"github.com/eeo-gateway/eeo-gateway/internal/version"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"github.com/eeo-gateway/eeo-gateway/tlsfiles"
@@ -27,6 +28,7 @@ type stack struct {
 	server *server.Server
 	grpc   net.Listener
 	http   net.Listener
+	admin  net.Listener // nil when admin_addr is off
 
 	// background runs beside the server: the embedded sandbox, the
 	// client-secret file watcher. Their context ends only after the server
@@ -53,7 +55,7 @@ func (s *stack) run(ctx context.Context, stdout io.Writer) error {
 		s.banner(stdout)
 	}
 	s.logger.Info("eeo-gateway starting", append(version.Get().LogAttrs(), "config", s.cfg)...)
-	return s.server.Serve(ctx, s.grpc, s.http)
+	return s.server.ServeListeners(ctx, server.Listeners{GRPC: s.grpc, HTTP: s.http, Admin: s.admin})
 }
 
 // onClose registers f to run when the stack is closed.
@@ -84,6 +86,8 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		return fmt.Errorf("configuration: access: %w", err)
 	}
 	s.onClose(guard.Close)
+
+	registry := metrics.NewRegistry(version.Get())
 
 	cache, secretFiles, err := newTokenCache(cfg, logger)
 	if err != nil {
@@ -125,6 +129,8 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		ShutdownTimeout:        cfg.ShutdownTimeout.Std(),
 		DrainDelay:             cfg.ShutdownDrainDelay.Std(),
 		Limits:                 serverLimits(cfg),
+		Metrics:                registry,
+		Admin:                  server.AdminConfig{Gatherer: registry, Pprof: cfg.Admin.Pprof},
 	})
 	if err != nil {
 		return err
@@ -140,5 +146,11 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		return fmt.Errorf("REST listener: %w (choose another address with --http-addr)", err)
 	}
 	s.onClose(func() { s.http.Close() })
+	if cfg.AdminAddr != "" {
+		if s.admin, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			return fmt.Errorf("admin listener: %w (choose another address with --admin-addr, or --admin-addr off)", err)
+		}
+		s.onClose(func() { s.admin.Close() })
+	}
 	return nil
 }

@@ -63,6 +63,16 @@ func newDevStack(f serveFlags, e env) (_ *stack, err error) {
 	if err := s.buildGateway(guardCfg); err != nil {
 		return nil, err
 	}
-	s.banner = func(w io.Writer) { printDevBanner(w, key, sandboxLis.Addr(), s.grpc.Addr(), s.http.Addr()) }
+	s.banner = func(w io.Writer) {
+		printDevBanner(w, key, sandboxLis.Addr(), s.grpc.Addr(), s.http.Addr(), listenerAddr(s.admin))
+	}
 	return s, nil
+}
+
+// listenerAddr is l's address, or nil for no listener.
+func listenerAddr(l net.Listener) net.Addr {
+	if l == nil {
+		return nil
+	}
+	return l.Addr()
 }
