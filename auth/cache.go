@@ -165,11 +165,21 @@ func (c *Cache) Token(ctx context.Context, account string) (Token, error) {
 		return Token{}, err
 	}
 	now, slack := c.clock.reading()
-	if st := e.current.Load(); st != nil && st.usable(now, slack) {
+	st := e.current.Load()
+	if st != nil && st.usable(now, slack) {
 		if now >= st.refreshAt && now >= e.retryAt.Load() {
 			c.refreshInBackground(e)
 		}
+		e.stats.hits.n.Add(1)
 		return st.handOut(now, c.clock.res), nil
+	}
+	e.stats.misses.Add(1)
+	if st != nil && st.retired.CompareAndSwap(false, true) {
+		cause := CauseIdle
+		if now+slack >= st.expiresAt {
+			cause = CauseExpired
+		}
+		e.stats.invalidations[cause].Add(1)
 	}
 	return c.await(ctx, e, false)
 }
@@ -187,20 +197,23 @@ func (c *Cache) Refresh(ctx context.Context, account string) (Token, error) {
 // Invalidate drops the cached token only if it is still accessToken: a 401
 // for a token that has since been replaced must not discard the new one. It
 // reports whether a token was dropped.
+//
+// It is how the EEO client reports a token EEO answered 401 for, and is
+// counted as such (CauseRejected).
 func (c *Cache) Invalidate(account string, accessToken Secret) (bool, error) {
-	return c.invalidateIf(account, func(t *Token) bool { return t.AccessToken.Equal(accessToken) })
+	return c.invalidateIf(account, CauseRejected, func(t *Token) bool { return t.AccessToken.Equal(accessToken) })
 }
 
 // InvalidateFingerprint is Invalidate for a caller that knows the token only
 // by its Fingerprint.
 func (c *Cache) InvalidateFingerprint(account, fingerprint string) (bool, error) {
-	return c.invalidateIf(account, func(t *Token) bool { return t.Fingerprint == fingerprint })
+	return c.invalidateIf(account, CauseInvalidated, func(t *Token) bool { return t.Fingerprint == fingerprint })
 }
 
 // Drop discards whatever token is cached for the account. It reports whether
 // one was.
 func (c *Cache) Drop(account string) (bool, error) {
-	return c.invalidateIf(account, func(*Token) bool { return true })
+	return c.invalidateIf(account, CauseInvalidated, func(*Token) bool { return true })
 }
 
 // Reset forgets the account's token and any backoff after failures, for
@@ -210,7 +223,9 @@ func (c *Cache) Reset(account string) error {
 	if err != nil {
 		return err
 	}
-	e.current.Store(nil)
+	if st := e.current.Swap(nil); st != nil {
+		e.stats.invalidations[CauseSecretRotated].Add(1)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.lastErr, e.lastErrAt = nil, time.Time{}
@@ -241,7 +256,7 @@ func (c *Cache) entry(account string) (*entry, error) {
 	return e, nil
 }
 
-func (c *Cache) invalidateIf(account string, match func(*Token) bool) (bool, error) {
+func (c *Cache) invalidateIf(account string, cause InvalidationCause, match func(*Token) bool) (bool, error) {
 	e, err := c.entry(account)
 	if err != nil {
 		return false, err
@@ -252,7 +267,8 @@ func (c *Cache) invalidateIf(account string, match func(*Token) bool) (bool, err
 	}
 	dropped := e.current.CompareAndSwap(st, nil)
 	if dropped {
-		c.opts.Logger.Info("token invalidated", "account", e.name, "fingerprint", st.token.Fingerprint)
+		e.stats.invalidations[cause].Add(1)
+		c.opts.Logger.Info("token invalidated", "account", e.name, "fingerprint", st.token.Fingerprint, "cause", cause.String())
 	}
 	return dropped, nil
 }
@@ -262,9 +278,13 @@ func (c *Cache) await(ctx context.Context, e *entry, force bool) (Token, error) 
 	// The fetch outlives this caller: it keeps ctx's values (trace IDs) but
 	// not its cancellation, so a caller that gives up fails no one else.
 	detached := context.WithoutCancel(ctx)
-	ch := e.flight.DoChan("", func() (any, error) { return c.fetch(detached, e, force) })
+	led := false // set only if this caller's function is the one that runs
+	ch := e.flight.DoChan("", func() (any, error) { led = true; return c.fetch(detached, e, force) })
 	select {
 	case r := <-ch:
+		if !led {
+			e.stats.joined.Add(1)
+		}
 		if r.Err != nil {
 			return Token{}, r.Err
 		}
@@ -285,6 +305,7 @@ func (c *Cache) refreshInBackground(e *entry) {
 		e.refreshing.Store(false)
 		return
 	}
+	e.stats.backgroundRefreshes.Add(1)
 	go func() {
 		defer c.running.Done()
 		defer e.refreshing.Store(false)
@@ -317,6 +338,7 @@ func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*tokenState
 		return st, nil
 	}
 	if err := e.backingOff(c.clock, issuedAt); err != nil {
+		e.stats.backoffRejections.Add(1)
 		return nil, err
 	}
 	if !c.track() {
@@ -331,6 +353,7 @@ func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*tokenState
 	grant, err := e.fetcher.FetchToken(ctx)
 	e.fetching.Store(false)
 
+	e.stats.countFetch(err)
 	if err != nil {
 		now, _ := c.clock.reading()
 		ferr := e.recordFailure(c.clock, now, err, c.opts.BackoffMax)

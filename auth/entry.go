@@ -26,6 +26,8 @@ type entry struct {
 	refreshing atomic.Bool                // a background refresh is running
 	retryAt    atomic.Int64               // clock reading before which no request is sent; written under mu
 
+	stats entryStats // counters for metrics, read by Cache.Stats
+
 	mu        sync.Mutex
 	fetches   int64                       // guarded by mu
 	lastErr   error                       // guarded by mu; nil once a request succeeds
@@ -82,14 +84,15 @@ func (e *entry) recordSuccess(st *tokenState) {
 	e.current.Store(st)
 }
 
-// tokenState is a cached token. Only lastUse changes after creation. Times
-// are clock readings (nanoseconds since the clock's base).
+// tokenState is a cached token. Only lastUse and retired change after
+// creation. Times are clock readings (nanoseconds since the clock's base).
 type tokenState struct {
 	token      Token        // IdleDeadline is filled in per hand-out
 	expiresAt  int64        // token.ExpiresAt as a reading
 	refreshAt  int64        // a hit at or after this starts a background refresh
 	idleUsable int64        // IdleTimeout less IdleMargin
 	lastUse    atomic.Int64 // the last recorded hand-out; starts at issue
+	retired    atomic.Bool  // counted as invalidated (idle or expired) once
 	clock      *clock
 }
 

@@ -94,6 +94,7 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		return err
 	}
 	s.onClose(cache.Close)
+	registry.MustRegister(metrics.NewTokenCacheCollector(cache, nil))
 	if len(secretFiles) > 0 {
 		s.background = append(s.background, func(ctx context.Context) {
 			auth.WatchSecretFiles(ctx, cache, secretFiles, secretCheckInterval, logger.With("component", "secrets"))
