@@ -23,6 +23,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -147,12 +148,12 @@ func fuzzCheckStatus(t *testing.T, rpc string, err error, want fuzzOutcome) {
 		t.Fatalf("%s: %v (code %v)", rpc, err, st.Code())
 	default:
 		// Every failure carries the gateway's ErrorInfo (AIP-193).
-		if info := errorInfo(t, err); info.GetDomain() != server.ErrorDomain || info.GetReason() == "" {
+		if info := testkit.ErrorInfo(t, err); info.GetDomain() != server.ErrorDomain || info.GetReason() == "" {
 			t.Fatalf("%s: ErrorInfo %v, want domain %q and a reason", rpc, info, server.ErrorDomain)
 		}
 	}
-	if st.Code() == codes.InvalidArgument && errorInfo(t, err).GetReason() == server.ReasonInvalidArgument {
-		field := errorInfo(t, err).GetMetadata()["field"]
+	if st.Code() == codes.InvalidArgument && testkit.ErrorInfo(t, err).GetReason() == server.ReasonInvalidArgument {
+		field := testkit.ErrorInfo(t, err).GetMetadata()["field"]
 		var violations []string
 		for _, d := range st.Details() {
 			if br, ok := d.(*errdetails.BadRequest); ok {
@@ -166,14 +167,14 @@ func fuzzCheckStatus(t *testing.T, rpc string, err error, want fuzzOutcome) {
 		}
 	}
 
-	validationErr := st.Code() == codes.InvalidArgument && errorInfo(t, err).GetReason() == server.ReasonInvalidArgument
+	validationErr := st.Code() == codes.InvalidArgument && testkit.ErrorInfo(t, err).GetReason() == server.ReasonInvalidArgument
 	switch want.code {
 	case codes.OK:
-		if validationErr && (want.also == "" || errorInfo(t, err).GetMetadata()["field"] != want.also) {
+		if validationErr && (want.also == "" || testkit.ErrorInfo(t, err).GetMetadata()["field"] != want.also) {
 			t.Fatalf("%s: a valid request refused: %v", rpc, err)
 		}
 	case codes.InvalidArgument:
-		if !validationErr || errorInfo(t, err).GetMetadata()["field"] != want.field {
+		if !validationErr || testkit.ErrorInfo(t, err).GetMetadata()["field"] != want.field {
 			t.Fatalf("%s: %v, want INVALID_ARGUMENT for field %q", rpc, err, want.field)
 		}
 	default:

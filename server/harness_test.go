@@ -16,10 +16,8 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/auth/authtest"
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 )
 
 // gateway is a running server.Server with a client connection to each port.
@@ -112,27 +110,4 @@ func (g *gateway) restCall(t *testing.T, method, path string) (*http.Response, m
 		}
 	}
 	return resp, decoded
-}
-
-// errorInfo returns the ErrorInfo of a gRPC error, failing the test if absent.
-func errorInfo(t *testing.T, err error) *errdetails.ErrorInfo {
-	t.Helper()
-	st, _ := status.FromError(err)
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			return info
-		}
-	}
-	t.Fatalf("error %v has no ErrorInfo", err)
-	return nil
-}
-
-func retryDelay(err error) time.Duration {
-	st, _ := status.FromError(err)
-	for _, d := range st.Details() {
-		if ri, ok := d.(*errdetails.RetryInfo); ok {
-			return ri.GetRetryDelay().AsDuration()
-		}
-	}
-	return 0
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -52,16 +53,6 @@ func meta(mutate ...func(*eeov1.ImportMetadata)) *eeov1.ImportMetadata {
 	return md
 }
 
-func wantStatus(t *testing.T, err error, code codes.Code, reason string) {
-	t.Helper()
-	if status.Code(err) != code {
-		t.Fatalf("error = %v, want code %v", err, code)
-	}
-	if got := errorInfo(t, err).GetReason(); got != reason {
-		t.Fatalf("reason = %q, want %q (%v)", got, reason, err)
-	}
-}
-
 func TestCreateImportStreamsFileUpstream(t *testing.T) {
 	g := startGateway(t, nil)
 	data := bytes.Repeat([]byte(csvFile), 1000)
@@ -88,7 +79,7 @@ func TestCreateImportRefusesBadStreams(t *testing.T) {
 	stream, _ := client.CreateImport(t.Context())
 	stream.Send(&eeov1.CreateImportRequest{Payload: &eeov1.CreateImportRequest_Chunk{Chunk: []byte("x")}})
 	_, err := stream.CloseAndRecv()
-	wantStatus(t, err, codes.InvalidArgument, server.ReasonInvalidArgument)
+	testkit.WantStatus(t, err, codes.InvalidArgument, server.ReasonInvalidArgument)
 
 	for _, tc := range []struct {
 		name   string
@@ -105,7 +96,7 @@ func TestCreateImportRefusesBadStreams(t *testing.T) {
 		{"declared too large", meta(func(m *eeov1.ImportMetadata) { m.SizeBytes = 1001 }), []byte(csvFile), codes.ResourceExhausted, server.ReasonUploadTooLarge},
 	} {
 		_, err := uploadGRPC(t.Context(), g, tc.md, tc.data, 100)
-		if status.Code(err) != tc.code || errorInfo(t, err).GetReason() != tc.reason {
+		if status.Code(err) != tc.code || testkit.ErrorInfo(t, err).GetReason() != tc.reason {
 			t.Errorf("%s: %v, want %v %s", tc.name, err, tc.code, tc.reason)
 		}
 	}
@@ -121,10 +112,10 @@ func TestFailedUploadCreatesNothingUpstream(t *testing.T) {
 	data := bytes.Repeat([]byte("x"), 600)
 
 	_, err := uploadGRPC(t.Context(), g, meta(), append(data, data...), 300)
-	wantStatus(t, err, codes.ResourceExhausted, server.ReasonUploadTooLarge)
+	testkit.WantStatus(t, err, codes.ResourceExhausted, server.ReasonUploadTooLarge)
 
 	_, err = uploadGRPC(t.Context(), g, meta(func(m *eeov1.ImportMetadata) { m.ExpectedSha256 = sum([]byte("other")) }), data, 300)
-	wantStatus(t, err, codes.InvalidArgument, server.ReasonChecksumMismatch)
+	testkit.WantStatus(t, err, codes.InvalidArgument, server.ReasonChecksumMismatch)
 
 	for i, u := range g.up.recorded() {
 		if u.readErr == nil {
@@ -179,9 +170,9 @@ func TestCreateImportRequestIDIsIdempotent(t *testing.T) {
 	}
 	// A retry claiming the original's checksum must still send those bytes.
 	_, err = uploadGRPC(t.Context(), g, meta(withID("req-1"), func(m *eeov1.ImportMetadata) { m.ExpectedSha256 = sum([]byte(csvFile)) }), []byte("x"), 10)
-	wantStatus(t, err, codes.InvalidArgument, server.ReasonChecksumMismatch)
+	testkit.WantStatus(t, err, codes.InvalidArgument, server.ReasonChecksumMismatch)
 	_, err = uploadGRPC(t.Context(), g, meta(withID("req-1")), []byte(csvFile+"3,Grace,Hopper,grace@example.com\n"), 10)
-	wantStatus(t, err, codes.AlreadyExists, server.ReasonRequestIDReused)
+	testkit.WantStatus(t, err, codes.AlreadyExists, server.ReasonRequestIDReused)
 	if n := g.up.importCount(); n != 1 {
 		t.Fatalf("imports upstream = %d, want 1", n)
 	}
@@ -199,7 +190,7 @@ func TestConcurrentRetryWhileFirstInFlightIsAborted(t *testing.T) {
 	<-events // the first upload's body is at EEO, which has not answered yet
 
 	_, err := uploadGRPC(t.Context(), g, md, []byte(csvFile), 10)
-	wantStatus(t, err, codes.Aborted, server.ReasonRequestInProgress)
+	testkit.WantStatus(t, err, codes.Aborted, server.ReasonRequestInProgress)
 
 	close(hold)
 	if err := <-firstDone; err != nil {
@@ -216,7 +207,7 @@ func TestUpstreamRecordingDifferentBytesIsDataLoss(t *testing.T) {
 	g.up.corrupt = true
 	g.up.mu.Unlock()
 	_, err := uploadGRPC(t.Context(), g, meta(), []byte(csvFile), 10)
-	wantStatus(t, err, codes.DataLoss, server.ReasonDataLoss)
+	testkit.WantStatus(t, err, codes.DataLoss, server.ReasonDataLoss)
 	page, _ := g.up.ListImports(t.Context(), eeo.ListQuery{})
 	if len(page.Imports) != 1 || page.Imports[0].State != "CANCELLED" {
 		t.Fatalf("the damaged import was not cancelled: %+v", page.Imports)
@@ -249,7 +240,7 @@ func TestUpstreamErrorsMapToDocumentedStatuses(t *testing.T) {
 	} {
 		g.up.failWith(tc.err)
 		_, err := client.GetImport(t.Context(), &eeov1.GetImportRequest{Account: "demo", ImportId: "imp_1"})
-		if status.Code(err) != tc.code || errorInfo(t, err).GetReason() != tc.reason {
+		if status.Code(err) != tc.code || testkit.ErrorInfo(t, err).GetReason() != tc.reason {
 			t.Errorf("%v: got %v, want %v %s", tc.err, err, tc.code, tc.reason)
 			continue
 		}
@@ -275,9 +266,9 @@ func TestUpstreamErrorsMapToDocumentedStatuses(t *testing.T) {
 func TestObjectIDsAreValidated(t *testing.T) {
 	g := startGateway(t, nil)
 	_, err := eeov1.NewImportReportServiceClient(g.conn).GetImport(t.Context(), &eeov1.GetImportRequest{Account: "demo", ImportId: "../x"})
-	wantStatus(t, err, codes.InvalidArgument, server.ReasonInvalidArgument)
+	testkit.WantStatus(t, err, codes.InvalidArgument, server.ReasonInvalidArgument)
 	_, err = eeov1.NewImportReportServiceClient(g.conn).GetReport(t.Context(), &eeov1.GetReportRequest{Account: "demo"})
-	wantStatus(t, err, codes.InvalidArgument, server.ReasonInvalidArgument)
+	testkit.WantStatus(t, err, codes.InvalidArgument, server.ReasonInvalidArgument)
 }
 
 func TestCreateReportRequestIDIsIdempotent(t *testing.T) {
@@ -297,7 +288,7 @@ func TestCreateReportRequestIDIsIdempotent(t *testing.T) {
 	}
 	req.Parameters["rows"] = "6"
 	_, err = client.CreateReport(t.Context(), req)
-	wantStatus(t, err, codes.AlreadyExists, server.ReasonRequestIDReused)
+	testkit.WantStatus(t, err, codes.AlreadyExists, server.ReasonRequestIDReused)
 }
 
 func TestWatchImportSendsChangesUntilTerminal(t *testing.T) {

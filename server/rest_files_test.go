@@ -14,6 +14,7 @@ import (
 	"time"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"google.golang.org/grpc/codes"
 )
@@ -146,7 +147,7 @@ func TestDownloadBeforeSuccessIsFailedPrecondition(t *testing.T) {
 	g.up.setReportState(rep.GetReport().GetReportId(), "RUNNING")
 	stream, _ := eeov1.NewImportReportServiceClient(g.conn).DownloadReport(t.Context(), &eeov1.DownloadReportRequest{Account: "demo", ReportId: rep.GetReport().GetReportId()})
 	_, err := stream.Recv()
-	wantStatus(t, err, codes.FailedPrecondition, server.ReasonReportNotReady)
+	testkit.WantStatus(t, err, codes.FailedPrecondition, server.ReasonReportNotReady)
 	resp, body := g.restCall(t, http.MethodGet, "/v1/accounts/demo/reports/"+rep.GetReport().GetReportId()+":download")
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body), server.ReasonReportNotReady) {
 		t.Fatalf("REST: %d %v", resp.StatusCode, body)
@@ -179,7 +180,7 @@ func TestDownloadBrokenMidStream(t *testing.T) {
 	for err == nil {
 		_, err = stream.Recv()
 	}
-	wantStatus(t, err, codes.Unavailable, server.ReasonEEOUnavailable)
+	testkit.WantStatus(t, err, codes.Unavailable, server.ReasonEEOUnavailable)
 
 	resp, err := http.Get(g.baseURL + "/v1/accounts/demo/reports/" + id + ":download")
 	if err != nil {
@@ -203,5 +204,5 @@ func TestDownloadChecksumMismatchIsDataLoss(t *testing.T) {
 	for err == nil {
 		_, err = stream.Recv()
 	}
-	wantStatus(t, err, codes.DataLoss, server.ReasonDataLoss)
+	testkit.WantStatus(t, err, codes.DataLoss, server.ReasonDataLoss)
 }

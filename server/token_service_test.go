@@ -11,6 +11,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -55,7 +56,7 @@ func TestUnknownAccountIsNotFound(t *testing.T) {
 	if status.Code(err) != codes.NotFound {
 		t.Fatalf("code = %v, want NotFound", status.Code(err))
 	}
-	if info := errorInfo(t, err); info.GetDomain() != server.ErrorDomain || info.GetReason() != server.ReasonAccountNotFound {
+	if info := testkit.ErrorInfo(t, err); info.GetDomain() != server.ErrorDomain || info.GetReason() != server.ReasonAccountNotFound {
 		t.Fatalf("ErrorInfo = %v", info)
 	}
 	resp, body := g.restCall(t, http.MethodGet, "/v1/accounts/nope/token")
@@ -80,7 +81,7 @@ func TestMissingAccountIsInvalidArgument(t *testing.T) {
 		},
 	} {
 		err := call()
-		if status.Code(err) != codes.InvalidArgument || errorInfo(t, err).GetReason() != server.ReasonInvalidArgument {
+		if status.Code(err) != codes.InvalidArgument || testkit.ErrorInfo(t, err).GetReason() != server.ReasonInvalidArgument {
 			t.Fatalf("%s: %v", name, err)
 		}
 		st, _ := status.FromError(err)
@@ -115,14 +116,14 @@ func TestEEOFailuresMapToDocumentedCodes(t *testing.T) {
 			g := startGateway(t, nil)
 			g.eeo.Fail(tc.fail)
 			_, err := eeov1.NewTokenServiceClient(g.conn).GetToken(t.Context(), &eeov1.GetTokenRequest{Account: "demo"})
-			info := errorInfo(t, err)
+			info := testkit.ErrorInfo(t, err)
 			if status.Code(err) != tc.code || info.GetReason() != tc.reason || info.GetMetadata()["account"] != "demo" {
 				t.Fatalf("got %v %v, want %v %s", status.Code(err), info, tc.code, tc.reason)
 			}
 			if tc.fail.StatusCode != 0 && info.GetMetadata()["http_status"] == "" {
 				t.Errorf("metadata lacks http_status: %v", info.GetMetadata())
 			}
-			if d := retryDelay(err); tc.retrying != (d > 0) {
+			if d := testkit.RetryDelay(err); tc.retrying != (d > 0) {
 				t.Fatalf("RetryInfo delay %v, want present=%v", d, tc.retrying)
 			}
 			if tc.code == codes.Unauthenticated {
@@ -221,7 +222,7 @@ func TestPanicBecomesInternal(t *testing.T) {
 		})
 	})
 	_, err := eeov1.NewTokenServiceClient(g.conn).GetToken(t.Context(), &eeov1.GetTokenRequest{Account: "demo"})
-	if status.Code(err) != codes.Internal || errorInfo(t, err).GetReason() != server.ReasonInternal {
+	if status.Code(err) != codes.Internal || testkit.ErrorInfo(t, err).GetReason() != server.ReasonInternal {
 		t.Fatalf("err = %v, want INTERNAL", err)
 	}
 	if strings.Contains(g.logs.String(), "tok-secret") || strings.Contains(err.Error(), "tok-secret") {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 )
 
@@ -67,7 +68,7 @@ func TestEveryEEOCodeMapsToADocumentedReason(t *testing.T) {
 		}
 		g.up.failWith(&eeo.Error{Op: "get import", StatusCode: want.status, Code: value, Err: want.err})
 		_, err := client.GetImport(t.Context(), &eeov1.GetImportRequest{Account: "demo", ImportId: "imp_1"})
-		if got := errorInfo(t, err).GetReason(); got != want.reason {
+		if got := testkit.ErrorInfo(t, err).GetReason(); got != want.reason {
 			t.Errorf("eeo.%s (HTTP %d): reason %s, want %s (%v)", name, want.status, got, want.reason, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/tlsfiles"
 )
 
@@ -23,11 +24,11 @@ func Example() {
 		panic(err)
 	}
 	defer os.RemoveAll(dir)
-	ca := newCA("Example CA")
-	p := ca.issue("gateway.example", 1, serverUse)
+	ca := testkit.NewCA("Example CA")
+	p := ca.Server("gateway.example", testkit.Serial(1))
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	writeAtomic(certFile, p.certPEM)
-	writeAtomic(keyFile, p.keyPEM)
+	writeAtomic(certFile, p.CertPEM)
+	writeAtomic(keyFile, p.KeyPEM)
 
 	r, err := tlsfiles.New(tlsfiles.Options{
 		CertFile:   certFile,
@@ -54,7 +55,7 @@ func Example() {
 	go func() { defer close(done); _ = srv.ServeTLS(ln, "", "") }()
 	defer func() { srv.Close(); <-done }()
 
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool(ca)}, ForceAttemptHTTP2: true}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: testkit.Pool(ca)}, ForceAttemptHTTP2: true}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Get("https://" + ln.Addr().String() + "/")
 	if err != nil {

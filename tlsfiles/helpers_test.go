@@ -2,17 +2,10 @@ package tlsfiles_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,98 +19,13 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// ---- certificates ----------------------------------------------------------
-
-// pair is a certificate with its key, parsed and PEM-encoded.
-type pair struct {
-	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
-	certPEM []byte
-	keyPEM  []byte
-}
+// ---- files ----------------------------------------------------------------
 
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
 	}
 	return v
-}
-
-// newCA returns a self-signed CA. Helpers panic rather than take a
-// testing.TB so the Example can use them too.
-func newCA(cn string) *pair {
-	tmpl := &x509.Certificate{
-		SerialNumber:          must(rand.Int(rand.Reader, big.NewInt(1<<62))),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	return sign(tmpl, nil)
-}
-
-type use int
-
-const (
-	serverUse use = iota
-	clientUse
-)
-
-// issue returns a leaf certificate signed by ca. Server certificates are
-// valid for localhost and 127.0.0.1.
-func (ca *pair) issue(cn string, serial int64, u use) *pair {
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	if u == serverUse {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.DNSNames = []string{"localhost"}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	} else {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	}
-	return sign(tmpl, ca)
-}
-
-func sign(tmpl *x509.Certificate, parent *pair) *pair {
-	key := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
-	parentCert, parentKey := tmpl, key
-	if parent != nil {
-		parentCert, parentKey = parent.cert, parent.key
-	}
-	der := must(x509.CreateCertificate(rand.Reader, tmpl, parentCert, &key.PublicKey, parentKey))
-	return &pair{
-		cert:    must(x509.ParseCertificate(der)),
-		key:     key,
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: must(x509.MarshalPKCS8PrivateKey(key))}),
-	}
-}
-
-func (p *pair) tlsCert() tls.Certificate {
-	return tls.Certificate{Certificate: [][]byte{p.cert.Raw}, PrivateKey: p.key, Leaf: p.cert}
-}
-
-func pool(cas ...*pair) *x509.CertPool {
-	p := x509.NewCertPool()
-	for _, ca := range cas {
-		p.AddCert(ca.cert)
-	}
-	return p
-}
-
-func bundle(cas ...*pair) []byte {
-	var b []byte
-	for _, ca := range cas {
-		b = append(b, ca.certPEM...)
-	}
-	return b
 }
 
 // writeAtomic replaces path the way rotation tools do: write a temporary

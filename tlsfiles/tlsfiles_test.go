@@ -25,7 +25,7 @@ const every = 10 * time.Second
 // fixture is a Reloader over files in a temp dir, with a fake clock and
 // captured logs.
 type fixture struct {
-	serverCA, clientCA, otherCA *pair
+	serverCA, clientCA, otherCA *testkit.Cert
 	certFile, keyFile, caFile   string
 	clock                       *testkit.Clock
 	logs                        *logBuffer
@@ -36,15 +36,15 @@ func newFixture(t *testing.T, mtls bool) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{
-		serverCA: newCA("server CA"),
-		clientCA: newCA("client CA"),
-		otherCA:  newCA("untrusted CA"),
+		serverCA: testkit.NewCA("server CA"),
+		clientCA: testkit.NewCA("client CA"),
+		otherCA:  testkit.NewCA("untrusted CA"),
 		certFile: filepath.Join(dir, "tls.crt"),
 		keyFile:  filepath.Join(dir, "tls.key"),
 		clock:    testkit.NewClockAt(time.Now()),
 		logs:     &logBuffer{},
 	}
-	f.writePair(f.serverCA.issue("server-gen1", 1, serverUse))
+	f.writePair(f.serverCA.Server("server-gen1", testkit.Serial(1)))
 	opts := tlsfiles.Options{
 		CertFile:   f.certFile,
 		KeyFile:    f.keyFile,
@@ -54,7 +54,7 @@ func newFixture(t *testing.T, mtls bool) *fixture {
 	}
 	if mtls {
 		f.caFile = filepath.Join(dir, "client-ca.crt")
-		writeAtomic(f.caFile, f.clientCA.certPEM)
+		writeAtomic(f.caFile, f.clientCA.CertPEM)
 		opts.ClientCAFile = f.caFile
 	}
 	r, err := tlsfiles.New(opts)
@@ -73,19 +73,19 @@ func newFixture(t *testing.T, mtls bool) *fixture {
 	return f
 }
 
-func (f *fixture) writePair(p *pair) {
-	writeAtomic(f.certFile, p.certPEM)
-	writeAtomic(f.keyFile, p.keyPEM)
+func (f *fixture) writePair(p *testkit.Cert) {
+	writeAtomic(f.certFile, p.CertPEM)
+	writeAtomic(f.keyFile, p.KeyPEM)
 }
 
 // client returns a client config trusting the server CA, optionally
 // presenting cert. The certificate is sent even if its issuer is not among
 // the server's advertised CAs (crypto/tls would otherwise send none), so the
 // server's verification is what gets tested.
-func (f *fixture) client(cert *pair) *tls.Config {
-	c := &tls.Config{RootCAs: pool(f.serverCA), ServerName: "localhost"}
+func (f *fixture) client(cert *testkit.Cert) *tls.Config {
+	c := &tls.Config{RootCAs: testkit.Pool(f.serverCA), ServerName: "localhost"}
 	if cert != nil {
-		tc := cert.tlsCert()
+		tc := cert.TLS()
 		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &tc, nil }
 	}
 	return c
@@ -115,7 +115,7 @@ func TestReloadsCertificateAfterCheckEvery(t *testing.T) {
 		t.Fatalf("Current() = %q, want server-gen1", cn)
 	}
 
-	f.writePair(f.serverCA.issue("server-gen2", 2, serverUse))
+	f.writePair(f.serverCA.Server("server-gen2", testkit.Serial(2)))
 
 	// Not yet: the files are only looked at once CheckEvery has passed.
 	f.clock.Advance(every - time.Nanosecond)
@@ -150,11 +150,11 @@ func TestReloadsCertificateAfterCheckEvery(t *testing.T) {
 func TestFailedReloadKeepsServingLastGoodPair(t *testing.T) {
 	f := newFixture(t, false)
 	srv := serveTLS(t, f.r.ServerConfig())
-	gen2 := f.serverCA.issue("server-gen2", 2, serverUse)
+	gen2 := f.serverCA.Server("server-gen2", testkit.Serial(2))
 
 	// Half-written certificate file.
-	writeAtomic(f.certFile, gen2.certPEM[:len(gen2.certPEM)/2])
-	writeAtomic(f.keyFile, gen2.keyPEM)
+	writeAtomic(f.certFile, gen2.CertPEM[:len(gen2.CertPEM)/2])
+	writeAtomic(f.keyFile, gen2.KeyPEM)
 	f.clock.Advance(every)
 	if got := f.serial(t, srv); got != 1 {
 		t.Fatalf("after corrupt rewrite: served serial %d, want 1", got)
@@ -177,8 +177,8 @@ func TestFailedReloadKeepsServingLastGoodPair(t *testing.T) {
 	}
 
 	// Certificate fixed but key now belongs to another certificate.
-	writeAtomic(f.certFile, gen2.certPEM)
-	writeAtomic(f.keyFile, f.serverCA.issue("other", 3, serverUse).keyPEM)
+	writeAtomic(f.certFile, gen2.CertPEM)
+	writeAtomic(f.keyFile, f.serverCA.Server("other", testkit.Serial(3)).KeyPEM)
 	f.clock.Advance(every)
 	if got := f.serial(t, srv); got != 1 {
 		t.Fatalf("after mismatched key: served serial %d, want 1", got)
@@ -188,7 +188,7 @@ func TestFailedReloadKeepsServingLastGoodPair(t *testing.T) {
 	}
 
 	// Fixed: picked up at the next check.
-	writeAtomic(f.keyFile, gen2.keyPEM)
+	writeAtomic(f.keyFile, gen2.KeyPEM)
 	f.clock.Advance(every)
 	if got := f.serial(t, srv); got != 2 {
 		t.Fatalf("after fix: served serial %d, want 2", got)
@@ -198,24 +198,24 @@ func TestFailedReloadKeepsServingLastGoodPair(t *testing.T) {
 func TestMutualTLS(t *testing.T) {
 	f := newFixture(t, true)
 	srv := serveTLS(t, f.r.ServerConfig())
-	trusted := f.clientCA.issue("client-trusted", 10, clientUse)
-	untrusted := f.otherCA.issue("client-untrusted", 11, clientUse)
+	trusted := f.clientCA.Client("client-trusted", testkit.Serial(10))
+	untrusted := f.otherCA.Client("client-untrusted", testkit.Serial(11))
 
-	accept := func(t *testing.T, cert *pair) {
+	accept := func(t *testing.T, cert *testkit.Cert) {
 		t.Helper()
 		if _, err := dial(srv.addr, f.client(cert)); err != nil {
-			t.Fatalf("client %s rejected: %v", cert.cert.Subject.CommonName, err)
+			t.Fatalf("client %s rejected: %v", cert.Cert.Subject.CommonName, err)
 		}
 		r := srv.next(t)
 		if r.err != nil {
 			t.Fatalf("server-side: %v", r.err)
 		}
 		chains := r.state.VerifiedChains
-		if len(chains) == 0 || chains[0][0].Subject.CommonName != cert.cert.Subject.CommonName {
-			t.Fatalf("server did not see a verified chain for %s: %v", cert.cert.Subject.CommonName, chains)
+		if len(chains) == 0 || chains[0][0].Subject.CommonName != cert.Cert.Subject.CommonName {
+			t.Fatalf("server did not see a verified chain for %s: %v", cert.Cert.Subject.CommonName, chains)
 		}
 	}
-	reject := func(t *testing.T, cert *pair, wantServerErr string) {
+	reject := func(t *testing.T, cert *testkit.Cert, wantServerErr string) {
 		t.Helper()
 		if _, err := dial(srv.addr, f.client(cert)); err == nil {
 			t.Fatal("client was accepted, want rejection")
@@ -240,7 +240,7 @@ func TestMutualTLS(t *testing.T) {
 		reject(t, untrusted, "unknown authority")
 	})
 	t.Run("CA rotation adds and retires trust", func(t *testing.T) {
-		writeAtomic(f.caFile, bundle(f.clientCA, f.otherCA))
+		writeAtomic(f.caFile, testkit.PEMBundle(f.clientCA, f.otherCA))
 		f.clock.Advance(every)
 		accept(t, untrusted)
 		accept(t, trusted)
@@ -248,7 +248,7 @@ func TestMutualTLS(t *testing.T) {
 			t.Fatalf("want 1 CA reload log, got %d", n)
 		}
 
-		writeAtomic(f.caFile, f.otherCA.certPEM)
+		writeAtomic(f.caFile, f.otherCA.CertPEM)
 		f.clock.Advance(every)
 		reject(t, trusted, "unknown authority")
 		accept(t, untrusted)
@@ -260,7 +260,7 @@ func TestMutualTLS(t *testing.T) {
 		if n := f.logs.count("level=ERROR", "client CA reload failed", f.caFile, "no certificates"); n != 1 {
 			t.Fatalf("want 1 CA error log, got %d", n)
 		}
-		writeAtomic(f.caFile, f.clientCA.certPEM)
+		writeAtomic(f.caFile, f.clientCA.CertPEM)
 		f.clock.Advance(every)
 		accept(t, trusted)
 		reject(t, untrusted, "unknown authority")
@@ -358,7 +358,7 @@ func TestHTTPServer(t *testing.T) {
 
 	t.Run("HTTPS over h2 and http/1.1", func(t *testing.T) {
 		for _, h2 := range []bool{true, false} {
-			tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool(f.serverCA)}, ForceAttemptHTTP2: h2}
+			tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: testkit.Pool(f.serverCA)}, ForceAttemptHTTP2: h2}
 			c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 			resp, err := c.Get("https://" + addr + "/")
 			if err != nil {
@@ -381,8 +381,8 @@ func TestConcurrentHandshakesDuringReload(t *testing.T) {
 	f := newFixture(t, true)
 	cfg := f.r.ServerConfig()
 	srv := serveTLS(t, cfg)
-	clientCfg := f.client(f.clientCA.issue("client", 20, clientUse))
-	gen2 := f.serverCA.issue("server-gen2", 2, serverUse)
+	clientCfg := f.client(f.clientCA.Client("client", testkit.Serial(20)))
+	gen2 := f.serverCA.Server("server-gen2", testkit.Serial(2))
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
@@ -402,7 +402,7 @@ func TestConcurrentHandshakesDuringReload(t *testing.T) {
 		})
 	}
 	f.writePair(gen2)
-	writeAtomic(f.caFile, bundle(f.clientCA, f.otherCA))
+	writeAtomic(f.caFile, testkit.PEMBundle(f.clientCA, f.otherCA))
 	f.clock.Advance(every)
 	wg.Wait()
 	close(errs)
@@ -419,9 +419,9 @@ func TestConcurrentHandshakesDuringReload(t *testing.T) {
 }
 
 func TestNewErrorsNameFileAndProblem(t *testing.T) {
-	ca := newCA("ca")
-	p := ca.issue("server", 1, serverUse)
-	other := ca.issue("other", 2, serverUse)
+	ca := testkit.NewCA("ca")
+	p := ca.Server("server", testkit.Serial(1))
+	other := ca.Server("other", testkit.Serial(2))
 
 	dir := t.TempDir()
 	write := func(name string, data []byte) string {
@@ -431,13 +431,13 @@ func TestNewErrorsNameFileAndProblem(t *testing.T) {
 		}
 		return path
 	}
-	cert := write("cert.pem", p.certPEM)
-	key := write("key.pem", p.keyPEM)
-	otherKey := write("other-key.pem", other.keyPEM)
+	cert := write("cert.pem", p.CertPEM)
+	key := write("key.pem", p.KeyPEM)
+	otherKey := write("other-key.pem", other.KeyPEM)
 	garbage := write("garbage.pem", []byte("this is not PEM\n"))
 	empty := write("empty.pem", nil)
-	keyOnly := write("key-only.pem", p.keyPEM)
-	ca1 := write("ca.pem", ca.certPEM)
+	keyOnly := write("key-only.pem", p.KeyPEM)
+	ca1 := write("ca.pem", ca.CertPEM)
 	missing := filepath.Join(dir, "missing.pem")
 
 	tests := []struct {
@@ -474,7 +474,7 @@ func TestNewErrorsNameFileAndProblem(t *testing.T) {
 	}
 
 	// Sanity: the good files load, and a combined cert+key file works.
-	combined := write("combined.pem", append(append([]byte{}, p.certPEM...), p.keyPEM...))
+	combined := write("combined.pem", append(append([]byte{}, p.CertPEM...), p.KeyPEM...))
 	for _, o := range []tlsfiles.Options{
 		{CertFile: cert, KeyFile: key, ClientCAFile: ca1},
 		{CertFile: combined, KeyFile: combined},
