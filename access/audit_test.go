@@ -21,9 +21,9 @@ func TestAudit(t *testing.T) {
 	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	log, buf, events := auditLog(t)
 	key, k := apiKey(t, "payroll")
-	ec := ecSigner(t, "k1")
+	ec := testkit.ES256Signer(t, "k1")
 	path := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(path, jwks(ec), 0o600); err != nil {
+	if err := os.WriteFile(path, testkit.JWKS(ec), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e := newEnv(t, access.Config{
@@ -38,8 +38,8 @@ func TestAudit(t *testing.T) {
 		Now:   now.Now,
 	})
 	ctx := testCtx(t)
-	jwtTok := ec.sign(t, claims("svc-jwt", now.Now()))
-	expired := ec.sign(t, claims("svc-jwt", now.Now().Add(-time.Hour)))
+	jwtTok := ec.Sign(t, claims("svc-jwt", now.Now()))
+	expired := ec.Sign(t, claims("svc-jwt", now.Now().Add(-time.Hour)))
 
 	withID := metadata.AppendToOutgoingContext(bearer(ctx, key), "x-request-id", "req-123")
 	if _, err := e.tc.GetToken(withID, &eeov1.GetTokenRequest{Account: "A"}); err != nil {
@@ -49,13 +49,13 @@ func TestAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := e.tc.GetToken(bearer(ctx, key), &eeov1.GetTokenRequest{Account: "B"})
-	wantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
+	testkit.WantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
 	_, err = e.tc.GetToken(bearer(ctx, key+"-wrong"), &eeov1.GetTokenRequest{Account: "A"})
-	wantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
+	testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
 	_, err = e.tc.InvalidateToken(bearer(ctx, expired), &eeov1.InvalidateTokenRequest{Account: "A"})
-	wantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
+	testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
 	_, err = e.tc.GetToken(ctx, &eeov1.GetTokenRequest{Account: "A"})
-	wantStatus(t, err, codes.Unauthenticated, access.ReasonUnauthenticated)
+	testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonUnauthenticated)
 	if _, err := upload(bearer(ctx, key), e.fc, "A", 2); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestAudit(t *testing.T) {
 	}
 	// …but refusals always are.
 	_, err = e.fc.GetImport(bearer(ctx, key), &eeov1.GetImportRequest{Account: "B", ImportId: "i"})
-	wantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
+	testkit.WantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
 
 	type want struct{ caller, via, account, method, outcome, reason, requestID string }
 	wants := []want{
@@ -137,13 +137,13 @@ func TestAuditRateLimitedOnlyForAuditedMethods(t *testing.T) {
 	}
 	for range 3 {
 		_, err := e.fc.GetImport(ctx, &eeov1.GetImportRequest{Account: "A", ImportId: "i"})
-		wantStatus(t, err, codes.ResourceExhausted, access.ReasonRateLimited)
+		testkit.WantStatus(t, err, codes.ResourceExhausted, access.ReasonRateLimited)
 	}
 	if n := len(events()); n != 0 {
 		t.Fatalf("%d audit events for reads, want none", n)
 	}
 	_, err := e.tc.GetToken(ctx, &eeov1.GetTokenRequest{Account: "A"})
-	wantStatus(t, err, codes.ResourceExhausted, access.ReasonRateLimited)
+	testkit.WantStatus(t, err, codes.ResourceExhausted, access.ReasonRateLimited)
 	got := events()
 	if len(got) != 1 || got[0]["outcome"] != "ResourceExhausted" || got[0]["reason"] != access.ReasonRateLimited || got[0]["caller"] != keyID("payroll") {
 		t.Fatalf("events %v", got)

@@ -68,7 +68,7 @@ func TestNoCredentialsIsUnauthenticatedOnEveryRPCButHealth(t *testing.T) {
 		t.Fatalf("called %d methods, want all 18", len(errs))
 	}
 	for method, err := range errs {
-		st := wantStatus(t, err, codes.Unauthenticated, access.ReasonUnauthenticated)
+		st := testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonUnauthenticated)
 		if !strings.Contains(st.Message(), "Bearer") || !strings.Contains(st.Message(), "client certificate") {
 			t.Errorf("%s: message %q does not say how to authenticate", method, st.Message())
 		}
@@ -91,7 +91,7 @@ func TestNoCredentialsIsUnauthenticatedOnEveryRPCButHealth(t *testing.T) {
 	}
 	// Health/List is neither public nor in the method table.
 	_, err = hc.List(ctx, &healthpb.HealthListRequest{})
-	wantStatus(t, err, codes.Unauthenticated, access.ReasonUnauthenticated)
+	testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonUnauthenticated)
 
 	// The same calls with the key get past the Guard (to the fakes, or to
 	// UNIMPLEMENTED for methods the fakes lack).
@@ -108,7 +108,7 @@ func TestUnknownMethodDenied(t *testing.T) {
 	key, k := apiKey(t, "payroll")
 	e := newEnv(t, access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy(keyID("payroll"))}})
 	_, err := healthpb.NewHealthClient(e.conn).List(bearer(testCtx(t), key), &healthpb.HealthListRequest{})
-	wantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
+	testkit.WantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
 }
 
 func TestAPIKey(t *testing.T) {
@@ -153,7 +153,7 @@ func TestAPIKey(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := e.tc.GetToken(tc.ctx, &eeov1.GetTokenRequest{Account: "A"})
-			st := wantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
+			st := testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
 			if !strings.Contains(st.Message(), tc.want) {
 				t.Errorf("message %q, want it to mention %q", st.Message(), tc.want)
 			}
@@ -165,10 +165,10 @@ func TestAPIKey(t *testing.T) {
 }
 
 // jwtEnv starts a server accepting JWTs from a JWKS file holding signers.
-func jwtEnv(t *testing.T, now *testkit.Clock, edit func(*access.JWTConfig), signers ...signer) *env {
+func jwtEnv(t *testing.T, now *testkit.Clock, edit func(*access.JWTConfig), signers ...testkit.Signer) *env {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(path, jwks(signers...), 0o600); err != nil {
+	if err := os.WriteFile(path, testkit.JWKS(signers...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256", "RS256", "EdDSA"}, JWKSFile: path}
@@ -184,11 +184,11 @@ func jwtEnv(t *testing.T, now *testkit.Clock, edit func(*access.JWTConfig), sign
 
 func TestJWTValid(t *testing.T) {
 	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	ec, rs, ed := ecSigner(t, "ec-1"), rsaSigner(t, "rsa-1"), edSigner(t, "ed-1")
+	ec, rs, ed := testkit.ES256Signer(t, "ec-1"), testkit.RS256Signer(t, "rsa-1"), testkit.EdDSASigner(t, "ed-1")
 	e := jwtEnv(t, now, nil, ec, rs, ed)
-	for _, s := range []signer{ec, rs, ed} {
-		t.Run(s.method.Alg(), func(t *testing.T) {
-			tok := s.sign(t, claims("payroll-svc", now.Now()))
+	for _, s := range []testkit.Signer{ec, rs, ed} {
+		t.Run(s.Method.Alg(), func(t *testing.T) {
+			tok := s.Sign(t, claims("payroll-svc", now.Now()))
 			if _, err := e.tc.GetToken(bearer(testCtx(t), tok), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
 				t.Fatal(err)
 			}
@@ -199,8 +199,8 @@ func TestJWTValid(t *testing.T) {
 	}
 	t.Run("no kid", func(t *testing.T) {
 		s := ec
-		s.kid = ""
-		tok := s.sign(t, claims("payroll-svc", now.Now()))
+		s.KID = ""
+		tok := s.Sign(t, claims("payroll-svc", now.Now()))
 		if _, err := e.tc.GetToken(bearer(testCtx(t), tok), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestJWTValid(t *testing.T) {
 	t.Run("audience list", func(t *testing.T) {
 		c := claims("payroll-svc", now.Now())
 		c["aud"] = []string{"something-else", testAudience}
-		if _, err := e.tc.GetToken(bearer(testCtx(t), ec.sign(t, c)), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
+		if _, err := e.tc.GetToken(bearer(testCtx(t), ec.Sign(t, c)), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -216,7 +216,7 @@ func TestJWTValid(t *testing.T) {
 		e := jwtEnv(t, now, func(c *access.JWTConfig) { c.Leeway = time.Minute }, ec)
 		c := claims("payroll-svc", now.Now())
 		c["exp"] = now.Now().Add(-30 * time.Second).Unix()
-		if _, err := e.tc.GetToken(bearer(testCtx(t), ec.sign(t, c)), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
+		if _, err := e.tc.GetToken(bearer(testCtx(t), ec.Sign(t, c)), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -224,18 +224,18 @@ func TestJWTValid(t *testing.T) {
 
 func TestJWTCallerClaim(t *testing.T) {
 	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	ec := ecSigner(t, "ec-1")
+	ec := testkit.ES256Signer(t, "ec-1")
 	e := jwtEnv(t, now, func(c *access.JWTConfig) { c.CallerClaim = "client_id" }, ec)
 	c := claims("someone", now.Now())
 	c["client_id"] = "client-42"
-	if _, err := e.tc.GetToken(bearer(testCtx(t), ec.sign(t, c)), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
+	if _, err := e.tc.GetToken(bearer(testCtx(t), ec.Sign(t, c)), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.tokens.last().Name; got != jwtID("client-42") {
 		t.Fatalf("caller %q, want %s", got, jwtID("client-42"))
 	}
-	_, err := e.tc.GetToken(bearer(testCtx(t), ec.sign(t, claims("someone", now.Now()))), &eeov1.GetTokenRequest{Account: "A"})
-	st := wantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
+	_, err := e.tc.GetToken(bearer(testCtx(t), ec.Sign(t, claims("someone", now.Now()))), &eeov1.GetTokenRequest{Account: "A"})
+	st := testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
 	if !strings.Contains(st.Message(), `"client_id"`) {
 		t.Fatalf("message %q", st.Message())
 	}
@@ -243,10 +243,10 @@ func TestJWTCallerClaim(t *testing.T) {
 
 func TestJWTInvalid(t *testing.T) {
 	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	ec, rs := ecSigner(t, "ec-1"), rsaSigner(t, "rsa-1")
-	stranger := ecSigner(t, "ec-1") // same kid, key not in the set
-	unknownKid := ecSigner(t, "ec-9")
-	es384 := ec384Signer(t, "ec-384")
+	ec, rs := testkit.ES256Signer(t, "ec-1"), testkit.RS256Signer(t, "rsa-1")
+	stranger := testkit.ES256Signer(t, "ec-1") // same kid, key not in the set
+	unknownKid := testkit.ES256Signer(t, "ec-9")
+	es384 := testkit.ES384Signer(t, "ec-384")
 	e := jwtEnv(t, now, nil, ec, rs, es384) // ES384 not in Algorithms
 
 	with := func(edit func(jwt.MapClaims)) jwt.MapClaims {
@@ -259,12 +259,12 @@ func TestJWTInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Algorithm confusion: an HS256 token keyed with the RSA public key.
-	rsaPub := rs.jwk()["n"].(string)
+	rsaPub := rs.JWK()["n"].(string)
 	hsTok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims("payroll-svc", now.Now())).SignedString([]byte(rsaPub))
 	if err != nil {
 		t.Fatal(err)
 	}
-	valid := ec.sign(t, claims("payroll-svc", now.Now()))
+	valid := ec.Sign(t, claims("payroll-svc", now.Now()))
 	parts := strings.Split(valid, ".")
 	tampered := parts[0] + "." + strings.TrimRight(parts[1], "A") + "B." + parts[2]
 
@@ -272,24 +272,24 @@ func TestJWTInvalid(t *testing.T) {
 		token string
 		want  string
 	}{
-		"expired":          {ec.sign(t, with(func(c jwt.MapClaims) { c["exp"] = now.Now().Add(-time.Second).Unix() })), "token expired"},
-		"missing exp":      {ec.sign(t, with(func(c jwt.MapClaims) { delete(c, "exp") })), `"exp"`},
-		"wrong audience":   {ec.sign(t, with(func(c jwt.MapClaims) { c["aud"] = "another-service" })), "wrong audience"},
-		"missing audience": {ec.sign(t, with(func(c jwt.MapClaims) { delete(c, "aud") })), `"aud"`},
-		"wrong issuer":     {ec.sign(t, with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })), "wrong issuer"},
-		"not yet valid":    {ec.sign(t, with(func(c jwt.MapClaims) { c["nbf"] = now.Now().Add(time.Hour).Unix() })), "not valid yet"},
-		"no sub":           {ec.sign(t, with(func(c jwt.MapClaims) { delete(c, "sub") })), `"sub"`},
+		"expired":          {ec.Sign(t, with(func(c jwt.MapClaims) { c["exp"] = now.Now().Add(-time.Second).Unix() })), "token expired"},
+		"missing exp":      {ec.Sign(t, with(func(c jwt.MapClaims) { delete(c, "exp") })), `"exp"`},
+		"wrong audience":   {ec.Sign(t, with(func(c jwt.MapClaims) { c["aud"] = "another-service" })), "wrong audience"},
+		"missing audience": {ec.Sign(t, with(func(c jwt.MapClaims) { delete(c, "aud") })), `"aud"`},
+		"wrong issuer":     {ec.Sign(t, with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })), "wrong issuer"},
+		"not yet valid":    {ec.Sign(t, with(func(c jwt.MapClaims) { c["nbf"] = now.Now().Add(time.Hour).Unix() })), "not valid yet"},
+		"no sub":           {ec.Sign(t, with(func(c jwt.MapClaims) { delete(c, "sub") })), `"sub"`},
 		"alg none":         {noneTok, "signing algorithm not allowed"},
 		"alg HS256":        {hsTok, "signing algorithm not allowed"},
-		"alg not allowed":  {es384.sign(t, claims("payroll-svc", now.Now())), "signing algorithm not allowed"},
-		"unknown key":      {stranger.sign(t, claims("payroll-svc", now.Now())), "bad signature"},
-		"unknown kid":      {unknownKid.sign(t, claims("payroll-svc", now.Now())), "unknown key"},
+		"alg not allowed":  {es384.Sign(t, claims("payroll-svc", now.Now())), "signing algorithm not allowed"},
+		"unknown key":      {stranger.Sign(t, claims("payroll-svc", now.Now())), "bad signature"},
+		"unknown kid":      {unknownKid.Sign(t, claims("payroll-svc", now.Now())), "unknown key"},
 		"tampered":         {tampered, ""},
 		"malformed":        {"eyJhbGciOi.x.y", "malformed"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := e.tc.GetToken(bearer(testCtx(t), tc.token), &eeov1.GetTokenRequest{Account: "A"})
-			st := wantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
+			st := testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
 			if !strings.Contains(st.Message(), tc.want) {
 				t.Errorf("message %q, want it to mention %q", st.Message(), tc.want)
 			}
@@ -307,7 +307,7 @@ func TestJWTInvalid(t *testing.T) {
 
 func TestJWKSFileRotation(t *testing.T) {
 	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	oldKey, newKey, nextKey := ecSigner(t, "2026-01"), edSigner(t, "2026-03"), ecSigner(t, "2026-05")
+	oldKey, newKey, nextKey := testkit.ES256Signer(t, "2026-01"), testkit.EdDSASigner(t, "2026-03"), testkit.ES256Signer(t, "2026-05")
 	path := filepath.Join(t.TempDir(), "jwks.json")
 	write := func(data []byte) {
 		t.Helper()
@@ -315,42 +315,42 @@ func TestJWKSFileRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(jwks(oldKey))
+	write(testkit.JWKS(oldKey))
 	e := newEnv(t, access.Config{
 		JWT: &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256", "EdDSA"},
 			JWKSFile: path, RefreshEvery: time.Hour},
 		Now:      now.Now,
 		Policies: []access.Policy{allPolicy(jwtID("payroll-svc"))},
 	})
-	call := func(s signer) error {
-		_, err := e.tc.GetToken(bearer(testCtx(t), s.sign(t, claims("payroll-svc", now.Now()))), &eeov1.GetTokenRequest{Account: "A"})
+	call := func(s testkit.Signer) error {
+		_, err := e.tc.GetToken(bearer(testCtx(t), s.Sign(t, claims("payroll-svc", now.Now()))), &eeov1.GetTokenRequest{Account: "A"})
 		return err
 	}
 	if err := call(oldKey); err != nil {
 		t.Fatal(err)
 	}
 	// An unknown kid re-reads the file at once; it has no such key yet.
-	wantStatus(t, call(newKey), codes.Unauthenticated, access.ReasonTokenInvalid)
+	testkit.WantStatus(t, call(newKey), codes.Unauthenticated, access.ReasonTokenInvalid)
 
 	// The issuer rotates. Unknown-kid re-reads are spaced 30s apart, so
 	// right after the last one the new key is not seen yet…
-	write(jwks(newKey))
-	wantStatus(t, call(newKey), codes.Unauthenticated, access.ReasonTokenInvalid)
+	write(testkit.JWKS(newKey))
+	testkit.WantStatus(t, call(newKey), codes.Unauthenticated, access.ReasonTokenInvalid)
 	// …and 30s later it is, long before the hourly scheduled check.
 	now.Advance(30 * time.Second)
 	if err := call(newKey); err != nil {
 		t.Fatalf("rotated key refused: %v", err)
 	}
-	wantStatus(t, call(oldKey), codes.Unauthenticated, access.ReasonTokenInvalid)
+	testkit.WantStatus(t, call(oldKey), codes.Unauthenticated, access.ReasonTokenInvalid)
 
 	// A key dropped from the file (revoked) goes at the scheduled check,
 	// even though its kid is still known until then.
-	write(jwks(nextKey))
+	write(testkit.JWKS(nextKey))
 	if err := call(newKey); err != nil {
 		t.Fatalf("known key refused before the scheduled check: %v", err)
 	}
 	now.Advance(time.Hour)
-	wantStatus(t, call(newKey), codes.Unauthenticated, access.ReasonTokenInvalid)
+	testkit.WantStatus(t, call(newKey), codes.Unauthenticated, access.ReasonTokenInvalid)
 	if err := call(nextKey); err != nil {
 		t.Fatal(err)
 	}
@@ -391,21 +391,21 @@ func newJWKSServer(t *testing.T, body []byte) *jwksServer {
 }
 
 func TestJWKSURL(t *testing.T) {
-	oldKey, newKey := rsaSigner(t, "k1"), ecSigner(t, "k2")
-	srv := newJWKSServer(t, jwks(oldKey))
+	oldKey, newKey := testkit.RS256Signer(t, "k1"), testkit.ES256Signer(t, "k2")
+	srv := newJWKSServer(t, testkit.JWKS(oldKey))
 	e := newEnv(t, access.Config{
 		JWT: &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256", "ES256"},
 			JWKSURL: srv.URL + "/jwks.json", HTTPClient: srv.Client(), RefreshEvery: 10 * time.Millisecond},
 		Policies: []access.Policy{allPolicy(jwtID("payroll-svc"))},
 	})
-	call := func(s signer) error {
-		_, err := e.tc.GetToken(bearer(testCtx(t), s.sign(t, claims("payroll-svc", time.Now()))), &eeov1.GetTokenRequest{Account: "A"})
+	call := func(s testkit.Signer) error {
+		_, err := e.tc.GetToken(bearer(testCtx(t), s.Sign(t, claims("payroll-svc", time.Now()))), &eeov1.GetTokenRequest{Account: "A"})
 		return err
 	}
 	if err := call(oldKey); err != nil {
 		t.Fatal(err)
 	}
-	body := jwks(newKey)
+	body := testkit.JWKS(newKey)
 	srv.body.Store(&body)
 	eventually(t, func() bool { return call(newKey) == nil })
 
@@ -451,7 +451,7 @@ func TestNewValidation(t *testing.T) {
 	_, k := apiKey(t, "payroll")
 	dir := t.TempDir()
 	jwksFile := filepath.Join(dir, "jwks.json")
-	if err := os.WriteFile(jwksFile, jwks(ecSigner(t, "k")), 0o600); err != nil {
+	if err := os.WriteFile(jwksFile, testkit.JWKS(testkit.ES256Signer(t, "k")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	goodJWT := func(edit func(*access.JWTConfig)) *access.JWTConfig {
@@ -527,15 +527,15 @@ func TestNewValidation(t *testing.T) {
 // TestJWKSURLPlainHTTPOnLoopback: an identity provider on this host may
 // serve its keys over plain http.
 func TestJWKSURLPlainHTTPOnLoopback(t *testing.T) {
-	ec := ecSigner(t, "k1")
-	body := jwks(ec)
+	ec := testkit.ES256Signer(t, "k1")
+	body := testkit.JWKS(ec)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(body) }))
 	defer srv.Close()
 	e := newEnv(t, access.Config{
 		JWT:      &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256"}, JWKSURL: srv.URL},
 		Policies: []access.Policy{allPolicy(jwtID("payroll-svc"))},
 	})
-	if _, err := e.tc.GetToken(bearer(testCtx(t), ec.sign(t, claims("payroll-svc", time.Now()))), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
+	if _, err := e.tc.GetToken(bearer(testCtx(t), ec.Sign(t, claims("payroll-svc", time.Now()))), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
 		t.Fatal(err)
 	}
 }

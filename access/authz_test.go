@@ -8,6 +8,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/access"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"google.golang.org/grpc/codes"
 )
 
@@ -32,8 +33,8 @@ func authzEnv(t *testing.T) (e *env, reporter, payroll, nobody context.Context) 
 // wantDenied checks a CALLER_PERMISSION_DENIED error and its metadata.
 func wantDenied(t *testing.T, err error, caller string, perm access.Permission, account string) {
 	t.Helper()
-	st := wantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
-	md := errorInfo(st).GetMetadata()
+	st := testkit.WantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
+	md := testkit.ErrorInfo(t, st.Err()).GetMetadata()
 	if md["caller"] != caller || md["permission"] != string(perm) || md["account"] != account {
 		t.Fatalf("ErrorInfo metadata %v, want caller=%s permission=%s account=%s", md, caller, perm, account)
 	}
@@ -158,7 +159,7 @@ func TestCreateImportWithoutMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = stream.CloseAndRecv()
-	wantStatus(t, err, codes.InvalidArgument, access.ReasonInvalidArgument)
+	testkit.WantStatus(t, err, codes.InvalidArgument, access.ReasonInvalidArgument)
 	if e.files.count() != 0 {
 		t.Fatal("handler ran")
 	}

@@ -20,9 +20,9 @@ import (
 // get none of it.
 func TestSameNameOtherKindGetsNoRights(t *testing.T) {
 	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	ec := ecSigner(t, "k1")
+	ec := testkit.ES256Signer(t, "k1")
 	path := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(path, jwks(ec), 0o600); err != nil {
+	if err := os.WriteFile(path, testkit.JWKS(ec), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	key, k := apiKey(t, "bob")
@@ -37,13 +37,13 @@ func TestSameNameOtherKindGetsNoRights(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(g.Close)
-	ca := newPKI(t)
+	ca := testkit.NewCA("test CA")
 	serverCreds := credentials.NewTLS(&tls.Config{
-		Certificates: []tls.Certificate{ca.server(t)},
-		ClientCAs:    ca.pool,
+		Certificates: []tls.Certificate{ca.Server("gateway").TLS()},
+		ClientCAs:    testkit.Pool(ca),
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 	})
-	plain := startEnv(t, g, serverCreds, credentials.NewTLS(&tls.Config{RootCAs: ca.pool}))
+	plain := startEnv(t, g, serverCreds, credentials.NewTLS(&tls.Config{RootCAs: testkit.Pool(ca)}))
 	ctx := testCtx(t)
 
 	// The real bob.
@@ -52,7 +52,7 @@ func TestSameNameOtherKindGetsNoRights(t *testing.T) {
 	}
 
 	// A JWT whose sub is "bob".
-	_, err = plain.tc.GetToken(bearer(ctx, ec.sign(t, claims("bob", now.Now()))), &eeov1.GetTokenRequest{Account: "A"})
+	_, err = plain.tc.GetToken(bearer(ctx, ec.Sign(t, claims("bob", now.Now()))), &eeov1.GetTokenRequest{Account: "A"})
 	wantDenied(t, err, jwtID("bob"), access.PermTokenGet, "A")
 
 	// Client certificates named "bob" by CN and by DNS SAN.
@@ -60,10 +60,10 @@ func TestSameNameOtherKindGetsNoRights(t *testing.T) {
 		cert tls.Certificate
 		id   string
 	}{
-		"CN":      {ca.client(t, "", "", "bob"), "x509:cn:bob"},
-		"DNS SAN": {ca.client(t, "", "bob", "bob"), "x509:dns:bob"},
+		"CN":      {ca.Client("bob").TLS(), "x509:cn:bob"},
+		"DNS SAN": {ca.Client("bob", testkit.DNS("bob")).TLS(), "x509:dns:bob"},
 	} {
-		e := startEnv(t, g, serverCreds, credentials.NewTLS(&tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{c.cert}}))
+		e := startEnv(t, g, serverCreds, credentials.NewTLS(&tls.Config{RootCAs: testkit.Pool(ca), Certificates: []tls.Certificate{c.cert}}))
 		_, err := e.tc.GetToken(ctx, &eeov1.GetTokenRequest{Account: "A"})
 		if code := codeOf(err); code != codes.PermissionDenied {
 			t.Fatalf("certificate %s bob: %v, want PermissionDenied", name, err)

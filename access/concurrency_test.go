@@ -23,9 +23,9 @@ func TestConcurrentCallers(t *testing.T) {
 	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	log, _, events := auditLog(t)
 	key, k := apiKey(t, "payroll")
-	ec := ecSigner(t, "k1")
+	ec := testkit.ES256Signer(t, "k1")
 	path := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(path, jwks(ec), 0o600); err != nil {
+	if err := os.WriteFile(path, testkit.JWKS(ec), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e := newEnv(t, access.Config{
@@ -37,7 +37,7 @@ func TestConcurrentCallers(t *testing.T) {
 		Audit:     log,
 		Now:       now.Now,
 	})
-	jwtTok := ec.sign(t, claims("payroll-svc", now.Now()))
+	jwtTok := ec.Sign(t, claims("payroll-svc", now.Now()))
 
 	const workers, calls = 9, 20
 	var wg sync.WaitGroup

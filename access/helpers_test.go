@@ -3,25 +3,14 @@ package access_test
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,16 +23,13 @@ import (
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/genproto/googleapis/api/httpbody"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/status"
 )
 
 // fakeAccessToken is what the fake TokenService hands out; no audit event
@@ -247,36 +233,6 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// wantStatus fails unless err is a gRPC status with code and an ErrorInfo
-// of domain "eeo-gateway" and reason; it returns the status.
-func wantStatus(t *testing.T, err error, code codes.Code, reason string) *status.Status {
-	t.Helper()
-	st, ok := status.FromError(err)
-	if !ok || st.Code() != code {
-		t.Fatalf("got %v, want code %v", err, code)
-	}
-	if reason == "" {
-		return st
-	}
-	info := errorInfo(st)
-	if info == nil {
-		t.Fatalf("%v: no ErrorInfo", err)
-	}
-	if info.GetDomain() != "eeo-gateway" || info.GetReason() != reason {
-		t.Fatalf("ErrorInfo %s/%s, want eeo-gateway/%s", info.GetDomain(), info.GetReason(), reason)
-	}
-	return st
-}
-
-func errorInfo(st *status.Status) *errdetails.ErrorInfo {
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			return info
-		}
-	}
-	return nil
-}
-
 // keyID is the identity an API key for caller proves.
 func keyID(caller string) string { return identity.FromAPIKey(caller) }
 
@@ -295,103 +251,6 @@ func apiKey(t *testing.T, caller string) (string, access.APIKey) {
 	return key, access.APIKey{Caller: caller, SHA256: hex.EncodeToString(sum[:])}
 }
 
-// signer is a JWT signing key with its JWK.
-type signer struct {
-	kid    string
-	method jwt.SigningMethod
-	priv   crypto.Signer
-}
-
-func ecSigner(t *testing.T, kid string) signer {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer{kid: kid, method: jwt.SigningMethodES256, priv: k}
-}
-
-func ec384Signer(t *testing.T, kid string) signer {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer{kid: kid, method: jwt.SigningMethodES384, priv: k}
-}
-
-func rsaSigner(t *testing.T, kid string) signer {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer{kid: kid, method: jwt.SigningMethodRS256, priv: k}
-}
-
-func edSigner(t *testing.T, kid string) signer {
-	t.Helper()
-	_, k, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer{kid: kid, method: jwt.SigningMethodEdDSA, priv: k}
-}
-
-// sign makes a JWT with claims, naming the signer's kid.
-func (s signer) sign(t *testing.T, claims jwt.MapClaims) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(s.method, claims)
-	if s.kid != "" {
-		tok.Header["kid"] = s.kid
-	}
-	out, err := tok.SignedString(s.priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// jwk is the public half of the signer as a JWK.
-func (s signer) jwk() map[string]any {
-	b64 := base64.RawURLEncoding.EncodeToString
-	m := map[string]any{"kid": s.kid, "use": "sig", "alg": s.method.Alg()}
-	switch pub := s.priv.Public().(type) {
-	case *rsa.PublicKey:
-		m["kty"] = "RSA"
-		m["n"] = b64(pub.N.Bytes())
-		m["e"] = b64(big.NewInt(int64(pub.E)).Bytes())
-	case *ecdsa.PublicKey:
-		raw, err := pub.Bytes() // 0x04 || X || Y
-		if err != nil {
-			panic(err)
-		}
-		size := (len(raw) - 1) / 2
-		m["kty"] = "EC"
-		m["crv"] = pub.Curve.Params().Name
-		m["x"] = b64(raw[1 : 1+size])
-		m["y"] = b64(raw[1+size:])
-	case ed25519.PublicKey:
-		m["kty"] = "OKP"
-		m["crv"] = "Ed25519"
-		m["x"] = b64(pub)
-	}
-	return m
-}
-
-// jwks is a JWK Set of the signers' public keys.
-func jwks(signers ...signer) []byte {
-	keys := make([]map[string]any, 0, len(signers))
-	for _, s := range signers {
-		keys = append(keys, s.jwk())
-	}
-	out, err := json.Marshal(map[string]any{"keys": keys})
-	if err != nil {
-		panic(err)
-	}
-	return out
-}
-
 const (
 	testIssuer   = "https://idp.example.org"
 	testAudience = "eeo-gateway"
@@ -399,13 +258,7 @@ const (
 
 // claims are valid claims for sub at now.
 func claims(sub string, now time.Time) jwt.MapClaims {
-	return jwt.MapClaims{
-		"iss": testIssuer,
-		"aud": testAudience,
-		"sub": sub,
-		"iat": now.Unix(),
-		"exp": now.Add(10 * time.Minute).Unix(),
-	}
+	return testkit.Claims(testIssuer, testAudience, sub, now, 10*time.Minute)
 }
 
 // auditLog returns a logger writing JSON into a buffer and a function
@@ -430,92 +283,4 @@ func auditLog(t *testing.T) (*slog.Logger, *testkit.SyncBuffer, func() []map[str
 		}
 	}
 	return log, buf, events
-}
-
-// pki is a throwaway CA issuing server and client certificates.
-type pki struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-	pool *x509.CertPool
-}
-
-func newPKI(t *testing.T) *pki {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &pki{cert: cert, key: key, pool: pool}
-}
-
-// issue signs a leaf certificate; edit fills in names and usages.
-func (p *pki) issue(t *testing.T, edit func(*x509.Certificate)) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	edit(tmpl)
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.cert, key.Public(), p.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-}
-
-func (p *pki) server(t *testing.T) tls.Certificate {
-	return p.issue(t, func(c *x509.Certificate) {
-		c.Subject = pkix.Name{CommonName: "gateway"}
-		c.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	})
-}
-
-// client issues a client certificate with the given URI SAN, DNS SAN and
-// CN (empty ones left out).
-func (p *pki) client(t *testing.T, uri, dns, cn string) tls.Certificate {
-	return p.issue(t, func(c *x509.Certificate) {
-		c.Subject = pkix.Name{CommonName: cn}
-		if uri != "" {
-			u, err := url.Parse(uri)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.URIs = []*url.URL{u}
-		}
-		if dns != "" {
-			c.DNSNames = []string{dns}
-		}
-		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	})
 }

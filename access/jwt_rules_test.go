@@ -21,7 +21,7 @@ import (
 // than the cap.
 func TestJWTIssuedAtAndLifetime(t *testing.T) {
 	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	ec := ecSigner(t, "ec-1")
+	ec := testkit.ES256Signer(t, "ec-1")
 	def := jwtEnv(t, now, nil, ec)
 	short := jwtEnv(t, now, func(c *access.JWTConfig) { c.MaxLifetime = time.Hour }, ec)
 	at := func(iat, exp time.Duration) jwt.MapClaims {
@@ -52,14 +52,14 @@ func TestJWTIssuedAtAndLifetime(t *testing.T) {
 		{"malformed iat", def, func() jwt.MapClaims { c := at(0, time.Hour); c["iat"] = "yesterday"; return c }(), `malformed "iat"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := tc.e.tc.GetToken(bearer(testCtx(t), ec.sign(t, tc.claims)), &eeov1.GetTokenRequest{Account: "A"})
+			_, err := tc.e.tc.GetToken(bearer(testCtx(t), ec.Sign(t, tc.claims)), &eeov1.GetTokenRequest{Account: "A"})
 			if tc.want == "" {
 				if err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
-			st := wantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
+			st := testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
 			if !strings.Contains(st.Message(), tc.want) {
 				t.Fatalf("message %q, want %q", st.Message(), tc.want)
 			}
@@ -73,22 +73,22 @@ func TestJWTIssuedAtAndLifetime(t *testing.T) {
 // at once in between.
 func TestJWKSUnknownKidRefresh(t *testing.T) {
 	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	oldKey, newKey := ecSigner(t, "2026-01"), ecSigner(t, "2026-03")
-	srv := newJWKSServer(t, jwks(oldKey))
+	oldKey, newKey := testkit.ES256Signer(t, "2026-01"), testkit.ES256Signer(t, "2026-03")
+	srv := newJWKSServer(t, testkit.JWKS(oldKey))
 	e := newEnv(t, access.Config{
 		JWT: &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256"},
 			JWKSURL: srv.URL + "/jwks.json", HTTPClient: srv.Client(), RefreshEvery: time.Hour},
 		Now:      now.Now,
 		Policies: []access.Policy{allPolicy(jwtID("payroll-svc"))},
 	})
-	call := func(s signer) error {
-		_, err := e.tc.GetToken(bearer(testCtx(t), s.sign(t, claims("payroll-svc", now.Now()))), &eeov1.GetTokenRequest{Account: "A"})
+	call := func(s testkit.Signer) error {
+		_, err := e.tc.GetToken(bearer(testCtx(t), s.Sign(t, claims("payroll-svc", now.Now()))), &eeov1.GetTokenRequest{Account: "A"})
 		return err
 	}
 	if got := srv.fetches.Load(); got != 1 {
 		t.Fatalf("%d fetches at start, want 1", got)
 	}
-	body := jwks(oldKey, newKey)
+	body := testkit.JWKS(oldKey, newKey)
 	srv.body.Store(&body)
 
 	var wg sync.WaitGroup
@@ -109,14 +109,14 @@ func TestJWKSUnknownKidRefresh(t *testing.T) {
 
 	// Made-up kids: refused, and no fetch until 30 s have passed.
 	for i := range 20 {
-		wantStatus(t, call(ecSigner(t, "made-up-"+string(rune('a'+i)))), codes.Unauthenticated, access.ReasonTokenInvalid)
+		testkit.WantStatus(t, call(testkit.ES256Signer(t, "made-up-"+string(rune('a'+i)))), codes.Unauthenticated, access.ReasonTokenInvalid)
 	}
 	if got := srv.fetches.Load(); got != 2 {
 		t.Fatalf("%d fetches after 20 unknown kids, want still 2", got)
 	}
 	now.Advance(30 * time.Second)
 	for range 5 {
-		wantStatus(t, call(ecSigner(t, "made-up")), codes.Unauthenticated, access.ReasonTokenInvalid)
+		testkit.WantStatus(t, call(testkit.ES256Signer(t, "made-up")), codes.Unauthenticated, access.ReasonTokenInvalid)
 	}
 	if got := srv.fetches.Load(); got != 3 {
 		t.Fatalf("%d fetches 30s later, want 3", got)
@@ -130,9 +130,9 @@ func TestJWKSUnknownKidRefresh(t *testing.T) {
 // scheme and host; a redirect elsewhere (another host, or https to http)
 // fails the fetch, while one on the same host is followed.
 func TestJWKSRedirects(t *testing.T) {
-	ec := ecSigner(t, "k1")
-	elsewhere := newJWKSServer(t, jwks(ec))
-	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(jwks(ec)) }))
+	ec := testkit.ES256Signer(t, "k1")
+	elsewhere := newJWKSServer(t, testkit.JWKS(ec))
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(testkit.JWKS(ec)) }))
 	t.Cleanup(plain.Close)
 	var target string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -140,7 +140,7 @@ func TestJWKSRedirects(t *testing.T) {
 		case "/same-host":
 			http.Redirect(w, r, "/jwks.json", http.StatusFound)
 		case "/jwks.json":
-			w.Write(jwks(ec))
+			w.Write(testkit.JWKS(ec))
 		default:
 			http.Redirect(w, r, target, http.StatusFound)
 		}

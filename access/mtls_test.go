@@ -13,6 +13,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/access"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -23,7 +24,7 @@ import (
 const spiffePayroll = "spiffe://example.org/payroll"
 
 func TestMTLS(t *testing.T) {
-	ca := newPKI(t)
+	ca := testkit.NewCA("test CA")
 	g, err := access.New(access.Config{
 		MTLS: true,
 		Policies: []access.Policy{
@@ -37,8 +38,8 @@ func TestMTLS(t *testing.T) {
 	}
 	t.Cleanup(g.Close)
 	serverCreds := credentials.NewTLS(&tls.Config{
-		Certificates: []tls.Certificate{ca.server(t)},
-		ClientCAs:    ca.pool,
+		Certificates: []tls.Certificate{ca.Server("gateway").TLS()},
+		ClientCAs:    testkit.Pool(ca),
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		MinVersion:   tls.VersionTLS13,
 	})
@@ -54,8 +55,8 @@ func TestMTLS(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clientCreds := credentials.NewTLS(&tls.Config{
-				RootCAs:      ca.pool,
-				Certificates: []tls.Certificate{ca.client(t, tc.uri, tc.dns, tc.cn)},
+				RootCAs:      testkit.Pool(ca),
+				Certificates: []tls.Certificate{ca.Client(tc.cn, testkit.URI(tc.uri), testkit.DNS(tc.dns)).TLS()},
 			})
 			e := startEnv(t, g, serverCreds, clientCreds)
 			ctx := testCtx(t)
@@ -68,7 +69,7 @@ func TestMTLS(t *testing.T) {
 			// Identity is still subject to policy.
 			_, err := e.tc.GetToken(ctx, &eeov1.GetTokenRequest{Account: "not-" + tc.account})
 			if tc.account != "Z" {
-				wantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
+				testkit.WantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
 			}
 		})
 	}
@@ -77,7 +78,7 @@ func TestMTLS(t *testing.T) {
 // TestMTLSOffIgnoresCertificate: with MTLS off a verified certificate is
 // not an identity.
 func TestMTLSOffIgnoresCertificate(t *testing.T) {
-	ca := newPKI(t)
+	ca := testkit.NewCA("test CA")
 	_, k := apiKey(t, "someone")
 	g, err := access.New(access.Config{APIKeys: []access.APIKey{k}, Policies: []access.Policy{allPolicy(keyID("someone"))}})
 	if err != nil {
@@ -85,25 +86,25 @@ func TestMTLSOffIgnoresCertificate(t *testing.T) {
 	}
 	t.Cleanup(g.Close)
 	e := startEnv(t, g,
-		credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{ca.server(t)}, ClientCAs: ca.pool, ClientAuth: tls.RequireAndVerifyClientCert}),
-		credentials.NewTLS(&tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{ca.client(t, spiffePayroll, "", "")}}))
+		credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{ca.Server("gateway").TLS()}, ClientCAs: testkit.Pool(ca), ClientAuth: tls.RequireAndVerifyClientCert}),
+		credentials.NewTLS(&tls.Config{RootCAs: testkit.Pool(ca), Certificates: []tls.Certificate{ca.Client("", testkit.URI(spiffePayroll)).TLS()}}))
 	_, err = e.tc.GetToken(testCtx(t), &eeov1.GetTokenRequest{Account: "A"})
-	wantStatus(t, err, codes.Unauthenticated, access.ReasonUnauthenticated)
+	testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonUnauthenticated)
 }
 
 // verifiedRequest is an HTTP request as a TLS server that verified cert
 // would hand it over.
-func verifiedRequest(t *testing.T, ca *pki, cert tls.Certificate) *http.Request {
+func verifiedRequest(t *testing.T, ca *testkit.Cert, cert tls.Certificate) *http.Request {
 	r := httptest.NewRequest(http.MethodGet, "https://gateway/v1/accounts/A/token", nil)
 	r.TLS = &tls.ConnectionState{
 		PeerCertificates: []*x509.Certificate{cert.Leaf},
-		VerifiedChains:   [][]*x509.Certificate{{cert.Leaf, ca.cert}},
+		VerifiedChains:   [][]*x509.Certificate{{cert.Leaf, ca.Cert}},
 	}
 	return r
 }
 
 func TestForwardedIdentity(t *testing.T) {
-	ca := newPKI(t)
+	ca := testkit.NewCA("test CA")
 	e := newEnv(t, access.Config{MTLS: true, Policies: []access.Policy{allPolicy(spiffePayroll)}})
 	ctx := testCtx(t)
 	call := func(md metadata.MD) error {
@@ -111,7 +112,7 @@ func TestForwardedIdentity(t *testing.T) {
 		return err
 	}
 
-	forwarded := e.guard.ForwardCertificate(ctx, verifiedRequest(t, ca, ca.client(t, spiffePayroll, "", "")))
+	forwarded := e.guard.ForwardCertificate(ctx, verifiedRequest(t, ca, ca.Client("", testkit.URI(spiffePayroll)).TLS()))
 	if len(forwarded) == 0 {
 		t.Fatal("no metadata for a verified certificate")
 	}
@@ -128,7 +129,7 @@ func TestForwardedIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer otherGuard.Close()
-	anotherProcess := otherGuard.ForwardCertificate(ctx, verifiedRequest(t, ca, ca.client(t, spiffePayroll, "", "")))
+	anotherProcess := otherGuard.ForwardCertificate(ctx, verifiedRequest(t, ca, ca.Client("", testkit.URI(spiffePayroll)).TLS()))
 	proof := forwarded.Get(access.ForwardedProofKey)[0]
 	for name, md := range map[string]metadata.MD{
 		"identity only":            metadata.Pairs(access.ForwardedCallerKey, spiffePayroll),
@@ -138,7 +139,7 @@ func TestForwardedIdentity(t *testing.T) {
 		"second identity smuggled": metadata.Join(forwarded, metadata.Pairs(access.ForwardedCallerKey, "spiffe://example.org/admin")),
 	} {
 		t.Run(name, func(t *testing.T) {
-			wantStatus(t, call(md), codes.Unauthenticated, access.ReasonUnauthenticated)
+			testkit.WantStatus(t, call(md), codes.Unauthenticated, access.ReasonUnauthenticated)
 		})
 	}
 
@@ -147,7 +148,7 @@ func TestForwardedIdentity(t *testing.T) {
 	if md := e.guard.ForwardCertificate(ctx, plain); len(md) != 0 {
 		t.Fatalf("metadata %v for a plaintext request", md)
 	}
-	unverified := verifiedRequest(t, ca, ca.client(t, spiffePayroll, "", ""))
+	unverified := verifiedRequest(t, ca, ca.Client("", testkit.URI(spiffePayroll)).TLS())
 	unverified.TLS.VerifiedChains = nil
 	if md := e.guard.ForwardCertificate(ctx, unverified); len(md) != 0 {
 		t.Fatalf("metadata %v for an unverified certificate", md)
@@ -158,7 +159,7 @@ func TestForwardedIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer noMTLS.Close()
-	if md := noMTLS.ForwardCertificate(ctx, verifiedRequest(t, ca, ca.client(t, spiffePayroll, "", ""))); len(md) != 0 {
+	if md := noMTLS.ForwardCertificate(ctx, verifiedRequest(t, ca, ca.Client("", testkit.URI(spiffePayroll)).TLS())); len(md) != 0 {
 		t.Fatalf("metadata %v with MTLS off", md)
 	}
 }
@@ -167,7 +168,7 @@ func TestForwardedIdentity(t *testing.T) {
 // facade that verifies client certificates and dials the guarded gRPC
 // server in plaintext, forwarding identities with ForwardCertificate.
 func TestForwardedThroughGateway(t *testing.T) {
-	ca := newPKI(t)
+	ca := testkit.NewCA("test CA")
 	e := newEnv(t, access.Config{MTLS: true, Policies: []access.Policy{
 		{Caller: spiffePayroll, Accounts: []string{"A"}, Permissions: []access.Permission{access.PermTokenGet}},
 	}})
@@ -184,8 +185,8 @@ func TestForwardedThroughGateway(t *testing.T) {
 	}
 	facade := httptest.NewUnstartedServer(mux)
 	facade.TLS = &tls.Config{
-		Certificates: []tls.Certificate{ca.server(t)},
-		ClientCAs:    ca.pool,
+		Certificates: []tls.Certificate{ca.Server("gateway").TLS()},
+		ClientCAs:    testkit.Pool(ca),
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 	}
 	facade.StartTLS()
@@ -193,7 +194,7 @@ func TestForwardedThroughGateway(t *testing.T) {
 
 	get := func(cert *tls.Certificate, path string, header http.Header) (int, map[string]any) {
 		t.Helper()
-		cfg := &tls.Config{RootCAs: ca.pool}
+		cfg := &tls.Config{RootCAs: testkit.Pool(ca)}
 		if cert != nil {
 			cfg.Certificates = []tls.Certificate{*cert}
 		}
@@ -217,7 +218,7 @@ func TestForwardedThroughGateway(t *testing.T) {
 		return resp.StatusCode, out
 	}
 
-	payroll := ca.client(t, spiffePayroll, "", "")
+	payroll := ca.Client("", testkit.URI(spiffePayroll)).TLS()
 	if code, body := get(&payroll, "/v1/accounts/A/token", nil); code != http.StatusOK {
 		t.Fatalf("with a client certificate: HTTP %d %v", code, body)
 	}
@@ -241,7 +242,7 @@ func TestForwardedThroughGateway(t *testing.T) {
 		t.Fatalf("forged identity: HTTP %d, want 401", code)
 	}
 	// Beside a real certificate, the caller is who the certificate says.
-	other := ca.client(t, "spiffe://example.org/intruder", "", "")
+	other := ca.Client("", testkit.URI("spiffe://example.org/intruder")).TLS()
 	code, body := get(&other, "/v1/accounts/A/token", forged)
 	if code != http.StatusForbidden {
 		t.Fatalf("forged identity beside a real certificate: HTTP %d, want 403: %v", code, body)

@@ -33,7 +33,7 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("call %d within the burst: %v", i, err)
 		}
 	}
-	st := wantStatus(t, call(), codes.ResourceExhausted, access.ReasonRateLimited)
+	st := testkit.WantStatus(t, call(), codes.ResourceExhausted, access.ReasonRateLimited)
 	var retry *errdetails.RetryInfo
 	for _, d := range st.Details() {
 		if r, ok := d.(*errdetails.RetryInfo); ok {
@@ -47,7 +47,7 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("RetryInfo delay %v, want 500ms (one token at 2/s)", got)
 	}
 	// A refused call costs nothing: still exactly 500ms to wait.
-	wantStatus(t, call(), codes.ResourceExhausted, access.ReasonRateLimited)
+	testkit.WantStatus(t, call(), codes.ResourceExhausted, access.ReasonRateLimited)
 	if e.tokens.count() != 3 {
 		t.Fatalf("handler ran %d times, want 3", e.tokens.count())
 	}
@@ -59,12 +59,12 @@ func TestRateLimit(t *testing.T) {
 
 	// Recovers once the delay has passed.
 	now.Advance(499 * time.Millisecond)
-	wantStatus(t, call(), codes.ResourceExhausted, access.ReasonRateLimited)
+	testkit.WantStatus(t, call(), codes.ResourceExhausted, access.ReasonRateLimited)
 	now.Advance(time.Millisecond)
 	if err := call(); err != nil {
 		t.Fatalf("after the delay: %v", err)
 	}
-	wantStatus(t, call(), codes.ResourceExhausted, access.ReasonRateLimited)
+	testkit.WantStatus(t, call(), codes.ResourceExhausted, access.ReasonRateLimited)
 	now.Advance(10 * time.Second)
 	for i := range 3 {
 		if err := call(); err != nil {
@@ -84,7 +84,7 @@ func TestRateLimitUnauthenticatedNotCounted(t *testing.T) {
 	})
 	for range 5 {
 		_, err := e.tc.GetToken(bearer(testCtx(t), "guess"), &eeov1.GetTokenRequest{Account: "A"})
-		wantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
+		testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
 	}
 	if _, err := e.tc.GetToken(bearer(testCtx(t), key), &eeov1.GetTokenRequest{Account: "A"}); err != nil {
 		t.Fatal(err)
@@ -131,10 +131,10 @@ func TestRateLimitCallersBounded(t *testing.T) {
 	if err := call(0); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, call(0), codes.ResourceExhausted, access.ReasonRateLimited)
+	testkit.WantStatus(t, call(0), codes.ResourceExhausted, access.ReasonRateLimited)
 	_ = call(1)
 	_ = call(2)
-	wantStatus(t, call(0), codes.ResourceExhausted, access.ReasonRateLimited)
+	testkit.WantStatus(t, call(0), codes.ResourceExhausted, access.ReasonRateLimited)
 	// …until three others push it out; then it starts afresh.
 	_ = call(3)
 	_ = call(4)

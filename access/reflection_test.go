@@ -7,6 +7,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/access"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -70,10 +71,10 @@ func TestReflectionModes(t *testing.T) {
 						t.Fatalf("reflection: %v %v", names, err)
 					}
 				} else {
-					wantStatus(t, err, want, reason)
+					testkit.WantStatus(t, err, want, reason)
 				}
 				if want != codes.OK {
-					wantStatus(t, v1alpha(ctx, e.conn), want, reason)
+					testkit.WantStatus(t, v1alpha(ctx, e.conn), want, reason)
 				}
 			}
 			check(ctx, tc.anonymous, tc.anonReason)
@@ -81,7 +82,7 @@ func TestReflectionModes(t *testing.T) {
 			// A bad credential is refused unless reflection is public or off.
 			if tc.mode == access.ReflectionAuthenticated {
 				_, err := listServices(bearer(ctx, "wrong"), e.conn)
-				wantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
+				testkit.WantStatus(t, err, codes.Unauthenticated, access.ReasonTokenInvalid)
 			}
 		})
 	}
@@ -114,9 +115,9 @@ func TestAllowUnauthenticated(t *testing.T) {
 	}
 	// Reflection off stays off; unknown methods stay closed.
 	_, err := listServices(ctx, e.conn)
-	wantStatus(t, err, codes.Unimplemented, access.ReasonReflectionDisabled)
+	testkit.WantStatus(t, err, codes.Unimplemented, access.ReasonReflectionDisabled)
 	_, err = healthpb.NewHealthClient(e.conn).List(ctx, &healthpb.HealthListRequest{})
-	wantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
+	testkit.WantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
 
 	got := events() // GetToken, CreateImport, and the refused Health/List
 	if len(got) != 3 || got[0]["caller"] != "anonymous" || got[0]["via"] != "unauthenticated" {
