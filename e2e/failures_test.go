@@ -36,10 +36,10 @@ func TestTokenEndpointDownBacksOffAndRecovers(t *testing.T) {
 		if status.Code(err) != codes.Unavailable {
 			t.Fatalf("call %d: got %v, want Unavailable", i, err)
 		}
-		if r := errorInfo(t, err).GetReason(); r != server.ReasonEEOUnavailable {
+		if r := testkit.ErrorInfo(t, err).GetReason(); r != server.ReasonEEOUnavailable {
 			t.Fatalf("call %d: reason %q, want %q", i, r, server.ReasonEEOUnavailable)
 		}
-		ri := retryInfo(err)
+		ri := testkit.RetryInfo(err)
 		if ri == nil {
 			t.Fatalf("call %d: no RetryInfo in %v", i, err)
 		}
@@ -82,7 +82,7 @@ func TestInvalidClientIsFailedPrecondition(t *testing.T) {
 	if c := status.Code(err); c != codes.FailedPrecondition {
 		t.Fatalf("got %v (code %v), want FailedPrecondition (never Unauthenticated)", err, c)
 	}
-	if r := errorInfo(t, err).GetReason(); r != server.ReasonEEOInvalidClient {
+	if r := testkit.ErrorInfo(t, err).GetReason(); r != server.ReasonEEOInvalidClient {
 		t.Errorf("reason %q, want %q", r, server.ReasonEEOInvalidClient)
 	}
 	if strings.Contains(err.Error(), wrong) {
@@ -116,10 +116,10 @@ func TestMalformedTokenResponse(t *testing.T) {
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("got %v, want Unavailable", err)
 	}
-	if r := errorInfo(t, err).GetReason(); r != server.ReasonEEOMalformedResponse {
+	if r := testkit.ErrorInfo(t, err).GetReason(); r != server.ReasonEEOMalformedResponse {
 		t.Errorf("reason %q, want %q", r, server.ReasonEEOMalformedResponse)
 	}
-	if retryInfo(err) == nil {
+	if testkit.RetryInfo(err) == nil {
 		t.Errorf("no RetryInfo in %v", err)
 	}
 	s.wantTokenRequests(t, 1)

@@ -759,7 +759,7 @@ func checkFaultOutcome(t *testing.T, op fmOp, want fmOutcome, res fmResult) {
 			t.Errorf("faulted call: reason %q (domain %q), want %q (%v)", info.GetReason(), info.GetDomain(), want.reason, res.err)
 		}
 		if want.retryAfter > 0 {
-			if ri := retryInfo(res.err); ri == nil || ri.GetRetryDelay().AsDuration() < want.retryAfter {
+			if ri := testkit.RetryInfo(res.err); ri == nil || ri.GetRetryDelay().AsDuration() < want.retryAfter {
 				t.Errorf("faulted call: RetryInfo %v, want a delay of at least %v", ri, want.retryAfter)
 			}
 		}

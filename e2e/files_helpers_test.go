@@ -19,10 +19,7 @@ import (
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/server"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -168,33 +165,6 @@ func (s *stack) getReport(t *testing.T, id string) *eeov1.Report {
 		t.Fatalf("GetReport(%s): %v", id, err)
 	}
 	return resp.GetReport()
-}
-
-// wantStatus fails the test unless err is a gateway status with code and
-// ErrorInfo reason, and returns the ErrorInfo.
-func wantStatus(t *testing.T, what string, err error, code codes.Code, reason string) *errdetails.ErrorInfo {
-	t.Helper()
-	if c := status.Code(err); c != code {
-		t.Fatalf("%s: got %v (code %v), want %v", what, err, c, code)
-	}
-	info := errorInfo(t, err)
-	if info.GetReason() != reason || info.GetDomain() != server.ErrorDomain {
-		t.Fatalf("%s: ErrorInfo reason %q domain %q, want %q %q (%v)", what, info.GetReason(), info.GetDomain(), reason, server.ErrorDomain, err)
-	}
-	return info
-}
-
-// fieldViolations returns the fields named by the BadRequest detail of err.
-func fieldViolations(err error) []string {
-	var fields []string
-	for _, d := range status.Convert(err).Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				fields = append(fields, v.GetField())
-			}
-		}
-	}
-	return fields
 }
 
 // restStatus decodes a REST error body (a google.rpc.Status in JSON) and

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -55,7 +56,7 @@ func TestCreateImportRequestIDIsIdempotent(t *testing.T) {
 			id = r.imp.GetImportId()
 			continue
 		}
-		if status.Code(r.err) != codes.Aborted || errorInfo(t, r.err).GetReason() != server.ReasonRequestInProgress {
+		if status.Code(r.err) != codes.Aborted || testkit.ErrorInfo(t, r.err).GetReason() != server.ReasonRequestInProgress {
 			t.Errorf("concurrent upload %d: %v; want the import or ABORTED %s", i, r.err, server.ReasonRequestInProgress)
 		}
 	}
@@ -99,7 +100,7 @@ func TestCreateImportRequestIDIsIdempotent(t *testing.T) {
 		{"different file name", &eeov1.ImportMetadata{ImportType: "participants", FileName: "renamed.csv", RequestId: requestID}, file},
 	} {
 		_, err := s.upload(t.Context(), c.md, c.file, chunk)
-		wantStatus(t, "reused request_id, "+c.name, err, codes.AlreadyExists, server.ReasonRequestIDReused)
+		testkit.WantStatus(t, err, codes.AlreadyExists, server.ReasonRequestIDReused)
 	}
 	code, _, body = s.restUpload(t, url.Values{"importType": {"participants"}, "fileName": {"idem.csv"}, "requestId": {requestID}}, other)
 	wantREST(t, "REST reused requestId", code, body, http.StatusConflict, server.ReasonRequestIDReused)
@@ -183,7 +184,7 @@ func TestCreateReportRequestIDIsIdempotent(t *testing.T) {
 
 	req.Parameters["rows"] = "11"
 	_, err = create()
-	wantStatus(t, "reused request_id with other parameters", err, codes.AlreadyExists, server.ReasonRequestIDReused)
+	testkit.WantStatus(t, err, codes.AlreadyExists, server.ReasonRequestIDReused)
 	code, _, body = s.restJSON(t, http.MethodPost, "/v1/accounts/"+account+"/reports",
 		`{"reportType":"participants","requestId":"report-request-1"}`)
 	wantREST(t, "REST reused requestId with another type", code, body, http.StatusConflict, server.ReasonRequestIDReused)

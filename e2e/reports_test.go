@@ -47,7 +47,7 @@ func TestReportDownloadOverGRPCAndREST(t *testing.T) {
 			t.Fatalf("report is %v, want %v", got, state)
 		}
 		_, _, _, err := s.downloadGRPC(t.Context(), id)
-		wantStatus(t, "gRPC DownloadReport while "+state.String(), err, codes.FailedPrecondition, server.ReasonReportNotReady)
+		testkit.WantStatus(t, err, codes.FailedPrecondition, server.ReasonReportNotReady)
 		code, _, body := s.rest(t, http.MethodGet, downloadPath)
 		wantREST(t, "REST download while "+state.String(), code, body, http.StatusBadRequest, server.ReasonReportNotReady)
 		clock.Advance(step)
@@ -130,8 +130,8 @@ func TestInvalidRequestsCreateNothing(t *testing.T) {
 		_, err := s.files.CreateReport(t.Context(), &eeov1.CreateReportRequest{
 			Account: account, ReportType: "grants", Parameters: map[string]string{"as_of": "2031-02-28", "rows": "lots"},
 		})
-		wantStatus(t, "gRPC CreateReport rows=lots", err, codes.InvalidArgument, server.ReasonInvalidParameter)
-		if f := fieldViolations(err); !slices.Equal(f, []string{"parameters[rows]"}) {
+		testkit.WantStatus(t, err, codes.InvalidArgument, server.ReasonInvalidParameter)
+		if f := testkit.FieldViolations(err); !slices.Equal(f, []string{"parameters[rows]"}) {
 			t.Errorf("gRPC field violations %v, want [parameters[rows]]", f)
 		}
 		code, _, body := s.restJSON(t, http.MethodPost, "/v1/accounts/"+account+"/reports",
@@ -147,8 +147,8 @@ func TestInvalidRequestsCreateNothing(t *testing.T) {
 	t.Run("unknown import type", func(t *testing.T) {
 		data := participantsFile(64<<10, "x")
 		_, err := s.upload(t.Context(), &eeov1.ImportMetadata{ImportType: "payroll", FileName: "p.csv"}, data, 8<<10)
-		wantStatus(t, "gRPC CreateImport payroll", err, codes.InvalidArgument, server.ReasonInvalidImportType)
-		if f := fieldViolations(err); !slices.Equal(f, []string{"import_type"}) {
+		testkit.WantStatus(t, err, codes.InvalidArgument, server.ReasonInvalidImportType)
+		if f := testkit.FieldViolations(err); !slices.Equal(f, []string{"import_type"}) {
 			t.Errorf("gRPC field violations %v, want [import_type]", f)
 		}
 		code, _, body := s.restUpload(t, url.Values{"importType": {"payroll"}, "fileName": {"p.csv"}}, data)
@@ -170,8 +170,8 @@ func TestInvalidRequestsCreateNothing(t *testing.T) {
 		data := participantsFile(128<<10, "sum")
 		wrong := sha256Hex(data[:len(data)-1])
 		_, err := s.upload(t.Context(), &eeov1.ImportMetadata{ImportType: "participants", FileName: "p.csv", ExpectedSha256: wrong}, data, 16<<10)
-		wantStatus(t, "gRPC CreateImport", err, codes.InvalidArgument, server.ReasonChecksumMismatch)
-		if f := fieldViolations(err); !slices.Equal(f, []string{"expected_sha256"}) {
+		testkit.WantStatus(t, err, codes.InvalidArgument, server.ReasonChecksumMismatch)
+		if f := testkit.FieldViolations(err); !slices.Equal(f, []string{"expected_sha256"}) {
 			t.Errorf("gRPC field violations %v, want [expected_sha256]", f)
 		}
 		code, _, body := s.restUpload(t, url.Values{"importType": {"participants"}, "fileName": {"p.csv"}, "expectedSha256": {wrong}}, data)
@@ -184,14 +184,14 @@ func TestInvalidRequestsCreateNothing(t *testing.T) {
 	t.Run("unknown ids", func(t *testing.T) {
 		const missing = "imp_000000000000000000000000"
 		_, err := s.files.GetImport(t.Context(), &eeov1.GetImportRequest{Account: account, ImportId: missing})
-		wantStatus(t, "gRPC GetImport", err, codes.NotFound, server.ReasonImportNotFound)
+		testkit.WantStatus(t, err, codes.NotFound, server.ReasonImportNotFound)
 		_, err = s.files.ListImportErrors(t.Context(), &eeov1.ListImportErrorsRequest{Account: account, ImportId: missing})
-		wantStatus(t, "gRPC ListImportErrors", err, codes.NotFound, server.ReasonImportNotFound)
+		testkit.WantStatus(t, err, codes.NotFound, server.ReasonImportNotFound)
 		code, _, body := s.rest(t, http.MethodGet, importsPath+"/"+missing)
 		wantREST(t, "REST GetImport", code, body, http.StatusNotFound, server.ReasonImportNotFound)
 
 		_, _, _, err = s.downloadGRPC(t.Context(), "rpt_000000000000000000000000")
-		wantStatus(t, "gRPC DownloadReport", err, codes.NotFound, server.ReasonReportNotFound)
+		testkit.WantStatus(t, err, codes.NotFound, server.ReasonReportNotFound)
 		code, _, body = s.rest(t, http.MethodGet, "/v1/accounts/"+account+"/reports/rpt_000000000000000000000000:download")
 		wantREST(t, "REST DownloadReport", code, body, http.StatusNotFound, server.ReasonReportNotFound)
 	})

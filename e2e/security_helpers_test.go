@@ -2,20 +2,15 @@ package e2e_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -30,6 +25,7 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/eeo-gateway/eeo-gateway/access/identity"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -333,92 +329,25 @@ type pki struct {
 	serverCert tls.Certificate
 	serverRoot *x509.CertPool // trusts serverCert's issuer
 	clientCAs  *x509.CertPool // the client CA the gateway trusts
-	clientCA   authority
-	rogueCA    authority // a CA the gateway does not trust
+	clientCA   *testkit.Cert
+	rogueCA    *testkit.Cert // a CA the gateway does not trust
 }
 
-type authority struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+// clientCert issues a client certificate from ca whose identity is the URI
+// SAN id.
+func clientCert(ca *testkit.Cert, id string) tls.Certificate {
+	return ca.Client("e2e client", testkit.URI(id)).TLS()
 }
 
-var serial = big.NewInt(time.Now().UnixNano())
-
-func newAuthority(t *testing.T, name string) authority {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial.Add(serial, big.NewInt(1)), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return authority{cert: cert, key: key}
-}
-
-func (a authority) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(a.cert)
-	return p
-}
-
-// issue signs a leaf certificate shaped by tmpl (SANs, key usages).
-func (a authority) issue(t *testing.T, tmpl *x509.Certificate) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = serial.Add(serial, big.NewInt(1))
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-}
-
-// clientCert issues a client certificate whose identity is the URI SAN id.
-func (a authority) clientCert(t *testing.T, id string) tls.Certificate {
-	t.Helper()
-	u, err := url.Parse(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.issue(t, &x509.Certificate{
-		Subject: pkix.Name{CommonName: "e2e client"}, URIs: []*url.URL{u},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
-}
-
-func newPKI(t *testing.T) pki {
-	t.Helper()
-	serverCA := newAuthority(t, "e2e server CA")
+func newPKI() pki {
+	serverCA := testkit.NewCA("e2e server CA")
 	p := pki{
-		serverRoot: serverCA.pool(),
-		clientCA:   newAuthority(t, "e2e client CA"),
-		rogueCA:    newAuthority(t, "e2e rogue CA"),
+		serverRoot: testkit.Pool(serverCA),
+		clientCA:   testkit.NewCA("e2e client CA"),
+		rogueCA:    testkit.NewCA("e2e rogue CA"),
 	}
-	p.clientCAs = p.clientCA.pool()
-	p.serverCert = serverCA.issue(t, &x509.Certificate{
-		Subject: pkix.Name{CommonName: "eeo-gateway"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	})
+	p.clientCAs = testkit.Pool(p.clientCA)
+	p.serverCert = serverCA.Server("eeo-gateway").TLS()
 	return p
 }
 
@@ -468,56 +397,34 @@ func handshakeAlert(addr string, cfg *tls.Config) (string, error) {
 // issuer is an identity provider signing ES256 JWTs, with its JWKS in a file.
 type issuer struct {
 	name     string
-	key      *ecdsa.PrivateKey
-	kid      string
+	signer   testkit.Signer
 	jwksFile string
 }
 
+// newIssuer returns an identity provider; every one has the same key id, so
+// two of them sign with different keys under one kid.
 func newIssuer(t *testing.T) issuer {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss := issuer{name: "https://idp.e2e.example", key: key, kid: "e2e-key-1"}
-	point, err := key.PublicKey.Bytes() // 0x04 || X || Y
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, err := json.Marshal(map[string]any{"keys": []map[string]string{{
-		"kty": "EC", "crv": "P-256", "kid": iss.kid, "alg": "ES256", "use": "sig",
-		"x": base64.RawURLEncoding.EncodeToString(point[1:33]),
-		"y": base64.RawURLEncoding.EncodeToString(point[33:65]),
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := issuer{name: "https://idp.e2e.example", signer: testkit.ES256Signer(t, "e2e-key-1")}
 	iss.jwksFile = filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(iss.jwksFile, jwks, 0o600); err != nil {
+	if err := os.WriteFile(iss.jwksFile, testkit.JWKS(iss.signer), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return iss
 }
 
-// sign makes a JWT with claims, signed by key with method, naming kid; it
-// is registered with the leak scan.
-func signJWT(t *testing.T, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
+// signJWT makes a JWT with claims signed by s; it is registered with the
+// leak scan.
+func signJWT(t *testing.T, s testkit.Signer, claims jwt.MapClaims) string {
 	t.Helper()
-	tok := jwt.NewWithClaims(method, claims)
-	if kid != "" {
-		tok.Header["kid"] = kid
-	}
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	registerCredential("JWT", s)
+	tok := s.Sign(t, claims)
+	registerCredential("JWT", tok)
 	// The signature alone would let anyone holding the (public) claims
 	// rebuild the token.
-	if i := strings.LastIndexByte(s, '.'); i >= 0 && len(s)-i > 1 {
-		registerCredential("JWT signature", s[i+1:])
+	if i := strings.LastIndexByte(tok, '.'); i >= 0 && len(tok)-i > 1 {
+		registerCredential("JWT signature", tok[i+1:])
 	}
-	return s
+	return tok
 }
 
 // claims returns claims for sub, valid now for audience aud.

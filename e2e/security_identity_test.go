@@ -7,7 +7,6 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/eeo-gateway/eeo-gateway/access/identity"
-	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc/codes"
 )
 
@@ -26,7 +25,7 @@ func TestSecurityIdentitiesDoNotCollide(t *testing.T) {
 
 	s.as(t, view{Bearer: key}).mustToken(t)
 
-	impostor := s.as(t, view{Bearer: signJWT(t, jwt.SigningMethodES256, iss.key, iss.kid, iss.claims("svc-payroll", audience, time.Now()))})
+	impostor := s.as(t, view{Bearer: signJWT(t, iss.signer, iss.claims("svc-payroll", audience, time.Now()))})
 	want := identity.FromJWT(iss.name, "svc-payroll")
 	_, err := impostor.getToken(t.Context())
 	if md, e := grpcRefusal(err, codes.PermissionDenied, access.ReasonPermissionDenied); e != nil {

@@ -220,10 +220,10 @@ func TestSecurityJWT(t *testing.T) {
 	for _, c := range []struct {
 		name, token, why string
 	}{
-		{"expired", signJWT(t, jwt.SigningMethodES256, iss.key, iss.kid, expired), "token expired"},
-		{"alg none", signJWT(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, iss.kid, iss.claims("svc-payroll", audience, now)), "signing algorithm not allowed"},
-		{"wrong audience", signJWT(t, jwt.SigningMethodES256, iss.key, iss.kid, iss.claims("svc-payroll", "another-service", now)), "wrong audience"},
-		{"unknown signing key", signJWT(t, jwt.SigningMethodES256, stranger.key, iss.kid, iss.claims("svc-payroll", audience, now)), "bad signature"},
+		{"expired", signJWT(t, iss.signer, expired), "token expired"},
+		{"alg none", signJWT(t, testkit.Signer{KID: iss.signer.KID, Method: jwt.SigningMethodNone, Key: jwt.UnsafeAllowNoneSignatureType}, iss.claims("svc-payroll", audience, now)), "signing algorithm not allowed"},
+		{"wrong audience", signJWT(t, iss.signer, iss.claims("svc-payroll", "another-service", now)), "wrong audience"},
+		{"unknown signing key", signJWT(t, stranger.signer, iss.claims("svc-payroll", audience, now)), "bad signature"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			caller := s.as(t, view{Bearer: c.token})
@@ -244,7 +244,7 @@ func TestSecurityJWT(t *testing.T) {
 	}
 
 	t.Run("valid", func(t *testing.T) {
-		caller := s.as(t, view{Bearer: signJWT(t, jwt.SigningMethodES256, iss.key, iss.kid, iss.claims("svc-payroll", audience, now))})
+		caller := s.as(t, view{Bearer: signJWT(t, iss.signer, iss.claims("svc-payroll", audience, now))})
 		tok := caller.mustToken(t)
 		code, _, body := caller.rest(t, http.MethodGet, "/v1/accounts/"+account+"/token")
 		var viaREST eeov1.GetTokenResponse
@@ -453,7 +453,7 @@ func TestSecurityRateLimit(t *testing.T) {
 		if md["caller"] != identity.FromAPIKey("noisy") {
 			t.Errorf("%s: ErrorInfo metadata %v, want caller noisy", what, md)
 		}
-		if ri := retryInfo(err); ri == nil || ri.GetRetryDelay().AsDuration() != time.Second {
+		if ri := testkit.RetryInfo(err); ri == nil || ri.GetRetryDelay().AsDuration() != time.Second {
 			t.Errorf("%s: RetryInfo %v, want a 1s delay", what, ri)
 		}
 	}

@@ -37,13 +37,13 @@ const payrollID = "spiffe://example.org/payroll"
 //     event is written;
 //   - both TLS listeners refuse plaintext.
 func TestSecurityClientCertificates(t *testing.T) {
-	p := newPKI(t)
+	p := newPKI()
 	cfg := &access.Config{MTLS: true, Policies: []access.Policy{{Caller: payrollID, Accounts: []string{account},
 		Permissions: []access.Permission{access.PermTokenGet}}}}
 	s := newStack(t, stackOptions{
 		Access:    cfg,
 		TLS:       p.serverTLS(tls.RequireAndVerifyClientCert),
-		ClientTLS: p.clientTLS(p.clientCA.clientCert(t, payrollID)),
+		ClientTLS: p.clientTLS(clientCert(p.clientCA, payrollID)),
 	})
 	restAddr := strings.TrimPrefix(s.restURL, "https://")
 
@@ -74,7 +74,7 @@ func TestSecurityClientCertificates(t *testing.T) {
 		cfg   *tls.Config
 		alert string
 	}{
-		{"certificate from an untrusted CA", p.insistingClientTLS(p.rogueCA.clientCert(t, payrollID)), "tls: unknown certificate authority"},
+		{"certificate from an untrusted CA", p.insistingClientTLS(clientCert(p.rogueCA, payrollID)), "tls: unknown certificate authority"},
 		{"no certificate", p.clientTLS(), "tls: certificate required"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -158,7 +158,7 @@ func wantPlaintextRefused(t *testing.T, s *stack) {
 // the admin key does grant GetToken, so the headers would matter if they
 // passed.
 func TestSecurityForgedForwardingHeaders(t *testing.T) {
-	p := newPKI(t)
+	p := newPKI()
 	cfg := &access.Config{MTLS: true}
 	admin := grant(cfg, "admin", []string{access.AllAccounts}, permission.All()...)
 	reportsOnly := grant(cfg, "reports-only", []string{access.AllAccounts}, access.PermReportsRead, access.PermReportsWrite)
@@ -189,7 +189,7 @@ func TestSecurityForgedForwardingHeaders(t *testing.T) {
 	}{
 		{"no credentials", view{Header: forged}, http.StatusUnauthorized, access.ReasonUnauthenticated, ""},
 		{"reports-only API key", view{Header: forged, Bearer: reportsOnly}, http.StatusForbidden, access.ReasonPermissionDenied, "apikey:reports-only"},
-		{"trusted payroll certificate", view{Header: forged, TLS: p.clientTLS(p.clientCA.clientCert(t, payrollID))}, http.StatusForbidden, access.ReasonPermissionDenied, payrollID},
+		{"trusted payroll certificate", view{Header: forged, TLS: p.clientTLS(clientCert(p.clientCA, payrollID))}, http.StatusForbidden, access.ReasonPermissionDenied, payrollID},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			caller := s.as(t, c.v)

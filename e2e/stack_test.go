@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/internal/faultproxy"
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+	"net"
 
 	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/eeo-gateway/eeo-gateway/auth"
@@ -31,7 +31,6 @@ import (
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 	"github.com/eeo-gateway/eeo-gateway/server"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -369,15 +368,6 @@ type stack struct {
 	serveErr    error
 }
 
-func listen(t *testing.T) net.Listener {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lis
-}
-
 // newStack starts a full gateway on loopback. t.Cleanup stops it in
 // production order (server, cache, sandbox) and waits for each Serve.
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -418,7 +408,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	evidence.mu.Lock()
 	evidence.sandboxes = append(evidence.sandboxes, sb)
 	evidence.mu.Unlock()
-	sbLis := listen(t)
+	sbLis := testkit.Listen(t)
 	sbCtx, sbCancel := context.WithCancel(context.Background())
 	sbDone := make(chan error, 1)
 	go func() { sbDone <- sb.Serve(sbCtx, sbLis) }()
@@ -532,7 +522,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	grpcLis, httpLis := listen(t), listen(t)
+	grpcLis, httpLis := testkit.Listen(t), testkit.Listen(t)
 	servedGRPC, servedHTTP := net.Listener(grpcLis), net.Listener(httpLis)
 	if opts.WrapListeners != nil {
 		servedGRPC, servedHTTP = opts.WrapListeners(grpcLis, httpLis)
@@ -818,28 +808,6 @@ func restErrorDetail(t *testing.T, body []byte) map[string]any {
 		t.Fatalf("REST error body %q: no details (%v)", body, err)
 	}
 	return st.Details[0]
-}
-
-// errorInfo returns the ErrorInfo of a gRPC error, failing the test without one.
-func errorInfo(t *testing.T, err error) *errdetails.ErrorInfo {
-	t.Helper()
-	for _, d := range status.Convert(err).Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			return info
-		}
-	}
-	t.Fatalf("error %v carries no ErrorInfo", err)
-	return nil
-}
-
-// retryInfo returns the RetryInfo of a gRPC error, or nil.
-func retryInfo(err error) *errdetails.RetryInfo {
-	for _, d := range status.Convert(err).Details() {
-		if ri, ok := d.(*errdetails.RetryInfo); ok {
-			return ri
-		}
-	}
-	return nil
 }
 
 // waitFor polls cond until it holds, failing after 10s. It is used only to

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -107,7 +108,7 @@ func TestUploadSizeMismatchIsInvalidArgument(t *testing.T) {
 	file := participantsFile(256<<10, "size")
 	for _, declared := range []int64{int64(len(file)) - 10, int64(len(file)) + 10} {
 		_, err := s.upload(t.Context(), &eeov1.ImportMetadata{ImportType: "participants", FileName: "size.csv", SizeBytes: declared}, file, 32<<10)
-		if status.Code(err) != codes.InvalidArgument || !slices.Contains(fieldViolations(err), "size_bytes") {
+		if status.Code(err) != codes.InvalidArgument || !slices.Contains(testkit.FieldViolations(err), "size_bytes") {
 			t.Errorf("size_bytes %d for a %d-byte file: %v; want INVALID_ARGUMENT naming size_bytes", declared, len(file), err)
 		}
 	}

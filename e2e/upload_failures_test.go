@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"google.golang.org/grpc/codes"
 )
@@ -85,13 +86,14 @@ func TestUploadOverLimitIsRefused(t *testing.T) {
 	md := &eeov1.ImportMetadata{ImportType: "participants", FileName: "big.csv"}
 
 	_, err := s.upload(t.Context(), md, big, 16<<10)
-	info := wantStatus(t, "gRPC streamed upload over the limit", err, codes.ResourceExhausted, server.ReasonUploadTooLarge)
+	testkit.WantStatus(t, err, codes.ResourceExhausted, server.ReasonUploadTooLarge)
+	info := testkit.ErrorInfo(t, err)
 	if got := info.GetMetadata()["limit_bytes"]; got != fmt.Sprint(limit) {
 		t.Errorf("limit_bytes = %q, want %d", got, limit)
 	}
 	declared := &eeov1.ImportMetadata{ImportType: "participants", FileName: "big.csv", SizeBytes: int64(len(big))}
 	_, err = s.upload(t.Context(), declared, big, 16<<10)
-	wantStatus(t, "gRPC upload declaring a size over the limit", err, codes.ResourceExhausted, server.ReasonUploadTooLarge)
+	testkit.WantStatus(t, err, codes.ResourceExhausted, server.ReasonUploadTooLarge)
 
 	query := url.Values{"importType": {"participants"}, "fileName": {"big.csv"}}
 	code, _, body := s.restUpload(t, query, big)
