@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,7 +24,6 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/internal/faultproxy"
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
-	"net"
 
 	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/eeo-gateway/eeo-gateway/auth"

@@ -2,19 +2,18 @@ package server
 
 import (
 	"net/http"
-	"unicode/utf8"
-
-	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 	"net/textproto"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/rs/cors"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // gRPC server limits. A client may hold many streams (watches, downloads),
