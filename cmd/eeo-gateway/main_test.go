@@ -24,19 +24,29 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// runMainEnv makes the test binary run main instead of the tests, so a test
+// can run the command as its own process (on a pseudo-terminal, say).
+const runMainEnv = "EEO_GATEWAY_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func noEnv(string) string { return "" }
 
-// startDev runs `serve --dev` on free ports and returns the banner once the
+// startDev runs `serve --dev` (plus extraArgs) on free ports and returns the banner once the
 // gateway is listening, and a stop function that returns run's result.
-func startDev(t *testing.T) (banner string, stop func() error) {
+func startDev(t *testing.T, extraArgs ...string) (banner string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--dev", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"},
+		done <- run(ctx, append([]string{"serve", "--dev", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, extraArgs...),
 			env{getenv: noEnv, stdout: outW, stderr: io.Discard})
 		outW.Close()
 	}()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/eeo-gateway/eeo-gateway/cmd/eeo-gateway/internal/client"
 	"github.com/eeo-gateway/eeo-gateway/cmd/eeo-gateway/internal/exitcode"
 	"github.com/spf13/cobra"
 )
@@ -32,6 +33,7 @@ Exit status: 0 success, 1 failure, 2 usage, 3 caller auth, 4 not found,
 		newSandboxCmd(e),
 		newVersionCmd(e),
 		newCheckConfigCmd(e),
+		client.NewCommand(client.Env{Getenv: e.getenv, Stdout: e.stdout, Stderr: e.stderr}),
 	)
 	// Added now rather than at execution, as cobra would, so that
 	// usageEverywhere covers it too.

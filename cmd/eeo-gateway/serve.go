@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/eeo-gateway/eeo-gateway/cmd/eeo-gateway/internal/exitcode"
 	"github.com/eeo-gateway/eeo-gateway/config"
 	"github.com/spf13/cobra"
@@ -16,6 +18,9 @@ type serveFlags struct {
 	adminAddr  string
 	logLevel   string
 	insecure   bool
+	// sandboxStep is how long the embedded sandbox keeps imports and
+	// reports in each state (--dev only).
+	sandboxStep time.Duration
 }
 
 // applyOverrides writes the flags that were given over cfg.
@@ -68,5 +73,7 @@ func newServeCmd(e env) *cobra.Command {
 	fl.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (overrides config)")
 	fl.BoolVar(&f.insecure, "insecure-allow-unauthenticated", false,
 		"serve without caller authentication (only behind something that authenticates callers; logged loudly)")
+	fl.DurationVar(&f.sandboxStep, "sandbox-step", time.Second,
+		"with --dev: how long the embedded sandbox keeps an import or report in each processing state")
 	return cmd
 }

@@ -44,6 +44,9 @@ func newDevStack(f serveFlags, e env) (_ *stack, err error) {
 		return nil, fmt.Errorf("configuration:\n%w", err)
 	}
 	f.applyOverrides(&cfg)
+	// Watches poll no slower than the sandbox moves, so a fast sandbox
+	// gives fast waits.
+	cfg.Files.WatchInterval = min(cfg.Files.WatchInterval, config.Duration(f.sandboxStep))
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration:\n%w", err)
 	}
@@ -53,8 +56,9 @@ func newDevStack(f serveFlags, e env) (_ *stack, err error) {
 	s.cfg = cfg
 
 	sb := sandbox.New(sandbox.Options{
-		Clients: []sandbox.Client{{ID: devClientID, Secret: secret.Reveal()}},
-		Logger:  s.logger.With("component", "sandbox"),
+		Clients:      []sandbox.Client{{ID: devClientID, Secret: secret.Reveal()}},
+		StepDuration: f.sandboxStep,
+		Logger:       s.logger.With("component", "sandbox"),
 	})
 	s.background = append(s.background, func(ctx context.Context) { sb.Serve(ctx, sandboxLis) })
 
