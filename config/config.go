@@ -85,6 +85,9 @@ type Config struct {
 	Access AccessConfig `json:"access"`
 	// HTTP tunes the REST facade.
 	HTTP HTTPConfig `json:"http"`
+	// Upstream tunes the calls to EEO's import and report API: retries,
+	// circuit breaker, in-flight limit and timeouts.
+	Upstream UpstreamConfig `json:"upstream"`
 	// Accounts are the EEO accounts the gateway hands out tokens for.
 	// At least one is required.
 	Accounts []Account `json:"accounts"`
@@ -197,6 +200,7 @@ func (c *Config) setDefaults() {
 	def(&c.Files.WatchInterval, Duration(defaultWatchInterval))
 	def(&c.HTTP.BodyReadTimeout, Duration(defaultBodyReadTimeout))
 	def(&c.HTTP.UploadIdleTimeout, Duration(defaultUploadIdleTimeout))
+	c.Upstream.setDefaults()
 
 	for i := range c.Accounts {
 		def(&c.Accounts[i].AuthStyle, defaultAuthStyle)

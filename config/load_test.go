@@ -61,6 +61,13 @@ token:
 files:
   max_upload_bytes: 1048576
   watch_interval: 500ms
+upstream:
+  retry: {max_attempts: 4, max_elapsed: 1m, initial_backoff: 50ms, max_backoff: 2s}
+  breaker: {consecutive_failures: 7, open_duration: 30s}
+  max_in_flight: 8
+  operation_timeout: 45s
+  stream_idle_timeout: 5m
+  dial_timeout: 3s
 access:
   api_keys:
     - caller: payroll
@@ -110,6 +117,15 @@ accounts:
 			BackoffMax:     sec(time.Minute),
 		},
 		Files: config.FilesConfig{MaxUploadBytes: 1 << 20, WatchInterval: sec(500 * time.Millisecond)},
+		Upstream: config.UpstreamConfig{
+			Retry: config.UpstreamRetryConfig{MaxAttempts: 4, MaxElapsed: sec(time.Minute),
+				InitialBackoff: sec(50 * time.Millisecond), MaxBackoff: sec(2 * time.Second)},
+			Breaker:           config.UpstreamBreakerConfig{ConsecutiveFailures: 7, OpenDuration: sec(30 * time.Second)},
+			MaxInFlight:       8,
+			OperationTimeout:  sec(45 * time.Second),
+			StreamIdleTimeout: sec(5 * time.Minute),
+			DialTimeout:       sec(3 * time.Second),
+		},
 		Access: config.AccessConfig{
 			APIKeys:    []config.APIKeyConfig{{Caller: "payroll", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}},
 			Reflection: "authenticated",

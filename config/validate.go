@@ -73,6 +73,7 @@ func (c Config) validate(unresolved map[int]bool) []error {
 		p.add("files.max_upload_bytes", fmt.Errorf("must be positive, got %d", c.Files.MaxUploadBytes))
 	}
 	p.add("files.watch_interval", checkPositive(c.Files.WatchInterval))
+	c.Upstream.validate(&p)
 
 	p.add("http.body_read_timeout", checkPositive(c.HTTP.BodyReadTimeout))
 	p.add("http.upload_idle_timeout", checkPositive(c.HTTP.UploadIdleTimeout))

@@ -27,6 +27,12 @@ type TokenSource interface {
 // largest answers are list pages of at most 1000 objects, well under this.
 const DefaultMaxJSONBytes = 8 << 20
 
+// DefaultDialTimeout is the connect, and TLS handshake, timeout a transport
+// for EEO should have: a blackholed EEO then fails within seconds rather
+// than the operating system's minutes. The client dials nothing itself;
+// Options.HTTPClient's transport does, configured by the caller.
+const DefaultDialTimeout = 5 * time.Second
+
 // maxErrorBytes caps how much of an error body is read: only its "error" and
 // "field" members are used, and the cap keeps a misbehaving upstream from
 // costing memory.

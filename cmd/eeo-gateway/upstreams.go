@@ -77,27 +77,27 @@ func newFetcher(a config.Account, httpClient *http.Client) (*auth.ClientCredenti
 
 // newTokenHTTPClient is the HTTP client for token requests.
 func newTokenHTTPClient(cfg config.Config) *http.Client {
-	transport := upstreamTransport()
+	transport := upstreamTransport(cfg.Upstream.DialTimeout.Std())
 	transport.ResponseHeaderTimeout = cfg.Token.FetchTimeout.Std()
 	return &http.Client{Transport: transport}
 }
 
-// newUpstreams builds each account's EEO import/report client. The
-// transport waits for 100 Continue before sending an upload's body, so EEO
+// newUpstreams builds each account's EEO import/report client, tuned by
+// the upstream section of the configuration. The transport waits for 100 Continue before sending an upload's body, so EEO
 // can refuse a stale token before the body is consumed; no overall client
 // timeout, since uploads and downloads may take many minutes.
 func newUpstreams(cfg config.Config, tokens eeo.TokenSource, logger *slog.Logger) (map[string]server.Upstream, error) {
-	transport := upstreamTransport()
+	transport := upstreamTransport(cfg.Upstream.DialTimeout.Std())
 	transport.ExpectContinueTimeout = time.Second
 	transport.ResponseHeaderTimeout = time.Minute
 	httpClient := &http.Client{Transport: transport}
 
 	upstreams := make(map[string]server.Upstream, len(cfg.Accounts))
 	for _, a := range cfg.Accounts {
-		c, err := eeo.New(a.Name, a.BaseURL, tokens, eeo.Options{
-			HTTPClient: httpClient,
-			Logger:     logger.With("component", "eeo", "account", a.Name),
-		})
+		opts := cfg.Upstream.ClientOptions()
+		opts.HTTPClient = httpClient
+		opts.Logger = logger.With("component", "eeo", "account", a.Name)
+		c, err := eeo.New(a.Name, a.BaseURL, tokens, opts)
 		if err != nil {
 			return nil, fmt.Errorf("account %q: %w", a.Name, err)
 		}
@@ -107,11 +107,11 @@ func newUpstreams(cfg config.Config, tokens eeo.TokenSource, logger *slog.Logger
 }
 
 // upstreamTransport bounds connection set-up to EEO: dial and TLS handshake
-// fail within 5 s instead of the OS's minutes, so a blackholed EEO shows up
-// as UNAVAILABLE while callers still wait.
-func upstreamTransport() *http.Transport {
+// each fail within dial (upstream.dial_timeout) instead of the OS's minutes,
+// so a blackholed EEO shows up as UNAVAILABLE while callers still wait.
+func upstreamTransport(dial time.Duration) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 5 * time.Second
+	t.DialContext = (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = dial
 	return t
 }
