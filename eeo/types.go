@@ -45,14 +45,16 @@ type Upload struct {
 	// chunked. A body that ends short of a positive Size, or runs past it,
 	// fails with a *BodyError.
 	Size int64
-	// Body is the file's content. CreateImport never closes it, and starts
-	// no Read after it returns. A Read still blocked when the call ends (its
-	// context ended, or nothing moved for Options.StreamIdleTimeout) is
-	// abandoned rather than waited for: CreateImport returns, and that Read
-	// may complete later, its result dropped. So Body must allow a Read to
-	// overlap whatever the caller does with it afterwards (as an io.Pipe
-	// does), and its Read should return once the caller gives up (as an
-	// io.Pipe's does when either end is closed).
+	// Body is the file's content. CreateImport never closes it; when it
+	// returns, no Read of Body is in progress and none starts later, even
+	// if EEO answered before the end of the file. The one exception is a
+	// Read still blocked when the call's context ended, or when nothing
+	// had moved for Options.StreamIdleTimeout: it is abandoned rather than
+	// waited for, so CreateImport returns and that Read may complete
+	// later, its result dropped. So Body must allow such a Read to overlap
+	// whatever the caller does with it afterwards (as an io.Pipe does), and
+	// its Read should return once the caller gives up (as an io.Pipe's does
+	// when either end is closed).
 	Body io.Reader
 }
 

@@ -15,6 +15,10 @@ import (
 // reports as untouched has read nothing and can read nothing more, so two
 // attempts never read the stream concurrently.
 //
+// end also waits for a read of the stream in progress to finish, so that
+// once the client has ended every attempt (and CreateImport returns) it
+// neither reads the caller's stream nor will again.
+//
 // With a declared size it also holds the stream to that size, and withholds
 // the last bytes until the stream has confirmed its end: the transport
 // writes straight to the socket, so EEO could otherwise receive all
@@ -25,7 +29,8 @@ import (
 // call was cancelled or stalled past the idle timeout) is abandoned: Read
 // returns, so the transport can give up the request, while the source's
 // Read finishes in the background into a buffer of its own and its result
-// is dropped. The attempt then counts as having touched the stream.
+// is dropped. The attempt then counts as having touched the stream. This
+// is the one read of the caller's stream that may outlast the call.
 type uploadBody struct {
 	src      io.Reader
 	size     int64           // the exact length the caller promised; <= 0 if unknown
@@ -39,13 +44,14 @@ type uploadBody struct {
 	results chan sourceRead
 
 	mu        sync.Mutex
-	read      int64 // bytes taken from src; guarded by mu
-	delivered int64 // bytes handed to the transport; guarded by mu
-	reading   bool  // a Read of src is in progress; guarded by mu
-	eof       bool  // src has ended where it should; guarded by mu
-	ended     bool  // guarded by mu
-	abandoned bool  // a read of src was abandoned and may still be running; guarded by mu
-	err       error // src's failure, or a length mismatch; guarded by mu
+	read      int64         // bytes taken from src; guarded by mu
+	delivered int64         // bytes handed to the transport; guarded by mu
+	reading   bool          // a Read of src is in progress; guarded by mu
+	readDone  chan struct{} // closed when the Read in progress is over; guarded by mu
+	eof       bool          // src has ended where it should; guarded by mu
+	ended     bool          // guarded by mu
+	abandoned bool          // a read of src was abandoned and may still be running; guarded by mu
+	err       error         // src's failure, or a length mismatch; guarded by mu
 }
 
 // sourceRead is the outcome of one Read of the source.
@@ -80,6 +86,7 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	b.reading = true
+	b.readDone = make(chan struct{})
 	delivered := b.delivered
 	b.mu.Unlock()
 
@@ -91,6 +98,8 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.reading = false
+	close(b.readDone)
+	b.readDone = nil
 	b.read += taken
 	b.delivered += int64(n)
 	switch {
@@ -187,19 +196,28 @@ func (b *uploadBody) confirmEnd() (int64, error) {
 }
 
 // Close implements io.Closer for the transport, which closes a request body
-// when it is done with it. It ends the attempt; the caller's stream stays
-// open.
+// when it is done with it. It ends the attempt without waiting for a read
+// in progress (the transport may close from another goroutine than its
+// writer's and must not block on it); the caller's stream stays open.
 func (b *uploadBody) Close() error {
-	b.end()
-	return nil
-}
-
-// end ends the attempt. It reports whether the attempt left the stream
-// untouched — nothing read and no read in progress — and the stream's
-// failure, if any.
-func (b *uploadBody) end() (untouched bool, sourceErr error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.ended = true
-	return b.read == 0 && !b.reading && !b.abandoned, b.err
+	return nil
+}
+
+// end ends the attempt and waits for a read of the stream in progress to be
+// over: finished, or abandoned because the attempt's context ended. It
+// reports whether the attempt left the stream untouched — nothing read and
+// no read in progress when it was called — and the stream's failure, if any.
+func (b *uploadBody) end() (untouched bool, sourceErr error) {
+	b.mu.Lock()
+	b.ended = true
+	untouched, sourceErr = b.read == 0 && !b.reading && !b.abandoned, b.err
+	readDone := b.readDone
+	b.mu.Unlock()
+	if readDone != nil {
+		<-readDone
+	}
+	return untouched, sourceErr
 }

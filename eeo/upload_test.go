@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
@@ -309,31 +310,47 @@ func TestCreateImportRefusesBadArguments(t *testing.T) {
 }
 
 // An early answer (413 while the body is still being sent) ends the call,
-// and no later read of the caller's stream happens once it has returned.
-// Whether the client sees the 413 or only the connection reset that follows
-// it is a race in net/http (golang.org/issue/11745); either is an *Error,
-// never a *BodyError.
+// and once it has returned no read of the caller's stream is in progress
+// and none starts. Whether the client sees the 413 or only the connection
+// reset that follows it is a race in net/http (golang.org/issue/11745);
+// either is an *Error, never a *BodyError.
+//
+// The real transport runs over an in-memory network in a synctest bubble,
+// and every read of the source takes a (fake) millisecond, so a read is in
+// progress whenever EEO answers; after the call, the fake clock runs on
+// until every goroutine is idle, so a read left behind would be counted.
 func TestCreateImportEarlyAnswerStopsReading(t *testing.T) {
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		io.CopyN(io.Discard, r.Body, 64<<10)
-		replyError(w, http.StatusRequestEntityTooLarge, "file_too_large", "")
+	synctest.Test(t, func(t *testing.T) {
+		c := newMemClient(t, func(w http.ResponseWriter, r *http.Request) {
+			io.CopyN(io.Discard, r.Body, 64<<10)
+			replyError(w, http.StatusRequestEntityTooLarge, "file_too_large", "")
+		})
+		src := &sourceReader{r: slowReader{io.LimitReader(zeros{}, 64<<20)}}
+		_, err := c.CreateImport(t.Context(), eeo.Upload{ImportType: "participants", FileName: "p.csv", Size: -1, Body: src})
+		var ee *eeo.Error
+		var be *eeo.BodyError
+		switch {
+		case !errors.As(err, &ee) || errors.As(err, &be):
+			t.Fatalf("error %v", err)
+		case ee.StatusCode != 0 && (ee.StatusCode != http.StatusRequestEntityTooLarge || ee.Code != eeo.CodeFileTooLarge):
+			t.Fatalf("error %v", err)
+		}
+		checkClean(t, err)
+		n := src.n.Load()
+		time.Sleep(time.Minute) // fake time: any read still pending finishes
+		synctest.Wait()
+		if m := src.n.Load(); m != n || n >= 64<<20 {
+			t.Errorf("source read %d bytes at return and %d later", n, m)
+		}
 	})
-	src := &sourceReader{r: onlyReader{io.LimitReader(zeros{}, 64<<20)}}
-	_, err := h.client.CreateImport(testContext(t), eeo.Upload{ImportType: "participants", FileName: "p.csv", Size: -1, Body: src})
-	var ee *eeo.Error
-	var be *eeo.BodyError
-	switch {
-	case !errors.As(err, &ee) || errors.As(err, &be):
-		t.Fatalf("error %v", err)
-	case ee.StatusCode != 0 && (ee.StatusCode != http.StatusRequestEntityTooLarge || ee.Code != eeo.CodeFileTooLarge):
-		t.Fatalf("error %v", err)
-	}
-	checkClean(t, err)
-	n := src.n.Load()
-	time.Sleep(50 * time.Millisecond)
-	if m := src.n.Load(); m != n || n >= 64<<20 {
-		t.Errorf("source read %d bytes at return and %d later", n, m)
-	}
+}
+
+// slowReader takes a millisecond of the bubble's fake clock for each Read.
+type slowReader struct{ r io.Reader }
+
+func (s slowReader) Read(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	return s.r.Read(p)
 }
 
 type zeros struct{}
