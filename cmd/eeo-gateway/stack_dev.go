@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"net"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
@@ -67,9 +66,16 @@ func newDevStack(f serveFlags, e env) (_ *stack, err error) {
 	if err := s.buildGateway(guardCfg); err != nil {
 		return nil, err
 	}
-	s.banner = func(w io.Writer) {
-		printDevBanner(w, key, sandboxLis.Addr(), s.grpc.Addr(), s.http.Addr(), listenerAddr(s.admin))
-	}
+	// The banner's report download line names a report made at start-up
+	// through the gateway itself, so the banner waits for the server to
+	// answer and is printed from the background rather than by run.
+	s.background = append(s.background, func(ctx context.Context) {
+		id, err := createSampleReport(ctx, s.grpc.Addr().String(), key)
+		if err != nil {
+			s.logger.Warn("the banner shows a report download line without an id", "err", err)
+		}
+		printDevBanner(e.stdout, newBanner(key, sandboxLis.Addr(), s.grpc.Addr(), s.http.Addr(), listenerAddr(s.admin), id))
+	})
 	return s, nil
 }
 
