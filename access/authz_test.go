@@ -219,3 +219,37 @@ func TestServerStreamsAuthorizedOnRequest(t *testing.T) {
 		t.Fatalf("handlers ran %d times, want 2", e.files.count())
 	}
 }
+
+// TestListAccountsShowsOnlyThePolicysAccounts: ListAccounts names no
+// account, so its permission alone would show every account's token state,
+// fingerprint and last error; the response is trimmed to the accounts the
+// caller's policy names, with any permission.
+func TestListAccountsShowsOnlyThePolicysAccounts(t *testing.T) {
+	oneKey, one := apiKey(t, "one")
+	allKey, all := apiKey(t, "all")
+	e := newEnv(t, access.Config{
+		APIKeys: []access.APIKey{one, all},
+		Policies: []access.Policy{
+			{Caller: keyID("one"), Accounts: []string{"B"}, Permissions: []access.Permission{access.PermAccountsList, access.PermTokenGet}},
+			{Caller: keyID("all"), Accounts: []string{"*"}, Permissions: []access.Permission{access.PermAccountsList}},
+		},
+	})
+	names := func(key string) []string {
+		t.Helper()
+		resp, err := e.tc.ListAccounts(bearer(testCtx(t), key), &eeov1.ListAccountsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range resp.GetAccounts() {
+			out = append(out, a.GetName())
+		}
+		return out
+	}
+	if got := names(oneKey); len(got) != 1 || got[0] != "B" {
+		t.Errorf("caller allowed on B sees %v, want [B]", got)
+	}
+	if got := names(allKey); len(got) != 2 {
+		t.Errorf(`caller allowed on "*" sees %v, want [A B]`, got)
+	}
+}

@@ -21,12 +21,16 @@
 //     Methods missing from the table are denied. Streams whose account is
 //     in the first message have it read and authorized before the handler
 //     starts.
-//  5. The handler runs with the caller in its context (CallerFrom).
+//  5. The handler runs with the caller in its context (CallerFrom). A
+//     ListAccounts response is trimmed to the accounts the caller's policy
+//     names.
 //  6. Audit: one "audit" event for calls that hand out tokens, move data
 //     or change state, whatever their outcome, and for every refused
 //     authentication or authorization.
 //
 // The package never logs, returns or stores a presented credential: API
-// keys are compared by hash, JWTs are reduced to their caller claim, error
-// messages are fixed phrases, and responses are never inspected.
+// keys are compared by hash, JWTs are reduced to their identity, and error
+// messages are fixed phrases. Identities carry their kind (package
+// identity), so an API key, a JWT and a certificate that share a name never
+// share rights.
 package access

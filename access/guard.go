@@ -205,7 +205,10 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		if rule.audit {
 			g.audit.write(ctx, rec, err)
 		}
-		return resp, err
+		if err != nil {
+			return resp, err
+		}
+		return g.visibleOnly(caller, resp), nil
 	}
 }
 

@@ -112,6 +112,7 @@ func (c Config) validate(unresolved map[int]bool) []error {
 			p.add(at+".client_secret", errors.New("empty: Load reads it from client_secret_env or client_secret_file"))
 		}
 	}
+	c.validateIsolation(&p)
 	return p
 }
 

@@ -35,8 +35,48 @@ func TestValidConfig(t *testing.T) {
 	c.GRPCAddr, c.HTTPAddr = ":0", ":0" // any free port, for tests
 	c.Accounts = append(c.Accounts, c.Accounts[0])
 	c.Accounts[1].Name = "b-2"
+	c.Accounts[1].ClientID = "b-2-client"
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
+	}
+}
+
+// Two accounts on one EEO client would see each other's imports and
+// reports (EEO fetches them by id and cannot tell the accounts apart), so
+// such a config is refused, however the URLs are spelt.
+func TestAccountsSharingAnEEOClientRefused(t *testing.T) {
+	second := func(edit func(*config.Account)) config.Config {
+		c := validConfig()
+		b := c.Accounts[0]
+		b.Name = "acme-two"
+		edit(&b)
+		c.Accounts = append(c.Accounts, b)
+		return c
+	}
+	for name, edit := range map[string]func(*config.Account){
+		"identical":           func(*config.Account) {},
+		"same token endpoint": func(a *config.Account) { a.BaseURL = "https://other.example.com/api" },
+		"same API host":       func(a *config.Account) { a.TokenURL = "https://login.example.com/token" },
+		"spelt differently":   func(a *config.Account) { a.TokenURL = "https://EEO.example.com:443/oauth2/token/" },
+	} {
+		err := second(edit).Validate()
+		want := `accounts[1].client_id: accounts[0] ("acme") uses the same EEO client (client_id "acme-client" at eeo.example.com:443)`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
+		if err != nil && strings.Count(err.Error(), "same EEO client") != 1 {
+			t.Errorf("%s: reported more than once: %v", name, err)
+		}
+	}
+	for name, edit := range map[string]func(*config.Account){
+		"another client at the same EEO": func(a *config.Account) { a.ClientID = "acme-two-client" },
+		"same client id at another EEO": func(a *config.Account) {
+			a.TokenURL, a.BaseURL = "https://eeo-uat.example.com/oauth2/token", "https://eeo-uat.example.com/api"
+		},
+	} {
+		if err := second(edit).Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
 

@@ -287,6 +287,11 @@ type stackOptions struct {
 	// cache account and a second EEO client, so tests can check that one
 	// account's callers cannot reach another's objects.
 	SecondAccount bool
+	// SharedClient makes the second account use the first one's EEO client
+	// (clientID and its secret), the setup config validation refuses: it
+	// is how tests show the gateway's own owner record keeps accounts
+	// apart when EEO cannot.
+	SharedClient bool
 	// SecretFile makes the account's fetcher read its client secret from a
 	// file (stack.secretFile) through an auth.FileSecret, which
 	// auth.WatchSecretFiles checks every SecretCheckInterval, as
@@ -453,10 +458,14 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	}
 	accounts := []auth.Account{{Name: account, Fetcher: fetcher}}
 	if opts.SecondAccount {
+		id, secret := otherClientID, otherSecret
+		if opts.SharedClient {
+			id, secret = clientID, presented
+		}
 		accounts = append(accounts, auth.Account{Name: otherAccount, Fetcher: &auth.ClientCredentials{
 			TokenURL:     upstreamURL + "/oauth2/token",
-			ClientID:     otherClientID,
-			ClientSecret: auth.NewSecret(otherSecret),
+			ClientID:     id,
+			ClientSecret: auth.NewSecret(secret),
 			HTTPClient:   &http.Client{Transport: fetchTransport},
 		}})
 	}

@@ -36,6 +36,7 @@ func (s *importReportService) CreateReport(ctx context.Context, req *eeov1.Creat
 		if err != nil {
 			return nil, s.upstreamStatus(ctx, err, "")
 		}
+		s.owners.record(kindReport, rep.ID, req.GetAccount())
 		return &eeov1.CreateReportResponse{Report: reportProto(req.GetAccount(), rep)}, nil
 	}
 
@@ -61,6 +62,7 @@ func (s *importReportService) CreateReport(ctx context.Context, req *eeov1.Creat
 		return nil, s.upstreamStatus(ctx, err, "")
 	}
 	s.requests.finish(key, fingerprint, rep.ID)
+	s.owners.record(kindReport, rep.ID, req.GetAccount())
 	return &eeov1.CreateReportResponse{Report: reportProto(req.GetAccount(), rep)}, nil
 }
 

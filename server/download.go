@@ -34,7 +34,7 @@ const (
 // never takes a damaged file for a good one.
 func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, stream grpc.ServerStreamingServer[httpbody.HttpBody]) error {
 	ctx := stream.Context()
-	up, err := s.objectUpstream(req.GetAccount(), "report_id", req.GetReportId())
+	up, err := s.objectUpstream(req.GetAccount(), kindReport, req.GetReportId())
 	if err != nil {
 		return err
 	}

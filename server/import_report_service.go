@@ -37,6 +37,7 @@ type importReportService struct {
 	eeov1.UnimplementedImportReportServiceServer
 	upstreams      map[string]Upstream
 	requests       *requestLog
+	owners         *objectOwners
 	maxUploadBytes int64
 	watchInterval  time.Duration
 	draining       context.Context // done when the server starts shutting down
@@ -72,7 +73,7 @@ func (s *importReportService) ListImportTypes(ctx context.Context, req *eeov1.Li
 }
 
 func (s *importReportService) GetImport(ctx context.Context, req *eeov1.GetImportRequest) (*eeov1.GetImportResponse, error) {
-	up, err := s.objectUpstream(req.GetAccount(), "import_id", req.GetImportId())
+	up, err := s.objectUpstream(req.GetAccount(), kindImport, req.GetImportId())
 	if err != nil {
 		return nil, err
 	}
@@ -98,13 +99,16 @@ func (s *importReportService) ListImports(ctx context.Context, req *eeov1.ListIm
 	}
 	resp := &eeov1.ListImportsResponse{NextPageToken: page.NextPageToken}
 	for _, imp := range page.Imports {
+		if s.owners.foreign(kindImport, imp.ID, req.GetAccount()) {
+			continue
+		}
 		resp.Imports = append(resp.Imports, importProto(req.GetAccount(), imp))
 	}
 	return resp, nil
 }
 
 func (s *importReportService) ListImportErrors(ctx context.Context, req *eeov1.ListImportErrorsRequest) (*eeov1.ListImportErrorsResponse, error) {
-	up, err := s.objectUpstream(req.GetAccount(), "import_id", req.GetImportId())
+	up, err := s.objectUpstream(req.GetAccount(), kindImport, req.GetImportId())
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +128,7 @@ func (s *importReportService) ListImportErrors(ctx context.Context, req *eeov1.L
 }
 
 func (s *importReportService) CancelImport(ctx context.Context, req *eeov1.CancelImportRequest) (*eeov1.CancelImportResponse, error) {
-	up, err := s.objectUpstream(req.GetAccount(), "import_id", req.GetImportId())
+	up, err := s.objectUpstream(req.GetAccount(), kindImport, req.GetImportId())
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +156,7 @@ func (s *importReportService) ListReportTypes(ctx context.Context, req *eeov1.Li
 }
 
 func (s *importReportService) GetReport(ctx context.Context, req *eeov1.GetReportRequest) (*eeov1.GetReportResponse, error) {
-	up, err := s.objectUpstream(req.GetAccount(), "report_id", req.GetReportId())
+	up, err := s.objectUpstream(req.GetAccount(), kindReport, req.GetReportId())
 	if err != nil {
 		return nil, err
 	}
@@ -178,13 +182,16 @@ func (s *importReportService) ListReports(ctx context.Context, req *eeov1.ListRe
 	}
 	resp := &eeov1.ListReportsResponse{NextPageToken: page.NextPageToken}
 	for _, r := range page.Reports {
+		if s.owners.foreign(kindReport, r.ID, req.GetAccount()) {
+			continue
+		}
 		resp.Reports = append(resp.Reports, reportProto(req.GetAccount(), r))
 	}
 	return resp, nil
 }
 
 func (s *importReportService) CancelReport(ctx context.Context, req *eeov1.CancelReportRequest) (*eeov1.CancelReportResponse, error) {
-	up, err := s.objectUpstream(req.GetAccount(), "report_id", req.GetReportId())
+	up, err := s.objectUpstream(req.GetAccount(), kindReport, req.GetReportId())
 	if err != nil {
 		return nil, err
 	}
@@ -195,13 +202,21 @@ func (s *importReportService) CancelReport(ctx context.Context, req *eeov1.Cance
 	return &eeov1.CancelReportResponse{Report: reportProto(req.GetAccount(), rep)}, nil
 }
 
-// objectUpstream checks an account and an object id together.
-func (s *importReportService) objectUpstream(account, field, id string) (Upstream, error) {
+// objectUpstream checks an account and an object id together: the id must
+// be well formed and not recorded as another account's object.
+func (s *importReportService) objectUpstream(account string, kind objectKind, id string) (Upstream, error) {
 	up, err := s.upstream(account)
 	if err != nil {
 		return nil, err
 	}
+	field := "import_id"
+	if kind == kindReport {
+		field = "report_id"
+	}
 	if err := checkID(field, id); err != nil {
+		return nil, err
+	}
+	if err := s.owners.check(kind, id, account); err != nil {
 		return nil, err
 	}
 	return up, nil

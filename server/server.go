@@ -159,6 +159,7 @@ func New(cfg Config) (*Server, error) {
 	eeov1.RegisterImportReportServiceServer(s.grpc, &importReportService{
 		upstreams:      cfg.Upstreams,
 		requests:       requests,
+		owners:         newObjectOwners(),
 		maxUploadBytes: cfg.MaxUploadBytes,
 		watchInterval:  cfg.WatchInterval,
 		draining:       s.draining,

@@ -60,6 +60,7 @@ func (s *importReportService) CreateImport(stream eeov1.ImportReportService_Crea
 		if err != nil {
 			return err
 		}
+		s.owners.record(kindImport, imp.ID, md.GetAccount())
 		return stream.SendAndClose(&eeov1.CreateImportResponse{Import: importProto(md.GetAccount(), imp)})
 	}
 
@@ -81,6 +82,7 @@ func (s *importReportService) CreateImport(stream eeov1.ImportReportService_Crea
 		return err
 	}
 	s.requests.finish(key, importFingerprint(u, sum), imp.ID)
+	s.owners.record(kindImport, imp.ID, md.GetAccount())
 	return stream.SendAndClose(&eeov1.CreateImportResponse{Import: importProto(md.GetAccount(), imp)})
 }
 

@@ -16,7 +16,7 @@ import (
 // GetReport every watchInterval and send only what changed.
 
 func (s *importReportService) WatchImport(req *eeov1.WatchImportRequest, stream grpc.ServerStreamingServer[eeov1.WatchImportResponse]) error {
-	up, err := s.objectUpstream(req.GetAccount(), "import_id", req.GetImportId())
+	up, err := s.objectUpstream(req.GetAccount(), kindImport, req.GetImportId())
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (s *importReportService) WatchImport(req *eeov1.WatchImportRequest, stream 
 }
 
 func (s *importReportService) WatchReport(req *eeov1.WatchReportRequest, stream grpc.ServerStreamingServer[eeov1.WatchReportResponse]) error {
-	up, err := s.objectUpstream(req.GetAccount(), "report_id", req.GetReportId())
+	up, err := s.objectUpstream(req.GetAccount(), kindReport, req.GetReportId())
 	if err != nil {
 		return err
 	}
