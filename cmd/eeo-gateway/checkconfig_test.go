@@ -5,13 +5,17 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/eeo-gateway/eeo-gateway/cmd/eeo-gateway/internal/exitcode"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 )
 
@@ -153,5 +157,62 @@ accounts:
 	}
 	if out, err := checkCmd(t, noEnv, "--online", path); exitcode.Of(err) != exitcode.Failure || !strings.Contains(out, "DEMO_SECRET is unset") {
 		t.Fatalf("--online without the secret: %v\n%s", err, out)
+	}
+}
+
+// --online fetches the JWKS the config names; offline it is not touched.
+func TestCheckConfigOnlineFetchesJWKS(t *testing.T) {
+	keys := testkit.JWKS(testkit.ES256Signer(t, "k1"))
+	var served atomic.Int64
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		served.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(keys)
+	}))
+	defer good.Close()
+	missing := httptest.NewServer(http.NotFoundHandler())
+	defer missing.Close()
+
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sb := sandbox.New(sandbox.Options{Clients: []sandbox.Client{{ID: "demo-client", Secret: "right"}}})
+	done := make(chan error, 1)
+	go func() { done <- sb.Serve(ctx, lis) }()
+	defer func() { cancel(); <-done }()
+	base := "http://" + lis.Addr().String()
+	file := func(jwksURL string) string {
+		return writeFile(t, "gw.yaml", `access:
+  jwt:
+    issuer: https://idp.example.com/
+    audience: eeo-gateway
+    algorithms: [ES256]
+    jwks_url: `+jwksURL+`
+accounts:
+  - name: demo
+    token_url: `+base+`/oauth2/token
+    base_url: `+base+`
+    client_id: demo-client
+    client_secret_env: DEMO_SECRET
+`)
+	}
+	getenv := func(k string) string {
+		if k == "DEMO_SECRET" {
+			return "right"
+		}
+		return ""
+	}
+	if out, err := checkCmd(t, getenv, "--online", file(good.URL)); err != nil || served.Load() == 0 {
+		t.Fatalf("--online with a good JWKS: %v (fetched %d times)\n%s", err, served.Load(), out)
+	}
+	out, err := checkCmd(t, getenv, "--online", file(missing.URL))
+	if exitcode.Of(err) != exitcode.Failure || !regexp.MustCompile(`gw\.yaml:6:5: error: access\.jwt\.jwks_url: `).MatchString(out) {
+		t.Fatalf("--online with a JWKS that is not there: exit %d\n%s", exitcode.Of(err), out)
+	}
+	before := served.Load()
+	if _, err := checkCmd(t, getenv, file(good.URL)); err != nil || served.Load() != before {
+		t.Fatalf("offline check: %v; JWKS fetched %d times", err, served.Load()-before)
 	}
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/eeo-gateway/eeo-gateway/cmd/eeo-gateway/internal/exitcode"
@@ -40,10 +41,17 @@ func (o *options) callError(what string, err error) error {
 	if st.Code() == codes.Unauthenticated && o.key == "" {
 		msg += "; " + errNoKey.Error()
 	}
-	if st.Code() == codes.Unavailable && reason == "" {
+	exit := exitStatus(st.Code(), reason)
+	switch {
+	case st.Code() == codes.Unavailable && reason == "" && refusedClientCert(st.Message()):
+		// The handshake failed on our side of mTLS: a caller credential
+		// problem, whatever gRPC's code says.
+		exit = exitcode.Auth
+		msg += "; the gateway requires a client certificate it trusts: pass --cert and --key-file"
+	case st.Code() == codes.Unavailable && reason == "":
 		msg += fmt.Sprintf(" (is the gateway running at %s?)", o)
 	}
-	return exitcode.With(exitStatus(st.Code(), reason), errors.New(msg))
+	return exitcode.With(exit, errors.New(msg))
 }
 
 // errorReason is the ErrorInfo reason in st, or "".
@@ -97,4 +105,17 @@ func fieldViolations(st *status.Status) []string {
 		}
 	}
 	return out
+}
+
+// refusedClientCert reports whether a transport error is the gateway's TLS
+// alert refusing our client certificate (missing, unverifiable or
+// unacceptable). gRPC passes the handshake error on only as text; these are
+// crypto/tls's names for the alerts a server sends in that case.
+func refusedClientCert(msg string) bool {
+	for _, alert := range []string{"certificate required", "bad certificate", "unknown certificate authority", "certificate unknown", "unsupported certificate"} {
+		if strings.Contains(msg, "remote error: tls: "+alert) {
+			return true
+		}
+	}
+	return false
 }
