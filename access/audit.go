@@ -2,6 +2,8 @@ package access
 
 import (
 	"context"
+
+	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
 	"log/slog"
 	"strings"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
 
@@ -34,29 +37,37 @@ type auditRecord struct {
 	method    string
 	caller    Caller // zero when authentication failed
 	account   string
-	requestID string
-	start     time.Time
+	requestID string // the call's id, as in the access log
+	// idempotencyKey is the request's own request_id field (imports,
+	// reports), which callers reuse on retries: a different thing from the
+	// call's request id, which every retry gets anew.
+	idempotencyKey string
+	clientAddr     string
+	start          time.Time
 }
 
-// startRecord begins the record of a call, taking the request id from the
-// x-request-id metadata; a request_id field, once read, replaces it.
+// startRecord begins the record of a call: its request id (settled by the
+// server before the Guard runs; the raw x-request-id metadata when the
+// Guard runs without it) and the client's address (for REST calls, the
+// REST client's, which the server puts in place of the in-process peer).
 func (a *auditor) startRecord(ctx context.Context, method string) auditRecord {
-	rec := auditRecord{method: method, start: a.now()}
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if ids := md.Get("x-request-id"); len(ids) > 0 {
+	rec := auditRecord{method: method, start: a.now(), requestID: requestid.From(ctx)}
+	if md, ok := metadata.FromIncomingContext(ctx); ok && rec.requestID == "" {
+		if ids := md.Get(requestid.MetadataKey); len(ids) > 0 {
 			rec.requestID = ids[0]
 		}
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		rec.clientAddr = p.Addr.String()
 	}
 	return rec
 }
 
-// setRequest records the account and, if it has one, the request id of
-// the request.
+// setRequest records the account and, if it has one, the idempotency key
+// of the request.
 func (rec *auditRecord) setRequest(rule methodRule, req any) {
 	rec.account = rule.accountOf(req)
-	if id := requestIDOf(req); id != "" {
-		rec.requestID = id
-	}
+	rec.idempotencyKey = requestIDOf(req)
 }
 
 // write emits the event for a call that ended with err. Refusals by the
@@ -80,8 +91,12 @@ func (a *auditor) write(ctx context.Context, rec auditRecord, err error) {
 			break
 		}
 	}
+	attrs = append(attrs, slog.String("request_id", clip(rec.requestID)))
+	if rec.idempotencyKey != "" {
+		attrs = append(attrs, slog.String("idempotency_key", clip(rec.idempotencyKey)))
+	}
 	attrs = append(attrs,
-		slog.String("request_id", clip(rec.requestID)),
+		slog.String("client_addr", rec.clientAddr),
 		slog.Duration("duration", a.now().Sub(rec.start)),
 	)
 	a.log.LogAttrs(ctx, level, AuditMessage, attrs...)

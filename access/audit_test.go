@@ -81,18 +81,18 @@ func TestAudit(t *testing.T) {
 	_, err = e.fc.GetImport(bearer(ctx, key), &eeov1.GetImportRequest{Account: "B", ImportId: "i"})
 	testkit.WantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
 
-	type want struct{ caller, via, account, method, outcome, reason, requestID string }
+	type want struct{ caller, via, account, method, outcome, reason, requestID, idempotencyKey string }
 	wants := []want{
-		{keyID("payroll"), "api_key", "A", eeov1.TokenService_GetToken_FullMethodName, "OK", "", "req-123"},
-		{jwtID("svc-jwt"), "jwt", "B", eeov1.TokenService_RefreshToken_FullMethodName, "OK", "", ""},
-		{keyID("payroll"), "api_key", "B", eeov1.TokenService_GetToken_FullMethodName, "PermissionDenied", access.ReasonPermissionDenied, ""},
-		{"", "", "A", eeov1.TokenService_GetToken_FullMethodName, "Unauthenticated", access.ReasonTokenInvalid, ""},
-		{"", "", "A", eeov1.TokenService_InvalidateToken_FullMethodName, "Unauthenticated", access.ReasonTokenInvalid, ""},
-		{"", "", "A", eeov1.TokenService_GetToken_FullMethodName, "Unauthenticated", access.ReasonUnauthenticated, ""},
-		{keyID("payroll"), "api_key", "A", eeov1.ImportReportService_CreateImport_FullMethodName, "OK", "", "upload-1"},
-		{keyID("payroll"), "api_key", "A", eeov1.ImportReportService_CreateReport_FullMethodName, "OK", "", "rep-req-9"},
-		{keyID("payroll"), "api_key", "A", eeov1.ImportReportService_DownloadReport_FullMethodName, "OK", "", ""},
-		{keyID("payroll"), "api_key", "B", eeov1.ImportReportService_GetImport_FullMethodName, "PermissionDenied", access.ReasonPermissionDenied, ""},
+		{keyID("payroll"), "api_key", "A", eeov1.TokenService_GetToken_FullMethodName, "OK", "", "req-123", ""},
+		{jwtID("svc-jwt"), "jwt", "B", eeov1.TokenService_RefreshToken_FullMethodName, "OK", "", "", ""},
+		{keyID("payroll"), "api_key", "B", eeov1.TokenService_GetToken_FullMethodName, "PermissionDenied", access.ReasonPermissionDenied, "", ""},
+		{"", "", "A", eeov1.TokenService_GetToken_FullMethodName, "Unauthenticated", access.ReasonTokenInvalid, "", ""},
+		{"", "", "A", eeov1.TokenService_InvalidateToken_FullMethodName, "Unauthenticated", access.ReasonTokenInvalid, "", ""},
+		{"", "", "A", eeov1.TokenService_GetToken_FullMethodName, "Unauthenticated", access.ReasonUnauthenticated, "", ""},
+		{keyID("payroll"), "api_key", "A", eeov1.ImportReportService_CreateImport_FullMethodName, "OK", "", "", "upload-1"},
+		{keyID("payroll"), "api_key", "A", eeov1.ImportReportService_CreateReport_FullMethodName, "OK", "", "", "rep-req-9"},
+		{keyID("payroll"), "api_key", "A", eeov1.ImportReportService_DownloadReport_FullMethodName, "OK", "", "", ""},
+		{keyID("payroll"), "api_key", "B", eeov1.ImportReportService_GetImport_FullMethodName, "PermissionDenied", access.ReasonPermissionDenied, "", ""},
 	}
 	got := events()
 	if len(got) != len(wants) {
@@ -101,9 +101,12 @@ func TestAudit(t *testing.T) {
 	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
 	for i, w := range wants {
 		ev := got[i]
-		g := want{str(ev, "caller"), str(ev, "via"), str(ev, "account"), str(ev, "method"), str(ev, "outcome"), str(ev, "reason"), str(ev, "request_id")}
+		g := want{str(ev, "caller"), str(ev, "via"), str(ev, "account"), str(ev, "method"), str(ev, "outcome"), str(ev, "reason"), str(ev, "request_id"), str(ev, "idempotency_key")}
 		if g != w {
 			t.Errorf("event %d:\n got %+v\nwant %+v", i, g, w)
+		}
+		if a, _ := ev["client_addr"].(string); !strings.HasPrefix(a, "bufconn") && !strings.HasPrefix(a, "127.0.0.1:") {
+			t.Errorf("event %d client_addr = %q, want the test connection's", i, a)
 		}
 		if _, ok := ev["duration"]; !ok {
 			t.Errorf("event %d has no duration", i)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
+
 	"github.com/eeo-gateway/eeo-gateway/internal/httpx"
 )
 
@@ -94,6 +96,11 @@ func (c *ClientCredentials) FetchToken(ctx context.Context) (Grant, error) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
+	// The id of the call whose fetch this is (the first caller's, when
+	// several share it), so EEO's logs can be matched with the gateway's.
+	if id := requestid.From(ctx); id != "" {
+		req.Header.Set(requestid.Header, id)
+	}
 	if c.AuthStyle != AuthStyleForm {
 		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(secret.Reveal()))
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
+	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
 )
 
 // request describes one logical EEO call, independent of the attempts made
@@ -139,6 +140,9 @@ func (p *pipeline) send(ctx context.Context, r *request, tok auth.Token, progres
 	req.Header.Set("Accept", accept)
 	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken.Reveal())
+	if id := requestid.From(ctx); id != "" {
+		req.Header.Set(requestid.Header, id)
+	}
 	var body *uploadBody
 	if r.body != nil {
 		body = r.body(req)

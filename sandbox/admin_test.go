@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -98,8 +99,13 @@ func TestStats(t *testing.T) {
 		TokenRequestsByClient: map[string]int64{testID: 4},
 	}
 	got := sb.Stats()
+	recent := got.Recent
+	got.Recent = nil
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Stats() = %+v, want %+v", got, want)
+	}
+	if len(recent) != 7 || recent[0].Path != "/oauth2/token" || recent[6].Method != "GET" || recent[6].Path != "/v1/whoami" {
+		t.Errorf("Recent = %+v, want the 5 token requests then 2 whoami", recent)
 	}
 	got.TokenRequestsByClient[testID] = 99
 	if sb.Stats().TokenRequestsByClient[testID] != 4 {
@@ -126,5 +132,20 @@ func TestAdminNeverFaulted(t *testing.T) {
 	}
 	if res := putFaults(t, ts, `{}`); res.status != http.StatusOK {
 		t.Errorf("PUT under faults: %d, want 200", res.status)
+	}
+}
+
+func TestStatsRecentKeepsTracingHeadersBounded(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{})
+	for i := range 300 {
+		req := httptest.NewRequest(http.MethodGet, "/v1/whoami", nil)
+		req.Header.Set("X-Request-Id", fmt.Sprintf("req-%d", i))
+		req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+		sb.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	recent := sb.Stats().Recent
+	if len(recent) != 256 || recent[0].RequestID != "req-44" || recent[255].RequestID != "req-299" ||
+		recent[255].Traceparent != "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" {
+		t.Fatalf("Recent: %d entries, first %+v, last %+v", len(recent), recent[0], recent[len(recent)-1])
 	}
 }

@@ -174,6 +174,9 @@ func New(opts Options) *Sandbox {
 
 // ServeHTTP implements http.Handler.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/sandbox/") {
+		s.stats.seen(r)
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

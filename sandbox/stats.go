@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"maps"
+	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -34,7 +36,27 @@ type Stats struct {
 	// ones. Only configured client IDs are counted, so arbitrary input
 	// cannot grow the map.
 	TokenRequestsByClient map[string]int64 `json:"token_requests_by_client"`
+	// Recent are the last requests received (at most maxRecent, oldest
+	// first), with the tracing headers a client sent, so a test can follow
+	// a call from the gateway to EEO.
+	Recent []SeenRequest `json:"recent"`
 }
+
+// SeenRequest is one request the sandbox received: its method and path
+// and the X-Request-Id and W3C traceparent headers it carried (empty when
+// absent; cut to maxSeenHeader bytes).
+type SeenRequest struct {
+	Method      string `json:"method"`
+	Path        string `json:"path"`
+	RequestID   string `json:"request_id,omitempty"`
+	Traceparent string `json:"traceparent,omitempty"`
+}
+
+// Bounds of Stats.Recent, so a client cannot grow the sandbox's memory.
+const (
+	maxRecent     = 256
+	maxSeenHeader = 256
+)
 
 // counters is the live, concurrently updated form of Stats.
 type counters struct {
@@ -49,6 +71,27 @@ type counters struct {
 
 	mu       sync.Mutex
 	byClient map[string]int64 // guarded by mu
+	recent   []SeenRequest    // guarded by mu; a ring of maxRecent
+	next     int              // guarded by mu; where the ring writes next
+}
+
+// seen records a request for Stats.Recent.
+func (c *counters) seen(r *http.Request) {
+	clip := func(s string) string { return s[:min(len(s), maxSeenHeader)] }
+	req := SeenRequest{
+		Method:      r.Method,
+		Path:        clip(r.URL.Path),
+		RequestID:   clip(r.Header.Get("X-Request-Id")),
+		Traceparent: clip(r.Header.Get("Traceparent")),
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.recent) < maxRecent {
+		c.recent = append(c.recent, req)
+		return
+	}
+	c.recent[c.next] = req
+	c.next = (c.next + 1) % maxRecent
 }
 
 // countClient records one token request presented by clientID.
@@ -63,6 +106,7 @@ func (c *counters) countClient(clientID string) {
 func (s *Sandbox) Stats() Stats {
 	s.stats.mu.Lock()
 	byClient := maps.Clone(s.stats.byClient)
+	recent := append(slices.Clone(s.stats.recent[s.stats.next:]), s.stats.recent[:s.stats.next]...)
 	s.stats.mu.Unlock()
 	return Stats{
 		TokenRequests:         s.stats.tokenRequests.Load(),
@@ -74,5 +118,6 @@ func (s *Sandbox) Stats() Stats {
 		UploadsAborted:        s.stats.uploadsAborted.Load(),
 		Downloads:             s.stats.downloads.Load(),
 		TokenRequestsByClient: byClient,
+		Recent:                recent,
 	}
 }

@@ -30,6 +30,7 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config, metr
 		runtime.WithOutgoingHeaderMatcher(dropAllMetadata),
 		runtime.WithOutgoingTrailerMatcher(dropAllMetadata),
 		runtime.WithMiddlewares(routeMiddleware),
+		runtime.WithMetadata(restClientMetadata),
 	}
 	if !cfg.Limits.AllowMethodOverride {
 		// Both make grpc-gateway parse a form body before routing.
@@ -59,7 +60,7 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config, metr
 	if metrics != nil {
 		h = metrics.rest.wrap(h)
 	}
-	return h, nil
+	return restCallContext(cfg.TrustedProxies, h), nil
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

@@ -53,7 +53,11 @@ func incomingHeaders(allowed []string) runtime.HeaderMatcherFunc {
 		case key == "X-Request-Id":
 			return "x-request-id", true
 		case allow[key]:
-			return strings.ToLower(strings.TrimPrefix(key, "Grpc-Metadata-")), true
+			md := strings.ToLower(strings.TrimPrefix(key, "Grpc-Metadata-"))
+			if strings.HasPrefix(md, reservedMetadataPrefix) {
+				return "", false // only the facade itself sets these
+			}
+			return md, true
 		}
 		return "", false
 	}

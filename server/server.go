@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,10 @@ type Config struct {
 	// makes, derived from the HTTP request: how a client certificate
 	// presented to the REST port reaches caller authentication.
 	RESTMetadata func(context.Context, *http.Request) metadata.MD
+	// TrustedProxies are the reverse proxies in front of the REST listener
+	// whose X-Forwarded-For names the client; from any other peer the
+	// client is the peer itself. Logs and audit events show that address.
+	TrustedProxies []netip.Prefix
 	// Metrics, if set, receives the server's metrics when New runs: gRPC
 	// server metrics for every method (initialised to zero, so series exist
 	// before the first call), REST metrics by route template, and the size
@@ -216,13 +221,14 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 	go func() { errc <- serveErr("internal gRPC", s.grpc.Serve(internal)) }()
 	go func() { errc <- serveErr("REST", httpSrv.Serve(httpLis)) }()
 	addrs := []any{"grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String()}
+	// Ready before the admin listener answers its first probe.
+	s.serving.Store(true)
 	var adminSrv *http.Server
 	if l.Admin != nil {
 		adminSrv = newAdminServer(s.adminHandler(), s.log)
 		go func() { errc <- serveErr("admin", adminSrv.Serve(l.Admin)) }()
 		addrs = append(addrs, "admin_addr", l.Admin.Addr().String())
 	}
-	s.serving.Store(true)
 	s.log.Info("serving", addrs...)
 
 	var serveFailure error

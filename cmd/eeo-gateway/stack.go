@@ -115,6 +115,11 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		}
 		serverTLS = certs.ServerConfig()
 	}
+	// Validate has checked them; this cannot fail.
+	trustedProxies, err := cfg.HTTP.TrustedProxyPrefixes()
+	if err != nil {
+		return err
+	}
 	s.server, err = server.New(server.Config{
 		Tokens:                 cache,
 		Upstreams:              upstreams,
@@ -130,6 +135,7 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		ShutdownTimeout:        cfg.ShutdownTimeout.Std(),
 		DrainDelay:             cfg.ShutdownDrainDelay.Std(),
 		Limits:                 serverLimits(cfg),
+		TrustedProxies:         trustedProxies,
 		Metrics:                registry,
 		Admin:                  server.AdminConfig{Gatherer: registry, Pprof: cfg.Admin.Pprof},
 	})
