@@ -337,7 +337,7 @@ func TestSecurityAuthorization(t *testing.T) {
 		id := theirs.GetImportId()
 		s.wantAudit(t, "successful CreateImport", map[string]string{"caller": identity.FromAPIKey("other-app"), "via": access.ViaAPIKey,
 			"account": otherAccount, "method": eeov1.ImportReportService_CreateImport_FullMethodName,
-			"outcome": "OK", "request_id": "other-import", "level": "INFO"})
+			"outcome": "OK", "idempotency_key": "other-import", "level": "INFO"})
 		// demo's own import, over REST, for the listing below.
 		code, _, body := demo.restUpload(t, url.Values{"importType": {"participants"}, "fileName": {"demo.csv"}, "requestId": {"demo-import"}}, mixedParticipants)
 		var created eeov1.CreateImportResponse
@@ -345,7 +345,7 @@ func TestSecurityAuthorization(t *testing.T) {
 		mine := created.GetImport()
 		s.wantAudit(t, "successful REST CreateImport", map[string]string{"caller": identity.FromAPIKey("demo-app"), "via": access.ViaAPIKey,
 			"account": account, "method": eeov1.ImportReportService_CreateImport_FullMethodName,
-			"outcome": "OK", "request_id": "demo-import", "level": "INFO"})
+			"outcome": "OK", "idempotency_key": "demo-import", "level": "INFO"})
 
 		// Streams name their account in the first message, which the Guard
 		// authorizes before the handler sees anything: demo-app can neither
