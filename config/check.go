@@ -102,13 +102,19 @@ func Check(path string, getenv func(string) string, readFile func(string) ([]byt
 		r.Add(SeverityError, "", err)
 		return r
 	}
-	c, errs := build(path, data, getenv, readFile)
+	c, errs := build(data, getenv, readFile)
 	r.Config = c
 	secretSeverity := SeverityWarning
 	if opts.RequireSecrets {
 		secretSeverity = SeverityError
 	}
 	for _, err := range errs.decode {
+		// A problem with the document as a whole (a list where the
+		// mapping of fields belongs) is at its start.
+		if _, ok := errors.AsType[*FieldError](err); !ok && !lineInMessage.MatchString(err.Error()) {
+			r.Problems = append(r.Problems, Problem{Severity: SeverityError, File: r.File, Position: r.positions.lookup(""), Message: err.Error()})
+			continue
+		}
 		r.Add(SeverityError, "", err)
 	}
 	for _, err := range errs.env {

@@ -115,6 +115,10 @@ func TestCheckSyntaxAndDuplicateKeysNameTheLine(t *testing.T) {
 	if got := problemLines(r); len(got) != 1 || !strings.HasPrefix(got[0], "gw.yaml:2: error: ") {
 		t.Errorf("syntax error: %q", got)
 	}
+	r = check(t, "- a\n- b\n", env{}, config.CheckOptions{})
+	if got := problemLines(r); !slices.Equal(got, []string{"gw.yaml:1:1: error: must be a mapping of fields, got a list"}) {
+		t.Errorf("document not a mapping: %q", got)
+	}
 	r = check(t, "log_level: info\nlog_level: debug\n"+minimalYAML, env{"ACME_SECRET": secretValue}, config.CheckOptions{})
 	if got := problemLines(r); len(got) != 1 || !strings.HasPrefix(got[0], "gw.yaml:2: error: ") || !strings.Contains(got[0], `"log_level" already set`) {
 		t.Errorf("duplicate key: %q", got)

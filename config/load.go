@@ -38,7 +38,12 @@ func Load(path string, getenv func(string) string, readFile func(string) ([]byte
 			return Config{}, fmt.Errorf("config file %s: %w", path, err)
 		}
 	}
-	c, errs := build(path, data, getenv, readFile)
+	c, errs := build(data, getenv, readFile)
+	// Check places decode errors in the file itself; here they say which
+	// file.
+	for i, err := range errs.decode {
+		errs.decode[i] = fmt.Errorf("config file %s: %w", path, err)
+	}
 	if all := errs.all(); len(all) > 0 {
 		return Config{}, errors.Join(all...)
 	}
@@ -59,15 +64,12 @@ func (b buildErrors) all() []error {
 // build is Load after the file is read (data, nil for no file): decode,
 // defaults, environment, secrets, validation. It returns the Config as far
 // as it got, which the caller must not use if there are errors.
-func build(path string, data []byte, getenv func(string) string, readFile func(string) ([]byte, error)) (Config, buildErrors) {
+func build(data []byte, getenv func(string) string, readFile func(string) ([]byte, error)) (Config, buildErrors) {
 	var c Config
 	if data != nil {
 		if errs := decode(data, &c); len(errs) > 0 {
 			// A file that does not parse says nothing reliable about the
 			// rest, so stop here rather than pile on validation noise.
-			for i, err := range errs {
-				errs[i] = fmt.Errorf("config file %s: %w", path, err)
-			}
 			return Config{}, buildErrors{decode: errs}
 		}
 	}
