@@ -13,8 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -373,133 +371,25 @@ type stack struct {
 	serveErr    error
 }
 
-// newStack starts a full gateway on loopback. t.Cleanup stops it in
-// production order (server, cache, sandbox) and waits for each Serve.
+// newStack starts a full gateway on loopback, wired as production wires
+// it: EEO (the sandbox, optionally behind a fault proxy), the token cache,
+// the EEO clients, the Guard, the server, and clients for both ports. The
+// pieces are in stack_build_test.go. t.Cleanup stops it in production
+// order and waits for each Serve.
 func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Helper()
-	// "stack" tells apart the stacks of one test, and of its repeats
-	// under -count, in the shared log.
-	stackID := stackIDs.Add(1)
-	var sink io.Writer = logSink{}
-	var level slog.Leveler = slog.LevelDebug
-	if opts.DebugLogBytes > 0 {
-		cs := &countingSink{}
-		sink, level = cs, budgetLevel{sink: cs, limit: opts.DebugLogBytes}
-	}
-	logger := slog.New(slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: level})).With("test", t.Name(), "stack", stackID)
+	logger, stackID := stackLogger(t, opts)
 	var now func() time.Time
 	if opts.Clock != nil {
 		now = opts.Clock.Now
 	}
-	secret := newSecret("e2e-secret-")
-	presented := secret
-	if opts.WrongSecret {
-		presented = newSecret("e2e-wrong-secret-")
-	}
-
-	sbOpts := opts.Sandbox
-	sbOpts.Clients = []sandbox.Client{{ID: clientID, Secret: secret}}
-	var otherSecret string
-	if opts.SecondAccount {
-		otherSecret = newClientSecret(otherClientID, "e2e-other-secret-")
-		sbOpts.Clients = append(sbOpts.Clients, sandbox.Client{ID: otherClientID, Secret: otherSecret})
-	}
-	sbOpts.Now = now
-	if opts.SandboxClock != nil {
-		sbOpts.Now = opts.SandboxClock.Now
-	}
-	sbOpts.Logger = logger.With("component", "sandbox")
-	sb := sandbox.New(sbOpts)
-	evidence.mu.Lock()
-	evidence.sandboxes = append(evidence.sandboxes, sb)
-	evidence.mu.Unlock()
-	sbLis := testkit.Listen(t)
-	sbCtx, sbCancel := context.WithCancel(context.Background())
-	sbDone := make(chan error, 1)
-	go func() { sbDone <- sb.Serve(sbCtx, sbLis) }()
-	sandboxURL := "http://" + sbLis.Addr().String()
-	// upstreamURL is where the gateway reaches EEO: the sandbox, or the
-	// fault proxy in front of it.
-	upstreamURL := sandboxURL
-	var proxy *faultproxy.Proxy
-	if opts.Proxy {
-		var err error
-		proxy, err = faultproxy.New(faultproxy.Options{Target: sbLis.Addr().String(), Logger: logger.With("component", "faultproxy")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		upstreamURL = proxy.URL()
-	}
-
-	fetchTransport := http.DefaultTransport.(*http.Transport).Clone()
-	cacheOpts := opts.Cache
-	cacheOpts.Now = now
-	cacheOpts.Logger = logger.With("component", "token-cache")
-	fetcher := &auth.ClientCredentials{
-		TokenURL:     upstreamURL + "/oauth2/token",
-		ClientID:     clientID,
-		ClientSecret: auth.NewSecret(presented),
-		HTTPClient:   &http.Client{Transport: fetchTransport},
-	}
-	var secretFile string
-	var secretFiles map[string]*auth.FileSecret
-	if opts.SecretFile {
-		// As production's newTokenCache does for a client_secret_file.
-		secretFile = filepath.Join(t.TempDir(), "client-secret")
-		if err := os.WriteFile(secretFile, []byte(presented+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		fs, err := auth.NewFileSecret(secretFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fetcher.ClientSecret = auth.Secret{}
-		fetcher.SecretSource, secretFiles = fs, map[string]*auth.FileSecret{account: fs}
-	}
-	accounts := []auth.Account{{Name: account, Fetcher: fetcher}}
-	if opts.SecondAccount {
-		id, secret := otherClientID, otherSecret
-		if opts.SharedClient {
-			id, secret = clientID, presented
-		}
-		accounts = append(accounts, auth.Account{Name: otherAccount, Fetcher: &auth.ClientCredentials{
-			TokenURL:     upstreamURL + "/oauth2/token",
-			ClientID:     id,
-			ClientSecret: auth.NewSecret(secret),
-			HTTPClient:   &http.Client{Transport: fetchTransport},
-		}})
-	}
-	cache, err := auth.NewCache(accounts, cacheOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// ImportReportService's upstream, wired as production's newUpstreams
-	// does: the transport waits for 100 Continue, so EEO can refuse a stale
-	// token before an upload's body is sent.
-	upstreamTransport := http.DefaultTransport.(*http.Transport).Clone()
-	upstreamTransport.ExpectContinueTimeout = time.Second
-	eeoOpts := func(name string) eeo.Options {
-		o := opts.EEO
-		o.HTTPClient = &http.Client{Transport: upstreamTransport}
-		o.Logger = logger.With("component", "eeo", "account", name)
-		return o
-	}
-	upstream, err := eeo.New(account, upstreamURL, cache, eeoOpts(account))
-	if err != nil {
-		t.Fatal(err)
-	}
-	upstreams := map[string]server.Upstream{account: upstream}
-	if opts.SecondAccount {
-		other, err := eeo.New(otherAccount, upstreamURL, cache, eeoOpts(otherAccount))
-		if err != nil {
-			t.Fatal(err)
-		}
-		upstreams[otherAccount] = other
-	}
+	creds := newStackCredentials(opts)
+	eeoSide := startEEO(t, opts, creds, now, logger)
+	tokens := newStackCache(t, opts, creds, eeoSide.upstreamURL, now, logger)
+	upstreams, upstreamTransport := newStackUpstreams(t, opts, eeoSide.upstreamURL, tokens.cache, logger)
 
 	cfg := server.Config{
-		Tokens:          cache,
+		Tokens:          tokens.cache,
 		Upstreams:       upstreams,
 		WatchInterval:   watchInterval,
 		Logger:          logger.With("component", "server"),
@@ -507,76 +397,15 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		Now:             now,
 		TLS:             opts.TLS,
 	}
-	var guard *access.Guard
-	if opts.Access != nil {
-		// As production's serve wires it.
-		guardCfg := *opts.Access
-		if guardCfg.Audit == nil {
-			guardCfg.Audit = logger.With("component", "audit")
-		}
-		if guard, err = access.New(guardCfg); err != nil {
-			t.Fatal(err)
-		}
-		cfg.UnaryInterceptors = []grpc.UnaryServerInterceptor{guard.UnaryInterceptor()}
-		cfg.StreamInterceptors = []grpc.StreamServerInterceptor{guard.StreamInterceptor()}
-		cfg.RESTMetadata = guard.ForwardCertificate
-		evidence.mu.Lock()
-		evidence.guarded = true
-		evidence.mu.Unlock()
-	}
+	guard := guardStack(t, opts, &cfg, logger)
 	if opts.Server != nil {
 		opts.Server(&cfg)
 	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	grpcLis, httpLis := testkit.Listen(t), testkit.Listen(t)
-	servedGRPC, servedHTTP := net.Listener(grpcLis), net.Listener(httpLis)
-	if opts.WrapListeners != nil {
-		servedGRPC, servedHTTP = opts.WrapListeners(grpcLis, httpLis)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	scheme := "http://"
-	if opts.TLS != nil {
-		scheme = "https://"
-	}
-	clientTransport := http.DefaultTransport.(*http.Transport).Clone()
-	clientTransport.TLSClientConfig = opts.ClientTLS
-	s := &stack{
-		id: stackID, sb: sb, sandboxURL: sandboxURL, cache: cache,
-		grpcAddr: grpcLis.Addr().String(), restURL: scheme + httpLis.Addr().String(),
-		cancelServe: cancel, served: make(chan error, 1), presentedSecret: presented,
-		secretFile: secretFile, baseTransport: clientTransport,
-		proxy: proxy, gatewayTransports: []*http.Transport{fetchTransport, upstreamTransport},
-	}
-	if opts.TLS != nil {
-		s.clientTLS = opts.ClientTLS
-		if s.clientTLS == nil {
-			s.clientTLS = &tls.Config{}
-		}
-	}
-	go func() { s.served <- srv.Serve(ctx, servedGRPC, servedHTTP) }()
-	stopWatch := func() {}
-	if secretFiles != nil {
-		// As production's serve does; stopped before the cache closes.
-		every := opts.SecretCheckInterval
-		if every <= 0 {
-			every = 5 * time.Millisecond
-		}
-		watchCtx, cancelWatch := context.WithCancel(context.Background())
-		watched := make(chan struct{})
-		go func() {
-			auth.WatchSecretFiles(watchCtx, cache, secretFiles, every, logger.With("component", "secrets"))
-			close(watched)
-		}()
-		stopWatch = func() { cancelWatch(); <-watched }
-	}
-
-	s.http = &http.Client{Transport: recordingTransport{clientTransport}}
-	s.conn = s.dial(t)
-	s.tokens = eeov1.NewTokenServiceClient(s.conn)
-	s.files = eeov1.NewImportReportServiceClient(s.conn)
+	s, clientTransport := serveStack(t, opts, cfg)
+	s.id, s.sb, s.sandboxURL, s.cache, s.presentedSecret = stackID, eeoSide.sb, eeoSide.sandboxURL, tokens.cache, creds.presented
+	s.secretFile, s.proxy = tokens.secretFile, eeoSide.proxy
+	s.gatewayTransports = []*http.Transport{tokens.transport, upstreamTransport}
+	stopWatch := watchStackSecrets(opts, tokens, logger)
 
 	t.Cleanup(func() {
 		s.conn.Close()
@@ -589,23 +418,12 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		// Production order (serve's defers): the secret watch, the cache,
 		// then the Guard.
 		stopWatch()
-		cache.Close()
+		tokens.cache.Close()
 		if guard != nil {
 			guard.Close()
 		}
-		if proxy != nil {
-			// Before the sandbox: a blackholed connection would hold
-			// nothing up, but a connection still open to the sandbox
-			// would delay its shutdown.
-			if err := proxy.Close(); err != nil {
-				t.Errorf("fault proxy Close: %v", err)
-			}
-		}
-		sbCancel()
-		if err := <-sbDone; err != nil {
-			t.Errorf("sandbox Serve: %v", err)
-		}
-		fetchTransport.CloseIdleConnections()
+		eeoSide.stop(t)
+		tokens.transport.CloseIdleConnections()
 		upstreamTransport.CloseIdleConnections()
 		clientTransport.CloseIdleConnections()
 	})

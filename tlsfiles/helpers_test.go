@@ -1,7 +1,6 @@
 package tlsfiles_test
 
 import (
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"go.uber.org/goleak"
 )
 
@@ -46,23 +46,8 @@ func writeAtomic(path string, data []byte) {
 // ---- clock and logs ------------------------------------------------------
 
 // logBuffer collects text-handler output; handshakes log from server
-// goroutines, so it is mutex-guarded.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+// goroutines, so it is a testkit.SyncBuffer.
+type logBuffer struct{ testkit.SyncBuffer }
 
 func (l *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -1,4 +1,16 @@
-// Package testkit holds small helpers shared by tests across packages.
+// Package testkit is the test kit every package's tests share, so that a
+// certificate, a status check or a signed JWT is built one way across the
+// repo (as connect-go's internal/assert serves its tests):
+//
+//   - seams (this file): Clock, a settable clock for Now func() time.Time
+//     fields, and SyncBuffer for capturing logs from many goroutines;
+//   - PKI (pki.go): NewCA, Cert.Server, Cert.Client, Pool, PEMBundle;
+//   - gRPC errors (status.go): WantStatus, ErrorInfo, RetryInfo,
+//     RetryDelay, FieldViolations;
+//   - JWTs (jwt.go): Signer for ES256/ES384/RS256/EdDSA, JWKS, Claims;
+//   - network (net.go): Listen, a loopback listener closed at cleanup.
+//
+// Only tests import it.
 package testkit
 
 import (
