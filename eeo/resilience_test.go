@@ -51,7 +51,9 @@ func okJSON(body string) http.HandlerFunc {
 // noBreaker keeps the breaker out of tests about retries.
 func noBreaker(o *eeo.Options) { o.Breaker.Disabled = true }
 
-func wantStatus(t *testing.T, err error, code int) *eeo.Error {
+// wantHTTPError fails t unless err is a clean *eeo.Error for HTTP status code.
+// (testkit.WantStatus is for gRPC statuses.)
+func wantHTTPError(t *testing.T, err error, code int) *eeo.Error {
 	t.Helper()
 	var ee *eeo.Error
 	if !errors.As(err, &ee) || ee.StatusCode != code {
@@ -91,7 +93,7 @@ func TestRetryJitterStaysUnderMaxBackoff(t *testing.T) {
 	h := newHarness(t, status(503), noBreaker, func(o *eeo.Options) {
 		o.Retry = eeo.RetryPolicy{MaxAttempts: 8, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, MaxElapsed: time.Hour}
 	})
-	wantStatus(t, func() error { _, err := h.client.ListImports(testContext(t), eeo.ListQuery{}); return err }(), 503)
+	wantHTTPError(t, func() error { _, err := h.client.ListImports(testContext(t), eeo.ListQuery{}); return err }(), 503)
 	sleeps := h.clock.Sleeps()
 	ceilings := []time.Duration{100, 200, 300, 300, 300, 300, 300}
 	if len(sleeps) != len(ceilings) {
@@ -124,7 +126,7 @@ func TestRetryWhichStatuses(t *testing.T) {
 					t.Fatal(err)
 				}
 			} else {
-				wantStatus(t, err, tt.status)
+				wantHTTPError(t, err, tt.status)
 			}
 			if n := h.requests.Load(); n != want {
 				t.Errorf("%d requests, want %d", n, want)
@@ -136,7 +138,7 @@ func TestRetryWhichStatuses(t *testing.T) {
 func TestMalformedAnswerIsNotRetried(t *testing.T) {
 	h := newHarness(t, script(okJSON(`{"id":`), okJSON(importJSON)), noBreaker)
 	_, err := h.client.GetImport(testContext(t), "imp_1")
-	if ee := wantStatus(t, err, 200); ee.Code != eeo.CodeMalformedResponse || h.requests.Load() != 1 {
+	if ee := wantHTTPError(t, err, 200); ee.Code != eeo.CodeMalformedResponse || h.requests.Load() != 1 {
 		t.Errorf("error %v after %d requests", err, h.requests.Load())
 	}
 }
@@ -193,7 +195,7 @@ func TestRetryAfterIsThePause(t *testing.T) {
 func TestRetryAfterBeyondBudget(t *testing.T) {
 	h := newHarness(t, retryAfter(503, "15"), noBreaker, func(o *eeo.Options) { o.Retry.MaxElapsed = 10 * time.Second })
 	_, err := h.client.GetImport(t.Context(), "imp_1") // no deadline: only the budget limits
-	ee := wantStatus(t, err, 503)
+	ee := wantHTTPError(t, err, 503)
 	if ee.RetryAfter != 15*time.Second || h.requests.Load() != 1 || len(h.clock.Sleeps()) != 0 {
 		t.Errorf("RetryAfter %v after %d requests and pauses %v", ee.RetryAfter, h.requests.Load(), h.clock.Sleeps())
 	}
@@ -209,7 +211,7 @@ func TestRetryPauseBeyondDeadline(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := h.client.GetImport(ctx, "imp_1")
-	ee := wantStatus(t, err, 429)
+	ee := wantHTTPError(t, err, 429)
 	if ee.RetryAfter != 8*time.Second || h.requests.Load() != 1 || len(h.clock.Sleeps()) != 0 || time.Since(start) > 2*time.Second {
 		t.Errorf("RetryAfter %v after %d requests, pauses %v, %v", ee.RetryAfter, h.requests.Load(), h.clock.Sleeps(), time.Since(start))
 	}
@@ -232,7 +234,7 @@ func TestRetryMaxAttempts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, status(503), noBreaker, func(o *eeo.Options) { o.Retry = tt.policy })
 			_, err := h.client.ListReportTypes(testContext(t))
-			wantStatus(t, err, 503)
+			wantHTTPError(t, err, 503)
 			if n, s := h.requests.Load(), len(h.clock.Sleeps()); n != tt.want || int64(s) != tt.want-1 {
 				t.Errorf("%d requests and %d pauses, want %d and %d", n, s, tt.want, tt.want-1)
 			}
@@ -247,7 +249,7 @@ func TestRetryMaxElapsed(t *testing.T) {
 		o.Retry = eeo.RetryPolicy{MaxAttempts: 100, MaxElapsed: 3500 * time.Millisecond}
 	})
 	_, err := h.client.ListImportTypes(testContext(t))
-	wantStatus(t, err, 503)
+	wantHTTPError(t, err, 503)
 	if n, s := h.requests.Load(), h.clock.Sleeps(); n != 4 || !slices.Equal(s, []time.Duration{time.Second, time.Second, time.Second}) {
 		t.Errorf("%d requests, pauses %v; want 4 and three of 1s", n, s)
 	}
@@ -297,7 +299,7 @@ func TestCreateReportRetriedOnlyWithRequestID(t *testing.T) {
 
 	h := newHarness(t, record(handler()), noBreaker)
 	_, err := h.client.CreateReport(testContext(t), eeo.ReportRequest{ReportType: "grants"})
-	wantStatus(t, err, 503)
+	wantHTTPError(t, err, 503)
 	if n := h.requests.Load(); n != 1 {
 		t.Errorf("without a request id: %d requests, want 1", n)
 	}
@@ -337,7 +339,7 @@ func TestCreateImportIsNeverRetried(t *testing.T) {
 	src := &sourceReader{r: bytes.NewReader(data)}
 	_, err := h.client.CreateImport(testContext(t), eeo.Upload{ImportType: "participants", FileName: "p.csv",
 		RequestID: "req-1", Size: int64(len(data)), Body: src})
-	wantStatus(t, err, 503)
+	wantHTTPError(t, err, 503)
 	if n := h.requests.Load(); n != 1 || len(h.clock.Sleeps()) != 0 {
 		t.Errorf("%d requests and pauses %v, want 1 and none", n, h.clock.Sleeps())
 	}
@@ -371,7 +373,7 @@ func TestBreakerOpensAndFailsFast(t *testing.T) {
 	ctx := testContext(t)
 	for range 3 {
 		_, err := h.client.GetImport(ctx, "imp_1")
-		wantStatus(t, err, 503)
+		wantHTTPError(t, err, 503)
 	}
 	requests, fetches := h.requests.Load(), h.fetcher.Calls()
 	calls := map[string]func() error{
@@ -412,7 +414,7 @@ func TestBreakerCountsAttempts(t *testing.T) {
 		o.Breaker = eeo.BreakerPolicy{ConsecutiveFailures: 3, OpenFor: time.Minute}
 	})
 	_, err := h.client.GetImport(testContext(t), "imp_1")
-	wantStatus(t, err, 500)
+	wantHTTPError(t, err, 500)
 	_, err = h.client.GetImport(testContext(t), "imp_1")
 	var ee *eeo.Error
 	if !errors.As(err, &ee) || ee.Code != eeo.CodeCircuitOpen || h.requests.Load() != 3 {
