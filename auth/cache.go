@@ -357,12 +357,12 @@ func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*tokenState
 	if err != nil {
 		now, _ := c.clock.reading()
 		ferr := e.recordFailure(c.clock, now, err, c.opts.BackoffMax)
-		c.opts.Logger.Warn("token request failed", "account", e.name, "error", err, "retry_at", ferr.RetryAt)
+		c.opts.Logger.WarnContext(ctx, "token request failed", "account", e.name, "error", err, "retry_at", ferr.RetryAt)
 		return nil, ferr
 	}
 	st := newTokenState(e.name, grant, c.clock, issuedAt, c.opts)
 	e.recordSuccess(st)
-	c.opts.Logger.Info("token fetched", "account", e.name, "fingerprint", st.token.Fingerprint,
+	c.opts.Logger.InfoContext(ctx, "token fetched", "account", e.name, "fingerprint", st.token.Fingerprint,
 		"expires_at", st.token.ExpiresAt, "expires_in", grant.ExpiresIn)
 	return st, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
@@ -56,13 +57,19 @@ func callContext(ctx context.Context) (context.Context, string) {
 func unaryCallContext(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	ctx, id := callContext(ctx)
 	grpc.SetHeader(ctx, metadata.Pairs(requestid.MetadataKey, id))
+	annotateCallSpan(ctx, id, req)
 	return handler(ctx, req)
 }
 
 func streamCallContext(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	ctx, id := callContext(ss.Context())
 	ss.SetHeader(metadata.Pairs(requestid.MetadataKey, id))
-	return handler(srv, &contextStream{ServerStream: ss, ctx: ctx})
+	ss = &contextStream{ServerStream: ss, ctx: ctx}
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		annotateCallSpan(ctx, id, nil)
+		ss = &accountSpanStream{ServerStream: ss}
+	}
+	return handler(srv, ss)
 }
 
 // contextStream is a ServerStream with a replaced context.

@@ -60,7 +60,7 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config, metr
 	if metrics != nil {
 		h = metrics.rest.wrap(h)
 	}
-	return restCallContext(cfg.TrustedProxies, h), nil
+	return restCallContext(cfg.TrustedProxies, withRESTTracing(cfg, h)), nil
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -39,10 +40,18 @@ func (l *internalListener) Accept() (net.Conn, error) {
 }
 
 // dial connects the facade's gRPC client to the internal listener.
-func (l *internalListener) dial() (*grpc.ClientConn, error) {
-	return grpc.NewClient("passthrough:///eeo-gateway-internal",
+// With tracing, the connection carries each REST request's trace context
+// to the server as traceparent metadata, so the gRPC call's span joins the
+// REST request's trace.
+func (l *internalListener) dial(cfg Config) (*grpc.ClientConn, error) {
+	opts := []grpc.DialOption{
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return l.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	}
+	if cfg.TracerProvider != nil {
+		opts = append(opts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelOptions(cfg)...)))
+	}
+	return grpc.NewClient("passthrough:///eeo-gateway-internal", opts...)
 }
 
 // InternalAuthInfo is the peer AuthInfo of calls that come through the REST

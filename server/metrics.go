@@ -134,7 +134,9 @@ func (m *restMetrics) wrap(next http.Handler) http.Handler {
 func routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		if p, ok := runtime.HTTPPattern(r.Context()); ok {
-			setRoute(r.Context(), routeTemplate(p.String()))
+			route := routeTemplate(p.String())
+			setRoute(r.Context(), route)
+			annotateRESTSpan(r, route)
 		}
 		next(w, r, params)
 	}

@@ -15,6 +15,9 @@ import (
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -64,6 +67,15 @@ type Config struct {
 	// whose X-Forwarded-For names the client; from any other peer the
 	// client is the peer itself. Logs and audit events show that address.
 	TrustedProxies []netip.Prefix
+	// TracerProvider, if set, traces every call with OpenTelemetry: a span
+	// per gRPC call (otelgrpc) and per REST request (otelhttp), the REST
+	// request's trace context carried to the gRPC server across the
+	// in-process connection, and W3C traceparent accepted from callers
+	// with Propagator. Nil installs no instrumentation at all.
+	TracerProvider trace.TracerProvider
+	// Propagator reads and writes trace context; nil means W3C
+	// traceparent and baggage.
+	Propagator propagation.TextMapPropagator
 	// Metrics, if set, receives the server's metrics when New runs: gRPC
 	// server metrics for every method (initialised to zero, so series exist
 	// before the first call), REST metrics by route template, and the size
@@ -156,7 +168,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	unary = append(unary, cfg.UnaryInterceptors...)
 	streams = append(streams, cfg.StreamInterceptors...)
-	s.grpc = grpc.NewServer(append(grpcLimits(), grpc.Creds(newServerCredentials(cfg.TLS)),
+	serverOpts := grpcLimits()
+	if cfg.TracerProvider != nil {
+		if cfg.Propagator == nil {
+			cfg.Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+			s.cfg.Propagator = cfg.Propagator
+		}
+		serverOpts = append(serverOpts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelOptions(cfg)...)))
+	}
+	s.grpc = grpc.NewServer(append(serverOpts, grpc.Creds(newServerCredentials(cfg.TLS)),
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, unary)...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, streams)...),
 	)...)
@@ -196,7 +216,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 	grpcLis, httpLis := l.GRPC, l.HTTP
 	internal := newInternalListener()
-	conn, err := internal.dial()
+	conn, err := internal.dial(s.cfg)
 	if err != nil {
 		return fmt.Errorf("connecting the REST facade to the gRPC server: %w", err)
 	}

@@ -16,6 +16,7 @@ package main
 import (
 	"context"
 	"fmt"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"io"
 	"os"
 	"os/signal"
@@ -41,6 +42,9 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// spanExporter, set only by tests, receives the spans of a served
+	// stack whatever the OTEL_* environment says.
+	spanExporter sdktrace.SpanExporter
 }
 
 // run executes the command line args and returns what main reports; the

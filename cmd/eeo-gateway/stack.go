@@ -26,6 +26,7 @@ type stack struct {
 	cfg    config.Config
 	logger *slog.Logger
 	server *server.Server
+	env    env // for the OTEL_* variables and test seams
 	grpc   net.Listener
 	http   net.Listener
 	admin  net.Listener // nil when admin_addr is off
@@ -87,9 +88,14 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 	}
 	s.onClose(guard.Close)
 
-	registry := metrics.NewRegistry(version.Get())
+	obs, err := newObservability(context.Background(), s.env)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	s.onClose(func() { obs.shutdown(context.Background()) })
+	registry := obs.registry
 
-	cache, secretFiles, err := newTokenCache(cfg, logger)
+	cache, secretFiles, err := newTokenCache(cfg, logger, obs)
 	if err != nil {
 		return err
 	}
@@ -100,7 +106,7 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 			auth.WatchSecretFiles(ctx, cache, secretFiles, secretCheckInterval, logger.With("component", "secrets"))
 		})
 	}
-	upstreams, err := newUpstreams(cfg, cache, logger)
+	upstreams, err := newUpstreams(cfg, cache, logger, obs)
 	if err != nil {
 		return err
 	}
@@ -137,6 +143,8 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		Limits:                 serverLimits(cfg),
 		TrustedProxies:         trustedProxies,
 		Metrics:                registry,
+		TracerProvider:         obs.tracerProvider(),
+		Propagator:             obs.propagator(),
 		Admin:                  server.AdminConfig{Gatherer: registry, Pprof: cfg.Admin.Pprof},
 	})
 	if err != nil {

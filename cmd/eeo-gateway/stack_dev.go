@@ -22,7 +22,7 @@ const (
 // for this run, one API key for the caller "dev", and a banner of commands
 // to try.
 func newDevStack(f serveFlags, e env) (_ *stack, err error) {
-	s := &stack{}
+	s := &stack{env: e}
 	defer func() {
 		if err != nil {
 			s.close()

@@ -30,7 +30,7 @@ func newProductionStack(f serveFlags, e env) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{cfg: cfg, logger: logger}
+	s := &stack{cfg: cfg, logger: logger, env: e}
 	if err := s.buildGateway(guardCfg); err != nil {
 		return nil, err
 	}

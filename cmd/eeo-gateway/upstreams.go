@@ -20,8 +20,9 @@ const secretCheckInterval = 10 * time.Second
 // newTokenCache builds one client-credentials fetcher per account. The HTTP
 // client's own timeouts bound connection set-up; the cache's fetch timeout
 // bounds the whole exchange.
-func newTokenCache(cfg config.Config, logger *slog.Logger) (*auth.Cache, map[string]*auth.FileSecret, error) {
+func newTokenCache(cfg config.Config, logger *slog.Logger, obs *observability) (*auth.Cache, map[string]*auth.FileSecret, error) {
 	httpClient := newTokenHTTPClient(cfg)
+	httpClient.Transport = obs.upstreamTransport(httpClient.Transport, "token")
 	accounts := make([]auth.Account, 0, len(cfg.Accounts))
 	files := map[string]*auth.FileSecret{}
 	for _, a := range cfg.Accounts {
@@ -86,11 +87,11 @@ func newTokenHTTPClient(cfg config.Config) *http.Client {
 // the upstream section of the configuration. The transport waits for 100 Continue before sending an upload's body, so EEO
 // can refuse a stale token before the body is consumed; no overall client
 // timeout, since uploads and downloads may take many minutes.
-func newUpstreams(cfg config.Config, tokens eeo.TokenSource, logger *slog.Logger) (map[string]server.Upstream, error) {
+func newUpstreams(cfg config.Config, tokens eeo.TokenSource, logger *slog.Logger, obs *observability) (map[string]server.Upstream, error) {
 	transport := upstreamTransport(cfg.Upstream.DialTimeout.Std())
 	transport.ExpectContinueTimeout = time.Second
 	transport.ResponseHeaderTimeout = time.Minute
-	httpClient := &http.Client{Transport: transport}
+	httpClient := &http.Client{Transport: obs.upstreamTransport(transport, "api")}
 
 	upstreams := make(map[string]server.Upstream, len(cfg.Accounts))
 	for _, a := range cfg.Accounts {

@@ -40,7 +40,7 @@ func TestUpstreamsFollowTheUpstreamSection(t *testing.T) {
 		cfg.Accounts = []config.Account{{Name: "acme", BaseURL: srv.URL}}
 		cfg.Upstream.Retry.MaxAttempts = tc.maxAttempts
 		cfg.Upstream.Retry.InitialBackoff = config.Duration(1) // no real pause
-		ups, err := newUpstreams(cfg, fixedToken{}, slog.New(slog.DiscardHandler))
+		ups, err := newUpstreams(cfg, fixedToken{}, slog.New(slog.DiscardHandler), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
