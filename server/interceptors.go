@@ -49,7 +49,9 @@ func streamChain(log *slog.Logger, extra []grpc.StreamServerInterceptor) []grpc.
 	}, extra...)
 }
 
-func isHealth(_ context.Context, c interceptors.CallMeta) bool { return c.Service == healthpb.Health_ServiceDesc.ServiceName }
+func isHealth(_ context.Context, c interceptors.CallMeta) bool {
+	return c.Service == healthpb.Health_ServiceDesc.ServiceName
+}
 
 func notHealth(ctx context.Context, c interceptors.CallMeta) bool { return !isHealth(ctx, c) }
 
