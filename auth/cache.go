@@ -289,7 +289,7 @@ func (c *Cache) await(ctx context.Context, e *entry, force bool) (Token, error) 
 			return Token{}, r.Err
 		}
 		now, _ := c.clock.reading()
-		return r.Val.(*tokenState).handOut(now, c.clock.res), nil
+		return r.Val.(*cachedToken).handOut(now, c.clock.res), nil
 	case <-ctx.Done():
 		return Token{}, fmt.Errorf("waiting for %q token: %w", e.name, context.Cause(ctx))
 	}
@@ -327,7 +327,7 @@ func (c *Cache) track() bool {
 // fetch runs inside the account's singleflight: at most one at a time per
 // account. Unless forced it first re-checks the cache, because a caller may
 // have seen an expired token just before another fetch finished.
-func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*tokenState, error) {
+func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*cachedToken, error) {
 	if c.closing.Err() != nil {
 		return nil, ErrClosed
 	}
@@ -360,7 +360,7 @@ func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*tokenState
 		c.opts.Logger.WarnContext(ctx, "token request failed", "account", e.name, "error", err, "retry_at", ferr.RetryAt)
 		return nil, ferr
 	}
-	st := newTokenState(e.name, grant, c.clock, issuedAt, c.opts)
+	st := newCachedToken(e.name, grant, c.clock, issuedAt, c.opts)
 	e.recordSuccess(st)
 	c.opts.Logger.InfoContext(ctx, "token fetched", "account", e.name, "fingerprint", st.token.Fingerprint,
 		"expires_at", st.token.ExpiresAt, "expires_in", grant.ExpiresIn)

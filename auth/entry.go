@@ -12,7 +12,7 @@ import (
 
 // entry is one account's slot in the Cache.
 //
-// The token lives in an atomic pointer to an immutable tokenState, so the hit
+// The token lives in an atomic pointer to an immutable cachedToken, so the hit
 // path is a load and a compare. Everything about fetching is changed only
 // inside the account's singleflight and is guarded by mu; no lock is held
 // across a request to EEO.
@@ -21,10 +21,10 @@ type entry struct {
 	fetcher Fetcher
 	flight  singleflight.Group // at most one token request at a time
 
-	current    atomic.Pointer[tokenState] // nil: no token cached
-	fetching   atomic.Bool                // a token request is in flight
-	refreshing atomic.Bool                // a background refresh is running
-	retryAt    atomic.Int64               // clock reading before which no request is sent; written under mu
+	current    atomic.Pointer[cachedToken] // nil: no token cached
+	fetching   atomic.Bool                 // a token request is in flight
+	refreshing atomic.Bool                 // a background refresh is running
+	retryAt    atomic.Int64                // clock reading before which no request is sent; written under mu
 
 	stats entryStats // counters for metrics, read by Cache.Stats
 
@@ -74,7 +74,7 @@ func (e *entry) recordFailure(clk *clock, now int64, err error, maxWait time.Dur
 }
 
 // recordSuccess counts a successful request, clears the backoff and caches st.
-func (e *entry) recordSuccess(st *tokenState) {
+func (e *entry) recordSuccess(st *cachedToken) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.fetches++
@@ -84,9 +84,11 @@ func (e *entry) recordSuccess(st *tokenState) {
 	e.current.Store(st)
 }
 
-// tokenState is a cached token. Only lastUse and retired change after
-// creation. Times are clock readings (nanoseconds since the clock's base).
-type tokenState struct {
+// cachedToken is one token the cache holds, with its deadlines (unlike
+// TokenState, the summary operators see). Only lastUse and retired change
+// after creation. Times are clock readings (nanoseconds since the clock's
+// base).
+type cachedToken struct {
 	token      Token        // IdleDeadline is filled in per hand-out
 	expiresAt  int64        // token.ExpiresAt as a reading
 	refreshAt  int64        // a hit at or after this starts a background refresh
@@ -96,16 +98,16 @@ type tokenState struct {
 	clock      *clock
 }
 
-// newTokenState computes a token's deadlines. issuedAt is when the request
+// newCachedToken computes a token's deadlines. issuedAt is when the request
 // was sent, so time spent waiting for EEO counts against the token.
-func newTokenState(account string, g Grant, clk *clock, issuedAt int64, opts Options) *tokenState {
+func newCachedToken(account string, g Grant, clk *clock, issuedAt int64, opts Options) *cachedToken {
 	lifetime := opts.MaxLifetime
 	if g.ExpiresIn > 0 {
 		margin := min(opts.ExpiryMargin, g.ExpiresIn/4)
 		lifetime = min(lifetime, g.ExpiresIn-margin)
 	}
 	issued := clk.time(issuedAt)
-	st := &tokenState{
+	st := &cachedToken{
 		token: Token{
 			Account:     account,
 			AccessToken: g.AccessToken,
@@ -129,7 +131,7 @@ func newTokenState(account string, g Grant, clk *clock, issuedAt int64, opts Opt
 // time is at most now+slack, and lastUse is never later than the true last
 // hand-out (see handOut), so a true answer means both deadlines are still
 // ahead, whatever the clock's resolution.
-func (st *tokenState) usable(now, slack int64) bool {
+func (st *cachedToken) usable(now, slack int64) bool {
 	latest := now + slack
 	return latest < st.expiresAt && latest-st.lastUse.Load() < st.idleUsable
 }
@@ -143,7 +145,7 @@ func (st *tokenState) usable(now, slack int64) bool {
 // then believes the token idle sooner than EEO does — withdrawing it up to
 // that much early, never late. With an exact clock (res 0) every later use
 // is recorded.
-func (st *tokenState) handOut(now, res int64) Token {
+func (st *cachedToken) handOut(now, res int64) Token {
 	last := st.lastUse.Load()
 	for now > last && now-last >= res && !st.lastUse.CompareAndSwap(last, now) {
 		last = st.lastUse.Load()
