@@ -539,3 +539,22 @@ func TestJWKSURLPlainHTTPOnLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// AllowUnauthenticated ignores every credential and policy, so New refuses
+// it together with any: rules are never ignored silently.
+func TestAllowUnauthenticatedWithRulesRefused(t *testing.T) {
+	_, k := apiKey(t, "payroll")
+	for name, cfg := range map[string]access.Config{
+		"API keys": {AllowUnauthenticated: true, APIKeys: []access.APIKey{k}},
+		"mTLS":     {AllowUnauthenticated: true, MTLS: true},
+		"policies": {AllowUnauthenticated: true, Policies: []access.Policy{allPolicy("x509:cn:a")}},
+	} {
+		g, err := access.New(cfg)
+		if err == nil {
+			g.Close()
+			t.Errorf("%s: New accepted AllowUnauthenticated with rules", name)
+		} else if !strings.Contains(err.Error(), "AllowUnauthenticated") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -54,7 +54,9 @@ type Config struct {
 	// caller "anonymous" (via "unauthenticated") with every permission on
 	// every account; credentials are not even looked at. Rate limits,
 	// audit events and the reflection setting still apply. For local
-	// development only; New logs a warning to Audit when it is on.
+	// development only; New logs a warning to Audit when it is on, and
+	// refuses it together with APIKeys, JWT, MTLS or Policies, which it
+	// would ignore.
 	AllowUnauthenticated bool
 }
 
@@ -99,6 +101,11 @@ func newGuard(ctx context.Context, cfg Config) (*Guard, error) {
 	case ReflectionAuthenticated, ReflectionPublic, ReflectionOff:
 	default:
 		return nil, fmt.Errorf("Reflection: unknown mode %d", int(cfg.Reflection))
+	}
+	if cfg.AllowUnauthenticated && (len(cfg.APIKeys) > 0 || cfg.JWT != nil || cfg.MTLS || len(cfg.Policies) > 0) {
+		// Never ignore rules silently: with access control off no
+		// credential is looked at and no policy applies.
+		return nil, errors.New("AllowUnauthenticated: set together with APIKeys, JWT, MTLS or Policies, which it would silently ignore; use one or the other")
 	}
 	g := &Guard{
 		now:        cfg.Now,

@@ -112,11 +112,15 @@ func TestEveryRuleNamesARegisteredMethod(t *testing.T) {
 // unauthenticated mode.
 func TestIncompleteRuleFailsClosed(t *testing.T) {
 	for _, anonymous := range []bool{false, true} {
-		g, err := New(Config{
-			APIKeys:              []APIKey{{Caller: "admin", SHA256: "0000000000000000000000000000000000000000000000000000000000000000"}},
-			Policies:             []Policy{{Caller: "apikey:admin", Accounts: []string{AllAccounts}, Permissions: permission.All()}},
-			AllowUnauthenticated: anonymous,
-		})
+		cfg := Config{
+			APIKeys:  []APIKey{{Caller: "admin", SHA256: "0000000000000000000000000000000000000000000000000000000000000000"}},
+			Policies: []Policy{{Caller: "apikey:admin", Accounts: []string{AllAccounts}, Permissions: permission.All()}},
+		}
+		if anonymous {
+			// Unauthenticated mode takes no rules (New refuses to ignore them).
+			cfg = Config{AllowUnauthenticated: true}
+		}
+		g, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -233,6 +233,13 @@ func (c Config) validateAccess(p *problems) {
 		if len(pol.Accounts) == 0 {
 			p.add(at+".accounts", fmt.Errorf(`required: account names, or "*" for all`))
 		}
+		for j, name := range pol.Accounts {
+			if name != "*" && !c.hasAccount(name) {
+				// A typo here would leave the caller without the access
+				// it was meant to have, or name an account added later.
+				p.add(fmt.Sprintf("%s.accounts[%d]", at, j), fmt.Errorf("unknown account %q (configured: %s)", name, c.accountNames()))
+			}
+		}
 		for j, perm := range pol.Permissions {
 			if !permission.Permission(perm).Known() {
 				p.add(fmt.Sprintf("%s.permissions[%d]", at, j), fmt.Errorf("unknown permission %q", perm))

@@ -125,13 +125,25 @@ func TestCheckSyntaxAndDuplicateKeysNameTheLine(t *testing.T) {
 	}
 }
 
-func TestCheckWarnsAboutPlainHTTPOffLoopback(t *testing.T) {
+// Plain http off loopback would send the client secret in clear: refused,
+// unless allow_insecure_upstream says something else encrypts the path,
+// and then still warned about. Loopback (the sandbox) is fine.
+func TestCheckPlainHTTPOffLoopback(t *testing.T) {
 	yaml := strings.Replace(minimalYAML, "token_url: https://eeo.example.com", "token_url: http://eeo.example.com", 1) +
 		"  - name: local\n    token_url: http://127.0.0.1:8099/oauth2/token\n    base_url: http://localhost:8099\n    client_id: c\n    client_secret_env: ACME_SECRET\n"
 	r := check(t, yaml, env{"ACME_SECRET": secretValue}, config.CheckOptions{})
 	got := problemLines(r)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "gw.yaml:4:5: error: accounts[0].token_url: plain http") || !strings.Contains(got[0], "accounts[0].allow_insecure_upstream: true") {
+		t.Errorf("got %q, want one error for accounts[0].token_url only", got)
+	}
+	allowed := strings.Replace(yaml, "    client_id: acme-client\n", "    client_id: acme-client\n    allow_insecure_upstream: true\n", 1)
+	if allowed == yaml {
+		t.Fatal("test YAML has no acme-client line")
+	}
+	r = check(t, allowed, env{"ACME_SECRET": secretValue}, config.CheckOptions{})
+	got = problemLines(r)
 	if r.HasErrors() || len(got) != 1 || !strings.HasPrefix(got[0], "gw.yaml:4:5: warning: accounts[0].token_url: plain http") {
-		t.Errorf("got %q, want one warning for accounts[0].token_url only", got)
+		t.Errorf("with allow_insecure_upstream: got %q, want one warning for accounts[0].token_url only", got)
 	}
 }
 

@@ -160,6 +160,12 @@ type Account struct {
 	// Scopes are requested with every token, space-separated on the wire.
 	// Optional.
 	Scopes []string `json:"scopes"`
+	// AllowInsecureUpstream permits a plain http token_url or base_url to a
+	// host other than loopback. Without it such a URL is refused: the
+	// client secret and every access token would cross the network in
+	// clear. Set it only where something else encrypts the path (a sidecar
+	// or a tunnel); the gateway still warns at start.
+	AllowInsecureUpstream bool `json:"allow_insecure_upstream"`
 	// ClientSecret is filled by Load from ClientSecretEnv or
 	// ClientSecretFile. It is never read from the file itself: the json tag
 	// makes "client_secret" an unknown field there.

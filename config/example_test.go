@@ -87,6 +87,6 @@ accounts:
 	// Output:
 	// gateway.yaml:1:1: error: log_format: must be one of json, text; got "xml"
 	// gateway.yaml:3:5: error: accounts[0].client_id: required
-	// gateway.yaml:4:5: warning: accounts[0].token_url: plain http to a host that is not loopback: client secrets and access tokens would cross the network unencrypted; use https
+	// gateway.yaml:4:5: error: accounts[0].token_url: plain http to a host that is not loopback would send the client secret and access tokens unencrypted; use https, or set accounts[0].allow_insecure_upstream: true if something else encrypts the path
 	// gateway.yaml:6:5: warning: accounts[0].client_secret_env: environment variable ACME_SECRET is unset or empty
 }

@@ -113,6 +113,7 @@ func (c Config) validate(unresolved map[int]bool) []error {
 		}
 	}
 	c.validateIsolation(&p)
+	c.validateUpstreamTransport(&p)
 	return p
 }
 

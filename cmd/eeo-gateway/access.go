@@ -27,6 +27,13 @@ var errNoCallerAuth = errors.New("no caller authentication configured: add acces
 	"to the config (the gateway hands out live EEO credentials), or pass --insecure-allow-unauthenticated " +
 	"if something in front of it authenticates callers")
 
+// errInsecureWithRules refuses to ignore access rules silently: with
+// --insecure-allow-unauthenticated nobody is authenticated, so no policy
+// could apply.
+var errInsecureWithRules = errors.New("--insecure-allow-unauthenticated turns caller authentication and every policy off, " +
+	"but the config has access rules (access.api_keys, access.jwt, access.mtls or access.policies) that would be ignored: " +
+	"drop the flag to enforce them, or remove them if something in front of the gateway authenticates callers")
+
 // devAccess is dev mode's access: one API key for caller "apikey:dev" with every
 // permission on every account, and public reflection so grpcurl list and
 // describe work without it.
@@ -47,6 +54,9 @@ func devAccess(getenv func(string) string) (key string, cfg access.Config) {
 func accessFromConfig(c config.AccessConfig, insecure bool, logger *slog.Logger) (access.Config, error) {
 	if !c.Configured() && !insecure {
 		return access.Config{}, errNoCallerAuth
+	}
+	if insecure && (c.Configured() || len(c.Policies) > 0) {
+		return access.Config{}, errInsecureWithRules
 	}
 	out := access.Config{
 		MTLS:                 c.MTLS,

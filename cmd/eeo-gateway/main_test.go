@@ -290,3 +290,69 @@ func TestSandboxCommand(t *testing.T) {
 		t.Fatalf("sandbox command returned %v", err)
 	}
 }
+
+// --insecure-allow-unauthenticated turns every policy off; with access
+// rules in the config that would ignore them silently, so it is refused.
+func TestInsecureFlagWithAccessRulesRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	os.WriteFile(path, []byte(`
+grpc_addr: 127.0.0.1:0
+http_addr: 127.0.0.1:0
+accounts:
+  - name: acme
+    token_url: http://127.0.0.1:1/oauth2/token
+    base_url: http://127.0.0.1:1
+    client_id: acme
+    client_secret_env: ACME_SECRET
+access:
+  api_keys:
+    - caller: ops
+      sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+  policies:
+    - caller: apikey:ops
+      accounts: [acme]
+      permissions: [token:get]
+`), 0o600)
+	getenv := func(k string) string {
+		if k == "ACME_SECRET" {
+			return "s"
+		}
+		return ""
+	}
+	err := run(t.Context(), []string{"serve", "--config", path, "--insecure-allow-unauthenticated"}, env{getenv: getenv, stdout: io.Discard, stderr: io.Discard})
+	if !errors.Is(err, errInsecureWithRules) {
+		t.Fatalf("--insecure-allow-unauthenticated with access rules = %v, want a refusal", err)
+	}
+}
+
+// A client secret file other users can read is warned about once at start.
+func TestSecretFileReadableByOthersWarned(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(secret, []byte("s\n"), 0o644)
+	os.Chmod(secret, 0o644)
+	path := filepath.Join(dir, "gateway.yaml")
+	os.WriteFile(path, []byte(`
+grpc_addr: 127.0.0.1:0
+http_addr: 127.0.0.1:0
+accounts:
+  - name: acme
+    token_url: http://127.0.0.1:1/oauth2/token
+    base_url: http://127.0.0.1:1
+    client_id: acme
+    client_secret_file: `+secret+`
+access:
+  api_keys:
+    - caller: ops
+      sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+`), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stderr strings.Builder
+	if err := run(ctx, []string{"serve", "--config", path}, env{getenv: func(string) string { return "" }, stdout: io.Discard, stderr: &stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(stderr.String(), "accounts[0].client_secret_file: "+secret+" is readable by group or others"); n != 1 {
+		t.Fatalf("%d warnings about the secret file, want 1; log:\n%s", n, stderr.String())
+	}
+}

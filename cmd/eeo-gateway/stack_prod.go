@@ -23,7 +23,7 @@ func newProductionStack(f serveFlags, e env) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range cfg.Warnings() {
+	for _, w := range append(cfg.Warnings(), cfg.FilePermissionWarnings(os.Stat)...) {
 		logger.Warn("configuration: " + w.Error())
 	}
 	guardCfg, err := accessFromConfig(cfg.Access, f.insecure, logger)
