@@ -47,6 +47,9 @@ type Config struct {
 	// Audit receives one "audit" event per audited or refused call, and
 	// JWKS reload notices; nil discards them.
 	Audit *slog.Logger
+	// Observer is told of authentications, permission denials and rate
+	// limit refusals, for metrics; nil tells no one.
+	Observer Observer
 	// Now is the clock for JWT validity, rate limits and JWKS file checks;
 	// nil means time.Now.
 	Now func() time.Time
@@ -63,6 +66,7 @@ type Config struct {
 // Guard authenticates, rate-limits, authorizes and audits gRPC calls. Its
 // interceptors are safe for concurrent use.
 type Guard struct {
+	obs        Observer
 	now        func() time.Time
 	anonymous  bool
 	keys       *apiKeys
@@ -97,6 +101,9 @@ func newGuard(ctx context.Context, cfg Config) (*Guard, error) {
 	if cfg.Audit == nil {
 		cfg.Audit = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = NopObserver{}
+	}
 	switch cfg.Reflection {
 	case ReflectionAuthenticated, ReflectionPublic, ReflectionOff:
 	default:
@@ -113,6 +120,7 @@ func newGuard(ctx context.Context, cfg Config) (*Guard, error) {
 		mtls:       cfg.MTLS,
 		reflection: cfg.Reflection,
 		audit:      auditor{log: cfg.Audit, now: cfg.Now},
+		obs:        cfg.Observer,
 	}
 	var err error
 	if g.keys, err = newAPIKeys(cfg.APIKeys); err != nil {
@@ -281,6 +289,7 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 // events.
 func (g *Guard) admit(ctx context.Context, rule methodRule, rec *auditRecord) (Caller, error) {
 	caller, err := g.authenticate(ctx)
+	g.observeAuthentication(ctx, caller, err)
 	if err != nil {
 		g.audit.write(ctx, *rec, err)
 		return Caller{}, err
@@ -288,6 +297,7 @@ func (g *Guard) admit(ctx context.Context, rule methodRule, rec *auditRecord) (C
 	rec.caller = caller
 	if g.limits != nil {
 		if wait, ok := g.limits.take(caller.Name, g.now()); !ok {
+			g.obs.RateLimited(caller.Name)
 			err := errRateLimited(caller, wait)
 			if rule.audit {
 				g.audit.write(ctx, *rec, err)
@@ -372,7 +382,7 @@ func (g *Guard) bearer(ctx context.Context, vals []string) (Caller, error) {
 // authorizeMethod checks what can be checked before a streaming call's
 // request is read: see methodRefusal.
 func (g *Guard) authorizeMethod(caller Caller, rule methodRule, method string) error {
-	return g.methodRefusal(caller, rule, method, "")
+	return g.observeDenial(caller, rule, g.methodRefusal(caller, rule, method, ""))
 }
 
 // authorizeCall checks a call whose request is known: the method as
@@ -380,13 +390,35 @@ func (g *Guard) authorizeMethod(caller Caller, rule methodRule, method string) e
 // request names — unless the method's rule says it concerns no account.
 func (g *Guard) authorizeCall(caller Caller, rule methodRule, method, account string) error {
 	if err := g.methodRefusal(caller, rule, method, account); err != nil || g.anonymous || rule.account == accountNone {
-		return err
+		return g.observeDenial(caller, rule, err)
 	}
 	if !g.policies.allows(caller.Name, rule.perm, account) {
-		return errPermissionDenied(caller, rule.perm, account,
-			fmt.Sprintf("caller %q lacks permission %q on account %q", caller.Name, rule.perm, account))
+		return g.observeDenial(caller, rule, errPermissionDenied(caller, rule.perm, account,
+			fmt.Sprintf("caller %q lacks permission %q on account %q", caller.Name, rule.perm, account)))
 	}
 	return nil
+}
+
+// observeDenial tells the Observer of a refusal, and returns err.
+func (g *Guard) observeDenial(caller Caller, rule methodRule, err error) error {
+	if err != nil {
+		g.obs.Denied(caller.Name, rule.perm)
+	}
+	return err
+}
+
+// observeAuthentication tells the Observer how an authentication went.
+func (g *Guard) observeAuthentication(ctx context.Context, caller Caller, err error) {
+	if err == nil {
+		g.obs.Authenticated(caller.Via, AuthOK)
+		return
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	if len(md.Get("authorization")) > 0 {
+		g.obs.Authenticated(AuthViaBearer, AuthInvalidCredentials)
+		return
+	}
+	g.obs.Authenticated(AuthViaNone, AuthMissingCredentials)
 }
 
 // methodRefusal refuses a call the method alone rules out: an unknown or

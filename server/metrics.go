@@ -11,6 +11,9 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 )
 
 // serverMetrics are the server's own metrics. Every label value comes from
@@ -18,8 +21,9 @@ import (
 // methods), never from what a caller sent: the raw path, say, would let
 // any client create series without bound.
 type serverMetrics struct {
-	grpc *grpcprom.ServerMetrics
-	rest *restMetrics
+	grpc     *grpcprom.ServerMetrics
+	rest     *restMetrics
+	checksum *prometheus.CounterVec
 }
 
 // newServerMetrics registers the server's metrics with reg.
@@ -27,12 +31,16 @@ func newServerMetrics(reg prometheus.Registerer, requests *requestLog) (*serverM
 	m := &serverMetrics{
 		grpc: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram()),
 		rest: newRESTMetrics(),
+		checksum: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eeo_gateway_checksum_failures_total",
+			Help: "Uploads and downloads that failed an integrity check, by gRPC method and reason: CHECKSUM_MISMATCH (the caller's expected_sha256) or DATA_LOSS (EEO's bytes or SHA-256 disagree).",
+		}, []string{"grpc_method", "reason"}),
 	}
 	idLog := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "eeo_gateway_request_id_log_entries",
 		Help: "Import and report request ids remembered for idempotent retries (bounded; entries expire after 24h).",
 	}, func() float64 { return float64(requests.len()) })
-	for _, c := range []prometheus.Collector{m.grpc, m.rest.requests, m.rest.duration, idLog} {
+	for _, c := range []prometheus.Collector{m.grpc, m.rest.requests, m.rest.duration, m.checksum, idLog} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -156,4 +164,41 @@ func methodLabel(m string) string {
 		return m
 	}
 	return "other"
+}
+
+// countChecksumFailure counts err if it is an integrity failure.
+func (m *serverMetrics) countChecksumFailure(fullMethod string, err error) {
+	if err == nil {
+		return
+	}
+	switch reason := errorReason(err); reason {
+	case ReasonChecksumMismatch, ReasonDataLoss:
+		m.checksum.WithLabelValues(fullMethod[strings.LastIndexByte(fullMethod, '/')+1:], reason).Inc()
+	}
+}
+
+func (m *serverMetrics) unaryChecksum(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	m.countChecksumFailure(info.FullMethod, err)
+	return resp, err
+}
+
+func (m *serverMetrics) streamChecksum(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	err := handler(srv, ss)
+	m.countChecksumFailure(info.FullMethod, err)
+	return err
+}
+
+// errorReason is the ErrorInfo reason of a gRPC status error, or "".
+func errorReason(err error) string {
+	st, ok := status.FromError(err)
+	if !ok {
+		return ""
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
 }

@@ -163,8 +163,8 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.metrics = m
 		// Before the access guard, so its refusals are counted too.
-		unary = append(unary, m.grpc.UnaryServerInterceptor())
-		streams = append(streams, m.grpc.StreamServerInterceptor())
+		unary = append(unary, m.grpc.UnaryServerInterceptor(), m.unaryChecksum)
+		streams = append(streams, m.grpc.StreamServerInterceptor(), m.streamChecksum)
 	}
 	unary = append(unary, cfg.UnaryInterceptors...)
 	streams = append(streams, cfg.StreamInterceptors...)

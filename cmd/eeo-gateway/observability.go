@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/eeo-gateway/eeo-gateway/access"
+	"github.com/eeo-gateway/eeo-gateway/config"
+	"github.com/eeo-gateway/eeo-gateway/eeo"
 	"github.com/eeo-gateway/eeo-gateway/internal/metrics"
 	"github.com/eeo-gateway/eeo-gateway/internal/tracing"
 	"github.com/eeo-gateway/eeo-gateway/internal/version"
@@ -20,16 +23,34 @@ import (
 // environment (or a test) asks for it.
 type observability struct {
 	registry *prometheus.Registry
+	upstream *metrics.Upstream
+	access   *metrics.Access
 	tracing  *tracing.Tracing // nil: tracing off, nothing instrumented
 }
 
 // newObservability builds the registry and, if configured, tracing. A
 // test's spanExporter replaces the OTEL_* environment and exports each
 // span as it ends.
-func newObservability(ctx context.Context, e env) (*observability, error) {
+// Callers named by guardCfg's policies label the access metrics; any
+// other identity is "other".
+func newObservability(ctx context.Context, e env, cfg config.Config, guardCfg access.Config) (*observability, error) {
 	build := version.Get()
 	o := &observability{registry: metrics.NewRegistry(build)}
+	accounts := make([]string, 0, len(cfg.Accounts))
+	for _, a := range cfg.Accounts {
+		accounts = append(accounts, a.Name)
+	}
+	var callers []string
+	for _, p := range guardCfg.Policies {
+		callers = append(callers, p.Caller)
+	}
 	var err error
+	if o.upstream, err = metrics.NewUpstream(o.registry, accounts); err != nil {
+		return nil, err
+	}
+	if o.access, err = metrics.NewAccess(o.registry, callers); err != nil {
+		return nil, err
+	}
 	if e.spanExporter != nil {
 		o.tracing, err = tracing.New(e.spanExporter, sdktrace.WithSyncer(e.spanExporter), build)
 	} else {
@@ -54,6 +75,24 @@ func (o *observability) upstreamTransport(rt http.RoundTripper, what string) htt
 		otelhttp.WithMeterProvider(noop.NewMeterProvider()),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "EEO " + what + " " + r.Method }),
 	)
+}
+
+// tokenTransport is account's transport to EEO's token endpoint: counted
+// as operation "token", and traced. A nil o adds nothing.
+func (o *observability) tokenTransport(rt http.RoundTripper, account string) http.RoundTripper {
+	if o == nil {
+		return rt
+	}
+	return o.upstreamTransport(o.upstream.TokenTransport(rt, account), "token")
+}
+
+// upstreamObserver is account's EEO client's Observer; nil (the client's
+// no-op) for a nil o.
+func (o *observability) upstreamObserver(account string) eeo.Observer {
+	if o == nil {
+		return nil
+	}
+	return o.upstream.Observer(account)
 }
 
 // shutdown flushes spans still buffered.

@@ -82,18 +82,19 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 	}()
 	cfg, logger := s.cfg, s.logger
 
+	obs, err := newObservability(context.Background(), s.env, cfg, guardCfg)
+	if err != nil {
+		return fmt.Errorf("observability: %w", err)
+	}
+	s.onClose(func() { obs.shutdown(context.Background()) })
+	registry := obs.registry
+
+	guardCfg.Observer = obs.access
 	guard, err := access.New(guardCfg)
 	if err != nil {
 		return fmt.Errorf("configuration: access: %w", err)
 	}
 	s.onClose(guard.Close)
-
-	obs, err := newObservability(context.Background(), s.env)
-	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
-	}
-	s.onClose(func() { obs.shutdown(context.Background()) })
-	registry := obs.registry
 
 	cache, secretFiles, err := newTokenCache(cfg, logger, obs)
 	if err != nil {

@@ -21,12 +21,11 @@ const secretCheckInterval = 10 * time.Second
 // client's own timeouts bound connection set-up; the cache's fetch timeout
 // bounds the whole exchange.
 func newTokenCache(cfg config.Config, logger *slog.Logger, obs *observability) (*auth.Cache, map[string]*auth.FileSecret, error) {
-	httpClient := newTokenHTTPClient(cfg)
-	httpClient.Transport = obs.upstreamTransport(httpClient.Transport, "token")
+	base := newTokenHTTPClient(cfg).Transport
 	accounts := make([]auth.Account, 0, len(cfg.Accounts))
 	files := map[string]*auth.FileSecret{}
 	for _, a := range cfg.Accounts {
-		fetcher, fs, err := newFetcher(a, httpClient)
+		fetcher, fs, err := newFetcher(a, &http.Client{Transport: obs.tokenTransport(base, a.Name)})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -98,6 +97,7 @@ func newUpstreams(cfg config.Config, tokens eeo.TokenSource, logger *slog.Logger
 		opts := cfg.Upstream.ClientOptions()
 		opts.HTTPClient = httpClient
 		opts.Logger = logger.With("component", "eeo", "account", a.Name)
+		opts.Observer = obs.upstreamObserver(a.Name)
 		c, err := eeo.New(a.Name, a.BaseURL, tokens, opts)
 		if err != nil {
 			return nil, fmt.Errorf("account %q: %w", a.Name, err)

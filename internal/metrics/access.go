@@ -1,0 +1,72 @@
+package metrics
+
+import (
+	"github.com/eeo-gateway/eeo-gateway/access"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// otherCaller labels callers that are not named in the configuration: a
+// JWT subject or certificate identity could be anything, and must not
+// create series.
+const otherCaller = "other"
+
+// Access counts the access guard's decisions. It implements
+// access.Observer.
+type Access struct {
+	known           map[string]bool
+	authentications *prometheus.CounterVec
+	denials         *prometheus.CounterVec
+	rateLimited     *prometheus.CounterVec
+}
+
+// NewAccess registers the access metrics with reg. knownCallers are the
+// caller identities the configuration names (its policies); any other
+// caller is labelled "other".
+func NewAccess(reg prometheus.Registerer, knownCallers []string) (*Access, error) {
+	a := &Access{
+		known: map[string]bool{},
+		authentications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eeo_gateway_access_authentications_total",
+			Help: "Caller authentications by method (api_key, jwt, mtls, unauthenticated; bearer or none when failed) and outcome (ok, missing_credentials, invalid_credentials).",
+		}, []string{"method", "outcome"}),
+		denials: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eeo_gateway_access_denials_total",
+			Help: "Calls refused for lack of permission, by configured caller (other for any identity the configuration does not name) and permission.",
+		}, []string{"caller", "permission"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eeo_gateway_access_rate_limited_total",
+			Help: "Calls refused by the caller's rate limit, by configured caller (other for any identity the configuration does not name).",
+		}, []string{"caller"}),
+	}
+	for _, c := range knownCallers {
+		a.known[c] = true
+	}
+	for _, c := range []prometheus.Collector{a.authentications, a.denials, a.rateLimited} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func (a *Access) caller(name string) string {
+	if a.known[name] {
+		return name
+	}
+	return otherCaller
+}
+
+// Authenticated implements access.Observer.
+func (a *Access) Authenticated(via, outcome string) {
+	a.authentications.WithLabelValues(via, outcome).Inc()
+}
+
+// Denied implements access.Observer.
+func (a *Access) Denied(caller string, perm access.Permission) {
+	a.denials.WithLabelValues(a.caller(caller), string(perm)).Inc()
+}
+
+// RateLimited implements access.Observer.
+func (a *Access) RateLimited(caller string) {
+	a.rateLimited.WithLabelValues(a.caller(caller)).Inc()
+}
