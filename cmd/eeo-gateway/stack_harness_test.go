@@ -38,13 +38,14 @@ type prodStack struct {
 type prodStackOptions struct {
 	extraYAML    string // appended to the config file
 	spanExporter sdktrace.SpanExporter
+	sandboxNow   func() time.Time // the sandbox's clock; nil means time.Now
 }
 
 func startProdStack(t *testing.T, opts prodStackOptions) *prodStack {
 	t.Helper()
 	const clientID = "acme-client"
 	secret := "sandbox-secret-" + t.Name()
-	sb := sandbox.New(sandbox.Options{Clients: []sandbox.Client{{ID: clientID, Secret: secret}}})
+	sb := sandbox.New(sandbox.Options{Clients: []sandbox.Client{{ID: clientID, Secret: secret}}, Now: opts.sandboxNow})
 	sbLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
