@@ -69,10 +69,16 @@ type rendered struct {
 
 func renderBase(t *testing.T) *rendered {
 	t.Helper()
+	return render(t, filesys.MakeFsOnDisk(), baseDir)
+}
+
+// render runs `kustomize build dir` on fs.
+func render(t *testing.T, fs filesys.FileSystem, dir string) *rendered {
+	t.Helper()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(filesys.MakeFsOnDisk(), baseDir)
+	m, err := k.Run(fs, dir)
 	if err != nil {
-		t.Fatalf("kustomize build %s: %v", baseDir, err)
+		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
 	out := &rendered{}
 	for _, r := range m.Resources() {
