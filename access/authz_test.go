@@ -141,7 +141,7 @@ func TestCreateImportAuthorizedOnFirstMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.GetImport().GetAccount() != "A" || resp.GetImport().GetRequestId() != "upload-1" {
+	if resp.GetDataImport().GetAccount() != "A" || resp.GetDataImport().GetRequestId() != "upload-1" {
 		t.Fatalf("handler did not get the first message intact: %v", resp)
 	}
 	if got := e.files.chunks.Load(); got != 5 {
@@ -212,7 +212,7 @@ func TestServerStreamsAuthorizedOnRequest(t *testing.T) {
 		}
 		return err
 	})
-	if err != nil || got.GetImport().GetImportId() != "i" {
+	if err != nil || got.GetDataImport().GetImportId() != "i" {
 		t.Fatalf("watch: %v, %v", got, err)
 	}
 	if e.files.count() != 2 {

@@ -117,12 +117,12 @@ func (f *fakeFiles) CreateImport(stream grpc.ClientStreamingServer[eeov1.CreateI
 		}
 		f.chunks.Add(1)
 	}
-	return stream.SendAndClose(&eeov1.CreateImportResponse{Import: &eeov1.Import{Account: md.GetAccount(), ImportId: "imp-1", RequestId: md.GetRequestId()}})
+	return stream.SendAndClose(&eeov1.CreateImportResponse{DataImport: &eeov1.Import{Account: md.GetAccount(), ImportId: "imp-1", RequestId: md.GetRequestId()}})
 }
 
 func (f *fakeFiles) GetImport(ctx context.Context, req *eeov1.GetImportRequest) (*eeov1.GetImportResponse, error) {
 	f.note(ctx)
-	return &eeov1.GetImportResponse{Import: &eeov1.Import{Account: req.GetAccount(), ImportId: req.GetImportId()}}, nil
+	return &eeov1.GetImportResponse{DataImport: &eeov1.Import{Account: req.GetAccount(), ImportId: req.GetImportId()}}, nil
 }
 
 func (f *fakeFiles) ListImports(ctx context.Context, _ *eeov1.ListImportsRequest) (*eeov1.ListImportsResponse, error) {
@@ -132,12 +132,12 @@ func (f *fakeFiles) ListImports(ctx context.Context, _ *eeov1.ListImportsRequest
 
 func (f *fakeFiles) CancelImport(ctx context.Context, req *eeov1.CancelImportRequest) (*eeov1.CancelImportResponse, error) {
 	f.note(ctx)
-	return &eeov1.CancelImportResponse{Import: &eeov1.Import{Account: req.GetAccount(), ImportId: req.GetImportId()}}, nil
+	return &eeov1.CancelImportResponse{DataImport: &eeov1.Import{Account: req.GetAccount(), ImportId: req.GetImportId()}}, nil
 }
 
 func (f *fakeFiles) WatchImport(req *eeov1.WatchImportRequest, stream grpc.ServerStreamingServer[eeov1.WatchImportResponse]) error {
 	f.note(stream.Context())
-	return stream.Send(&eeov1.WatchImportResponse{Import: &eeov1.Import{Account: req.GetAccount(), ImportId: req.GetImportId()}})
+	return stream.Send(&eeov1.WatchImportResponse{DataImport: &eeov1.Import{Account: req.GetAccount(), ImportId: req.GetImportId()}})
 }
 
 func (f *fakeFiles) CreateReport(ctx context.Context, req *eeov1.CreateReportRequest) (*eeov1.CreateReportResponse, error) {

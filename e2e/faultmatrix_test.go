@@ -712,7 +712,7 @@ func fmCall(ctx context.Context, t *testing.T, s *stack, op fmOp, deadline time.
 		if err := protojson.Unmarshal(data, &m); err != nil {
 			t.Errorf("REST CreateImport body is not a CreateImportResponse: %v", err)
 		}
-		r.imp = m.GetImport()
+		r.imp = m.GetDataImport()
 	case opDownloadReportREST:
 		r.data = data
 	}

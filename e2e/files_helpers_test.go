@@ -84,7 +84,7 @@ func (s *stack) upload(ctx context.Context, md *eeov1.ImportMetadata, data []byt
 		}
 	}
 	resp, err := stream.CloseAndRecv()
-	return resp.GetImport(), err
+	return resp.GetDataImport(), err
 }
 
 // importsPath is the REST collection of the stack's account's imports.
@@ -155,7 +155,7 @@ func (s *stack) getImport(t *testing.T, id string) *eeov1.Import {
 	if err != nil {
 		t.Fatalf("GetImport(%s): %v", id, err)
 	}
-	return resp.GetImport()
+	return resp.GetDataImport()
 }
 
 func (s *stack) getReport(t *testing.T, id string) *eeov1.Report {

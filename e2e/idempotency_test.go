@@ -84,8 +84,8 @@ func TestCreateImportRequestIDIsIdempotent(t *testing.T) {
 	code, _, body := s.restUpload(t, url.Values{"importType": {"participants"}, "fileName": {"idem.csv"}, "requestId": {requestID}}, file)
 	var viaREST eeov1.CreateImportResponse
 	decodeREST(t, "REST retry", code, body, &viaREST)
-	if viaREST.GetImport().GetImportId() != id {
-		t.Fatalf("REST retry returned import %s, want %s", viaREST.GetImport().GetImportId(), id)
+	if viaREST.GetDataImport().GetImportId() != id {
+		t.Fatalf("REST retry returned import %s, want %s", viaREST.GetDataImport().GetImportId(), id)
 	}
 	wantImportsCreated("after the retries")
 
@@ -135,7 +135,7 @@ func (s *stack) uploadInTwoParts(t *testing.T, md *eeov1.ImportMetadata, data []
 		}
 	}
 	resp, err := stream.CloseAndRecv()
-	return resp.GetImport(), err
+	return resp.GetDataImport(), err
 }
 
 // TestCreateReportRequestIDIsIdempotent proves the same for reports: a

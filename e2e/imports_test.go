@@ -51,8 +51,8 @@ func TestImportWithRowErrorsOverGRPCAndREST(t *testing.T) {
 		imp                      *eeov1.Import
 	}{
 		{"gRPC", "grpc.csv", "import-grpc", viaGRPC},
-		{"REST raw", "raw.csv", "import-raw", raw.GetImport()},
-		{"REST multipart", "multipart.csv", "import-multipart", multi.GetImport()},
+		{"REST raw", "raw.csv", "import-raw", raw.GetDataImport()},
+		{"REST multipart", "multipart.csv", "import-multipart", multi.GetDataImport()},
 	}
 	var ids []string
 	for _, c := range created {
@@ -73,8 +73,8 @@ func TestImportWithRowErrorsOverGRPCAndREST(t *testing.T) {
 			t.Errorf("%s: import %v does not carry the upload's metadata", c.how, imp)
 		}
 		// Validation results are reported only from PROCESSING on.
-		if imp.GetRowsTotal() != 0 {
-			t.Errorf("%s: QUEUED import already reports %d rows", c.how, imp.GetRowsTotal())
+		if imp.GetRowCount() != 0 {
+			t.Errorf("%s: QUEUED import already reports %d rows", c.how, imp.GetRowCount())
 		}
 	}
 	if n := s.sb.Stats().ImportsCreated; n != 3 {
@@ -88,8 +88,8 @@ func TestImportWithRowErrorsOverGRPCAndREST(t *testing.T) {
 		t.Fatalf("WatchImport: %v", err)
 	}
 	first, err := watch.Recv()
-	if err != nil || first.GetImport().GetState() != eeov1.ImportState_IMPORT_STATE_QUEUED {
-		t.Fatalf("WatchImport first message: %v, %v; want QUEUED", first.GetImport().GetState(), err)
+	if err != nil || first.GetDataImport().GetState() != eeov1.ImportState_IMPORT_STATE_QUEUED {
+		t.Fatalf("WatchImport first message: %v, %v; want QUEUED", first.GetDataImport().GetState(), err)
 	}
 	for _, want := range []eeov1.ImportState{
 		eeov1.ImportState_IMPORT_STATE_VALIDATING,
@@ -101,11 +101,11 @@ func TestImportWithRowErrorsOverGRPCAndREST(t *testing.T) {
 		if err != nil {
 			t.Fatalf("WatchImport waiting for %v: %v", want, err)
 		}
-		if got.GetImport().GetState() != want {
-			t.Fatalf("WatchImport sent %v after one more step, want %v", got.GetImport().GetState(), want)
+		if got.GetDataImport().GetState() != want {
+			t.Fatalf("WatchImport sent %v after one more step, want %v", got.GetDataImport().GetState(), want)
 		}
-		if got.GetImport().GetImportId() != viaGRPC.GetImportId() {
-			t.Fatalf("WatchImport sent import %s, want %s", got.GetImport().GetImportId(), viaGRPC.GetImportId())
+		if got.GetDataImport().GetImportId() != viaGRPC.GetImportId() {
+			t.Fatalf("WatchImport sent import %s, want %s", got.GetDataImport().GetImportId(), viaGRPC.GetImportId())
 		}
 	}
 	if msg, err := watch.Recv(); !errors.Is(err, io.EOF) {
@@ -115,8 +115,8 @@ func TestImportWithRowErrorsOverGRPCAndREST(t *testing.T) {
 	for _, c := range created {
 		id := c.imp.GetImportId()
 		imp := s.getImport(t, id)
-		if imp.GetState() != eeov1.ImportState_IMPORT_STATE_COMPLETED || imp.GetRowsTotal() != 5 ||
-			imp.GetRowsAccepted() != 3 || imp.GetRowsRejected() != 2 || imp.GetSha256() != sum {
+		if imp.GetState() != eeov1.ImportState_IMPORT_STATE_COMPLETED || imp.GetRowCount() != 5 ||
+			imp.GetAcceptedRowCount() != 3 || imp.GetRejectedRowCount() != 2 || imp.GetSha256() != sum {
 			t.Errorf("%s: after 3 steps GetImport = %v; want COMPLETED, rows 5/3/2, sha256 %s", c.how, imp, sum)
 		}
 

@@ -107,8 +107,8 @@ func TestSecurityAccountIsolationOnASharedEEOClient(t *testing.T) {
 
 	// The victim still sees its objects, not cancelled.
 	got, err := victim.files.GetImport(ctx, &eeov1.GetImportRequest{Account: account, ImportId: impID})
-	if err != nil || got.GetImport().GetState() == eeov1.ImportState_IMPORT_STATE_CANCELLED {
-		t.Errorf("victim GetImport after the attack: %v, %v", got.GetImport().GetState(), err)
+	if err != nil || got.GetDataImport().GetState() == eeov1.ImportState_IMPORT_STATE_CANCELLED {
+		t.Errorf("victim GetImport after the attack: %v, %v", got.GetDataImport().GetState(), err)
 	}
 	gotRep, err := victim.files.GetReport(ctx, &eeov1.GetReportRequest{Account: account, ReportId: repID})
 	if err != nil || gotRep.GetReport().GetState() == eeov1.ReportState_REPORT_STATE_CANCELLED {

@@ -342,7 +342,7 @@ func TestSecurityAuthorization(t *testing.T) {
 		code, _, body := demo.restUpload(t, url.Values{"importType": {"participants"}, "fileName": {"demo.csv"}, "requestId": {"demo-import"}}, mixedParticipants)
 		var created eeov1.CreateImportResponse
 		decodeREST(t, "demo-app REST CreateImport on demo", code, body, &created)
-		mine := created.GetImport()
+		mine := created.GetDataImport()
 		s.wantAudit(t, "successful REST CreateImport", map[string]string{"caller": identity.FromAPIKey("demo-app"), "via": access.ViaAPIKey,
 			"account": account, "method": eeov1.ImportReportService_CreateImport_FullMethodName,
 			"outcome": "OK", "idempotency_key": "demo-import", "level": "INFO"})
@@ -422,7 +422,7 @@ func TestSecurityAuthorization(t *testing.T) {
 		if err != nil {
 			t.Fatalf("both-reader GetImport(other, %s): %v", id, err)
 		}
-		if st := resp.GetImport().GetState(); st == eeov1.ImportState_IMPORT_STATE_CANCELLED {
+		if st := resp.GetDataImport().GetState(); st == eeov1.ImportState_IMPORT_STATE_CANCELLED {
 			t.Errorf("other's import is %v after cancel attempts through demo's path", st)
 		}
 	})

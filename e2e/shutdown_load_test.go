@@ -159,8 +159,8 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 				return
 			}
 			resp, err := s.files.GetImport(ctx, &eeov1.GetImportRequest{Account: account, ImportId: seed.GetImportId()})
-			if err == nil && resp.GetImport().GetImportId() != seed.GetImportId() {
-				err = fmt.Errorf("GetImport returned %v", resp.GetImport())
+			if err == nil && resp.GetDataImport().GetImportId() != seed.GetImportId() {
+				err = fmt.Errorf("GetImport returned %v", resp.GetDataImport())
 			}
 			errs[i] = err
 		})
@@ -192,7 +192,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 			}
 		}
 		resp, err := finished.stream.CloseAndRecv()
-		finishedImp, finishedErr = resp.GetImport(), err
+		finishedImp, finishedErr = resp.GetDataImport(), err
 	})
 	var abandonedErr error
 	uploadWG.Go(func() {
@@ -239,8 +239,8 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		t.Errorf("REST upload finished during shutdown: HTTP %d, %v, body %.300s", restOK.code, restOK.err, restOK.body)
 	case protojson.Unmarshal(restOK.body, &restImp) != nil:
 		t.Errorf("REST upload finished during shutdown: body %.300s is not a CreateImportResponse", restOK.body)
-	case restImp.GetImport().GetSha256() != sha256Hex(files[2]) || restImp.GetImport().GetSizeBytes() != int64(len(files[2])):
-		t.Errorf("REST upload finished during shutdown created %v; want the whole file (sha256 %s)", restImp.GetImport(), sha256Hex(files[2]))
+	case restImp.GetDataImport().GetSha256() != sha256Hex(files[2]) || restImp.GetDataImport().GetSizeBytes() != int64(len(files[2])):
+		t.Errorf("REST upload finished during shutdown created %v; want the whole file (sha256 %s)", restImp.GetDataImport(), sha256Hex(files[2]))
 	default:
 		successes++
 	}

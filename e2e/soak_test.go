@@ -350,7 +350,7 @@ func (w *soakWorker) upload(md *eeov1.ImportMetadata, file []byte) (*eeov1.Impor
 		_ = stream.Send(&eeov1.CreateImportRequest{Payload: &eeov1.CreateImportRequest_Chunk{Chunk: file}})
 	}
 	resp, err := stream.CloseAndRecv()
-	return resp.GetImport(), err
+	return resp.GetDataImport(), err
 }
 
 func (w *soakWorker) report(ctx context.Context, _ *rand.Rand) {

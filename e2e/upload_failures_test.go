@@ -67,7 +67,7 @@ func TestTruncatedRESTUploadCreatesNothing(t *testing.T) {
 	})
 	var resp eeov1.CreateImportResponse
 	decodeREST(t, "REST retry of the truncated upload", code, body, &resp)
-	if imp := resp.GetImport(); imp.GetSha256() != sha256Hex(file) || imp.GetSizeBytes() != int64(len(file)) || imp.GetRequestId() != requestID {
+	if imp := resp.GetDataImport(); imp.GetSha256() != sha256Hex(file) || imp.GetSizeBytes() != int64(len(file)) || imp.GetRequestId() != requestID {
 		t.Errorf("retry created %v; want the whole file under request id %s", imp, requestID)
 	}
 	if n := s.sb.Stats().ImportsCreated; n != 1 {

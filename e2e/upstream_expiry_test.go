@@ -75,7 +75,7 @@ func TestTokenExpiresAtEEOMidSession(t *testing.T) {
 			}, file)
 			var resp eeov1.CreateImportResponse
 			decodeREST(t, "REST CreateImport", code, body, &resp)
-			return resp.GetImport().GetImportId()
+			return resp.GetDataImport().GetImportId()
 		}},
 	}
 	retried := func(t *testing.T) int {

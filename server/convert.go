@@ -78,7 +78,7 @@ func importProto(account string, i eeo.Import) *eeov1.Import {
 	return &eeov1.Import{
 		Account: account, ImportId: i.ID, ImportType: i.ImportType, FileName: i.FileName,
 		ContentType: i.ContentType, RequestId: i.RequestID, State: importStates[i.State],
-		RowsTotal: i.RowsTotal, RowsAccepted: i.RowsAccepted, RowsRejected: i.RowsRejected,
+		RowCount: i.RowsTotal, AcceptedRowCount: i.RowsAccepted, RejectedRowCount: i.RowsRejected,
 		SizeBytes: i.SizeBytes, Sha256: i.SHA256,
 		CreateTime: timestamp(i.CreateTime), UpdateTime: timestamp(i.UpdateTime),
 	}

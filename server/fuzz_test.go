@@ -189,7 +189,7 @@ func fuzzCheckStatus(t *testing.T, rpc string, err error, want fuzzOutcome) {
 // one running gateway's gRPC connection.
 //
 // Properties: no call ends UNKNOWN or INTERNAL; every error carries an
-// ErrorInfo of domain "eeo-gateway"; a validation failure names one field
+// ErrorInfo of domain "eeo-gateway.github.io"; a validation failure names one field
 // in ErrorInfo.metadata and in exactly one BadRequest violation; the outcome
 // matches validate.go's documented rules (an empty account is
 // INVALID_ARGUMENT "account", an unconfigured one NOT_FOUND, a bad id, page
@@ -412,7 +412,7 @@ func fuzzRawQuery(s string) string {
 // Properties: the status is one of 200, 400, 404, 409, 413, 499, 503 (500
 // only with reason DATA_LOSS); every non-200 body is a JSON google.rpc.Status
 // whose code matches the HTTP status and whose details[0] is an ErrorInfo of
-// domain "eeo-gateway"; an unconfigured account is 404; a 200 is an import
+// domain "eeo-gateway.github.io"; an unconfigured account is 404; a 200 is an import
 // whose size and SHA-256 are those of the file sent (when the file is known:
 // raw bodies and well-formed forms); nothing panics.
 func FuzzRESTUpload(f *testing.F) {
@@ -546,7 +546,7 @@ func FuzzRESTUpload(f *testing.F) {
 					ImportID  string `json:"importId"`
 					SizeBytes string `json:"sizeBytes"`
 					SHA256    string `json:"sha256"`
-				} `json:"import"`
+				} `json:"dataImport"`
 			}
 			if err := json.Unmarshal(raw, &ok); err != nil || ok.Import.ImportID == "" {
 				t.Fatalf("200 without an import: %s (%v)", raw, err)

@@ -81,7 +81,7 @@ func (s *importReportService) GetImport(ctx context.Context, req *eeov1.GetImpor
 	if err != nil {
 		return nil, s.upstreamStatus(ctx, err, ReasonImportNotFound)
 	}
-	return &eeov1.GetImportResponse{Import: importProto(req.GetAccount(), imp)}, nil
+	return &eeov1.GetImportResponse{DataImport: importProto(req.GetAccount(), imp)}, nil
 }
 
 func (s *importReportService) ListImports(ctx context.Context, req *eeov1.ListImportsRequest) (*eeov1.ListImportsResponse, error) {
@@ -122,7 +122,7 @@ func (s *importReportService) ListImportErrors(ctx context.Context, req *eeov1.L
 	}
 	resp := &eeov1.ListImportErrorsResponse{NextPageToken: page.NextPageToken}
 	for _, e := range page.Errors {
-		resp.Errors = append(resp.Errors, &eeov1.ImportError{Row: e.Row, Column: e.Column, Message: e.Message})
+		resp.Errors = append(resp.Errors, &eeov1.ImportRowError{Row: e.Row, Column: e.Column, Message: e.Message})
 	}
 	return resp, nil
 }
@@ -136,7 +136,7 @@ func (s *importReportService) CancelImport(ctx context.Context, req *eeov1.Cance
 	if err != nil {
 		return nil, s.upstreamStatus(ctx, err, ReasonImportNotFound)
 	}
-	return &eeov1.CancelImportResponse{Import: importProto(req.GetAccount(), imp)}, nil
+	return &eeov1.CancelImportResponse{DataImport: importProto(req.GetAccount(), imp)}, nil
 }
 
 func (s *importReportService) ListReportTypes(ctx context.Context, req *eeov1.ListReportTypesRequest) (*eeov1.ListReportTypesResponse, error) {

@@ -60,7 +60,7 @@ func TestCreateImportStreamsFileUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imp := resp.GetImport()
+	imp := resp.GetDataImport()
 	if imp.GetAccount() != "demo" || imp.GetImportId() == "" || imp.GetSha256() != sum(data) || imp.GetSizeBytes() != int64(len(data)) ||
 		imp.GetContentType() != "text/csv" || imp.GetState() != eeov1.ImportState_IMPORT_STATE_QUEUED {
 		t.Fatalf("import = %v", imp)
@@ -161,11 +161,11 @@ func TestCreateImportRequestIDIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	again, err := uploadGRPC(t.Context(), g, meta(withID("req-1")), []byte(csvFile), 10)
-	if err != nil || again.GetImport().GetImportId() != first.GetImport().GetImportId() {
-		t.Fatalf("retry = %v, %v; want the original import %s", again, err, first.GetImport().GetImportId())
+	if err != nil || again.GetDataImport().GetImportId() != first.GetDataImport().GetImportId() {
+		t.Fatalf("retry = %v, %v; want the original import %s", again, err, first.GetDataImport().GetImportId())
 	}
 	byHash, err := uploadGRPC(t.Context(), g, meta(withID("req-1"), func(m *eeov1.ImportMetadata) { m.ExpectedSha256 = sum([]byte(csvFile)) }), []byte(csvFile), 10)
-	if err != nil || byHash.GetImport().GetImportId() != first.GetImport().GetImportId() {
+	if err != nil || byHash.GetDataImport().GetImportId() != first.GetDataImport().GetImportId() {
 		t.Fatalf("retry with its checksum = %v, %v", byHash, err)
 	}
 	// A retry claiming the original's checksum must still send those bytes.
@@ -297,7 +297,7 @@ func TestWatchImportSendsChangesUntilTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := resp.GetImport().GetImportId()
+	id := resp.GetDataImport().GetImportId()
 	watch, err := eeov1.NewImportReportServiceClient(g.conn).WatchImport(t.Context(), &eeov1.WatchImportRequest{Account: "demo", ImportId: id})
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +308,7 @@ func TestWatchImportSendsChangesUntilTerminal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		states = append(states, msg.GetImport().GetState())
+		states = append(states, msg.GetDataImport().GetState())
 		if next != "" {
 			g.up.setImportState(id, next)
 		}

@@ -122,7 +122,7 @@ func TestOpenAPIDescribesTheUploadRoute(t *testing.T) {
 			t.Errorf("upload response has %q, which %s does not declare", k, ref)
 		}
 	}
-	if !strings.Contains(string(schema.Properties["import"]), `"#/definitions/v1Import"`) {
-		t.Errorf("import property = %s; want a v1Import", schema.Properties["import"])
+	if !strings.Contains(string(schema.Properties["dataImport"]), `"#/definitions/v1Import"`) {
+		t.Errorf("dataImport property = %s; want a v1Import", schema.Properties["dataImport"])
 	}
 }

@@ -36,7 +36,7 @@ func postFile(t *testing.T, url, contentType string, body io.Reader) (int, map[s
 func TestRESTUploadRawBody(t *testing.T) {
 	g := startGateway(t, nil)
 	code, body, _ := postFile(t, g.baseURL+"/v1/accounts/demo/imports?importType=participants&fileName=people.csv&requestId=r1", "text/csv", strings.NewReader(csvFile))
-	imp, _ := body["import"].(map[string]any)
+	imp, _ := body["dataImport"].(map[string]any)
 	if code != http.StatusOK || imp["sha256"] != sum([]byte(csvFile)) || imp["requestId"] != "r1" || imp["fileName"] != "people.csv" {
 		t.Fatalf("REST upload: %d %v", code, body)
 	}
@@ -54,7 +54,7 @@ func TestRESTUploadMultipart(t *testing.T) {
 	fw.Write([]byte(csvFile))
 	mw.Close()
 	code, body, _ := postFile(t, g.baseURL+"/v1/accounts/demo/imports", mw.FormDataContentType(), &buf)
-	imp, _ := body["import"].(map[string]any)
+	imp, _ := body["dataImport"].(map[string]any)
 	if code != http.StatusOK || imp["sha256"] != sum([]byte(csvFile)) || imp["fileName"] != "from-form.csv" || imp["importType"] != "participants" {
 		t.Fatalf("multipart upload: %d %v", code, body)
 	}

@@ -61,7 +61,7 @@ func (s *importReportService) CreateImport(stream eeov1.ImportReportService_Crea
 			return err
 		}
 		s.owners.record(kindImport, imp.ID, md.GetAccount())
-		return stream.SendAndClose(&eeov1.CreateImportResponse{Import: importProto(md.GetAccount(), imp)})
+		return stream.SendAndClose(&eeov1.CreateImportResponse{DataImport: importProto(md.GetAccount(), imp)})
 	}
 
 	key := requestKey{account: md.GetAccount(), kind: "import", id: u.RequestID}
@@ -74,7 +74,7 @@ func (s *importReportService) CreateImport(stream eeov1.ImportReportService_Crea
 		if err != nil {
 			return err
 		}
-		return stream.SendAndClose(&eeov1.CreateImportResponse{Import: importProto(md.GetAccount(), imp)})
+		return stream.SendAndClose(&eeov1.CreateImportResponse{DataImport: importProto(md.GetAccount(), imp)})
 	}
 	imp, sum, err := s.forward(ctx, up, stream, u, chunk)
 	if err != nil {
@@ -83,7 +83,7 @@ func (s *importReportService) CreateImport(stream eeov1.ImportReportService_Crea
 	}
 	s.requests.finish(key, importFingerprint(u, sum), imp.ID)
 	s.owners.record(kindImport, imp.ID, md.GetAccount())
-	return stream.SendAndClose(&eeov1.CreateImportResponse{Import: importProto(md.GetAccount(), imp)})
+	return stream.SendAndClose(&eeov1.CreateImportResponse{DataImport: importProto(md.GetAccount(), imp)})
 }
 
 // checkUpload validates the metadata and turns it into an upstream upload.

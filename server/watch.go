@@ -29,7 +29,7 @@ func (s *importReportService) WatchImport(req *eeov1.WatchImportRequest, stream 
 			return importProto(req.GetAccount(), imp), nil
 		},
 		func(i *eeov1.Import) bool { return importTerminal(i.GetState()) },
-		func(i *eeov1.Import) error { return stream.Send(&eeov1.WatchImportResponse{Import: i}) })
+		func(i *eeov1.Import) error { return stream.Send(&eeov1.WatchImportResponse{DataImport: i}) })
 }
 
 func (s *importReportService) WatchReport(req *eeov1.WatchReportRequest, stream grpc.ServerStreamingServer[eeov1.WatchReportResponse]) error {

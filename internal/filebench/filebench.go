@@ -124,7 +124,7 @@ func (c *client) uploadGRPC(ctx context.Context) (int64, error) {
 	if err != nil {
 		return sent, err
 	}
-	return sent, checkSum(h, resp.GetImport().GetSha256())
+	return sent, checkSum(h, resp.GetDataImport().GetSha256())
 }
 
 func (c *client) uploadREST(ctx context.Context) (int64, error) {
@@ -144,7 +144,7 @@ func (c *client) uploadREST(ctx context.Context) (int64, error) {
 	}
 	defer resp.Body.Close()
 	var body struct {
-		Import struct{ Sha256 string } `json:"import"`
+		Import struct{ Sha256 string } `json:"dataImport"`
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))

@@ -18,7 +18,7 @@ import (
 // Domain is the google.rpc.ErrorInfo domain of every error the gateway
 // returns. Callers branch on (Domain, reason), so changing it is a breaking
 // change for them.
-const Domain = "eeo-gateway"
+const Domain = "eeo-gateway.github.io"
 
 // ReasonInvalidArgument is the reason for a request field the gateway
 // refused before doing anything (INVALID_ARGUMENT). Both the handlers and

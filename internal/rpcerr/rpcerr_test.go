@@ -59,5 +59,5 @@ func ExampleNew() {
 	err := rpcerr.New(codes.NotFound, "ACCOUNT_NOT_FOUND", `unknown account "acme"`, map[string]string{"account": "acme"})
 	info := rpcerr.Info(err)
 	fmt.Println(status.Code(err), info.GetDomain(), info.GetReason())
-	// Output: NotFound eeo-gateway ACCOUNT_NOT_FOUND
+	// Output: NotFound eeo-gateway.github.io ACCOUNT_NOT_FOUND
 }

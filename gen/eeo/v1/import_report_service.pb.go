@@ -36,7 +36,7 @@ const (
 	ImportState_IMPORT_STATE_VALIDATING ImportState = 2
 	// Valid rows are being applied.
 	ImportState_IMPORT_STATE_PROCESSING ImportState = 3
-	// Done; rows_rejected rows were skipped (see ListImportErrors).
+	// Done; rejected_row_count rows were skipped (see ListImportErrors).
 	ImportState_IMPORT_STATE_COMPLETED ImportState = 4
 	// Nothing was applied (for example, no valid rows or a missing column).
 	ImportState_IMPORT_STATE_FAILED ImportState = 5
@@ -377,11 +377,11 @@ type Import struct {
 	// Processing state.
 	State ImportState `protobuf:"varint,7,opt,name=state,proto3,enum=eeo.v1.ImportState" json:"state,omitempty"`
 	// Data rows in the file (the header row not counted).
-	RowsTotal int64 `protobuf:"varint,8,opt,name=rows_total,json=rowsTotal,proto3" json:"rows_total,omitempty"`
+	RowCount int64 `protobuf:"varint,8,opt,name=row_count,json=rowCount,proto3" json:"row_count,omitempty"`
 	// Rows that passed validation.
-	RowsAccepted int64 `protobuf:"varint,9,opt,name=rows_accepted,json=rowsAccepted,proto3" json:"rows_accepted,omitempty"`
+	AcceptedRowCount int64 `protobuf:"varint,9,opt,name=accepted_row_count,json=acceptedRowCount,proto3" json:"accepted_row_count,omitempty"`
 	// Rows that failed validation.
-	RowsRejected int64 `protobuf:"varint,10,opt,name=rows_rejected,json=rowsRejected,proto3" json:"rows_rejected,omitempty"`
+	RejectedRowCount int64 `protobuf:"varint,10,opt,name=rejected_row_count,json=rejectedRowCount,proto3" json:"rejected_row_count,omitempty"`
 	// The file's size.
 	SizeBytes int64 `protobuf:"varint,11,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	// Lower-case hex SHA-256 of the file as EEO received it.
@@ -473,23 +473,23 @@ func (x *Import) GetState() ImportState {
 	return ImportState_IMPORT_STATE_UNSPECIFIED
 }
 
-func (x *Import) GetRowsTotal() int64 {
+func (x *Import) GetRowCount() int64 {
 	if x != nil {
-		return x.RowsTotal
+		return x.RowCount
 	}
 	return 0
 }
 
-func (x *Import) GetRowsAccepted() int64 {
+func (x *Import) GetAcceptedRowCount() int64 {
 	if x != nil {
-		return x.RowsAccepted
+		return x.AcceptedRowCount
 	}
 	return 0
 }
 
-func (x *Import) GetRowsRejected() int64 {
+func (x *Import) GetRejectedRowCount() int64 {
 	if x != nil {
-		return x.RowsRejected
+		return x.RejectedRowCount
 	}
 	return 0
 }
@@ -718,8 +718,9 @@ func (*CreateImportRequest_Chunk) isCreateImportRequest_Payload() {}
 // original) import.
 type CreateImportResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The import.
-	Import        *Import `protobuf:"bytes,1,opt,name=import,proto3" json:"import,omitempty"`
+	// The import. Named data_import because `import` is a reserved word in
+	// Python, Java, TypeScript and Go.
+	DataImport    *Import `protobuf:"bytes,1,opt,name=data_import,json=dataImport,proto3" json:"data_import,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -754,9 +755,9 @@ func (*CreateImportResponse) Descriptor() ([]byte, []int) {
 	return file_eeo_v1_import_report_service_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *CreateImportResponse) GetImport() *Import {
+func (x *CreateImportResponse) GetDataImport() *Import {
 	if x != nil {
-		return x.Import
+		return x.DataImport
 	}
 	return nil
 }
@@ -819,8 +820,9 @@ func (x *GetImportRequest) GetImportId() string {
 // GetImportResponse returns an import.
 type GetImportResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The import.
-	Import        *Import `protobuf:"bytes,1,opt,name=import,proto3" json:"import,omitempty"`
+	// The import. Named data_import because `import` is a reserved word in
+	// Python, Java, TypeScript and Go.
+	DataImport    *Import `protobuf:"bytes,1,opt,name=data_import,json=dataImport,proto3" json:"data_import,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -855,9 +857,9 @@ func (*GetImportResponse) Descriptor() ([]byte, []int) {
 	return file_eeo_v1_import_report_service_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *GetImportResponse) GetImport() *Import {
+func (x *GetImportResponse) GetDataImport() *Import {
 	if x != nil {
-		return x.Import
+		return x.DataImport
 	}
 	return nil
 }
@@ -999,8 +1001,9 @@ func (x *ListImportsResponse) GetNextPageToken() string {
 	return ""
 }
 
-// ImportError is a row that failed validation.
-type ImportError struct {
+// ImportRowError is a row that failed validation. Not ImportError, which
+// would shadow Python's built-in exception of that name.
+type ImportRowError struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1-based data row number (the header row is row 0).
 	Row int64 `protobuf:"varint,1,opt,name=row,proto3" json:"row,omitempty"`
@@ -1012,20 +1015,20 @@ type ImportError struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ImportError) Reset() {
-	*x = ImportError{}
+func (x *ImportRowError) Reset() {
+	*x = ImportRowError{}
 	mi := &file_eeo_v1_import_report_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ImportError) String() string {
+func (x *ImportRowError) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ImportError) ProtoMessage() {}
+func (*ImportRowError) ProtoMessage() {}
 
-func (x *ImportError) ProtoReflect() protoreflect.Message {
+func (x *ImportRowError) ProtoReflect() protoreflect.Message {
 	mi := &file_eeo_v1_import_report_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1037,26 +1040,26 @@ func (x *ImportError) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ImportError.ProtoReflect.Descriptor instead.
-func (*ImportError) Descriptor() ([]byte, []int) {
+// Deprecated: Use ImportRowError.ProtoReflect.Descriptor instead.
+func (*ImportRowError) Descriptor() ([]byte, []int) {
 	return file_eeo_v1_import_report_service_proto_rawDescGZIP(), []int{9}
 }
 
-func (x *ImportError) GetRow() int64 {
+func (x *ImportRowError) GetRow() int64 {
 	if x != nil {
 		return x.Row
 	}
 	return 0
 }
 
-func (x *ImportError) GetColumn() string {
+func (x *ImportRowError) GetColumn() string {
 	if x != nil {
 		return x.Column
 	}
 	return ""
 }
 
-func (x *ImportError) GetMessage() string {
+func (x *ImportRowError) GetMessage() string {
 	if x != nil {
 		return x.Message
 	}
@@ -1140,7 +1143,7 @@ func (x *ListImportErrorsRequest) GetPageToken() string {
 type ListImportErrorsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The errors.
-	Errors []*ImportError `protobuf:"bytes,1,rep,name=errors,proto3" json:"errors,omitempty"`
+	Errors []*ImportRowError `protobuf:"bytes,1,rep,name=errors,proto3" json:"errors,omitempty"`
 	// Pass as page_token for the next page; empty on the last.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1177,7 +1180,7 @@ func (*ListImportErrorsResponse) Descriptor() ([]byte, []int) {
 	return file_eeo_v1_import_report_service_proto_rawDescGZIP(), []int{11}
 }
 
-func (x *ListImportErrorsResponse) GetErrors() []*ImportError {
+func (x *ListImportErrorsResponse) GetErrors() []*ImportRowError {
 	if x != nil {
 		return x.Errors
 	}
@@ -1249,8 +1252,9 @@ func (x *CancelImportRequest) GetImportId() string {
 // CancelImportResponse returns the cancelled import.
 type CancelImportResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The import.
-	Import        *Import `protobuf:"bytes,1,opt,name=import,proto3" json:"import,omitempty"`
+	// The import. Named data_import because `import` is a reserved word in
+	// Python, Java, TypeScript and Go.
+	DataImport    *Import `protobuf:"bytes,1,opt,name=data_import,json=dataImport,proto3" json:"data_import,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1285,9 +1289,9 @@ func (*CancelImportResponse) Descriptor() ([]byte, []int) {
 	return file_eeo_v1_import_report_service_proto_rawDescGZIP(), []int{13}
 }
 
-func (x *CancelImportResponse) GetImport() *Import {
+func (x *CancelImportResponse) GetDataImport() *Import {
 	if x != nil {
-		return x.Import
+		return x.DataImport
 	}
 	return nil
 }
@@ -1350,8 +1354,9 @@ func (x *WatchImportRequest) GetImportId() string {
 // WatchImportResponse is the import after a change.
 type WatchImportResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The import.
-	Import        *Import `protobuf:"bytes,1,opt,name=import,proto3" json:"import,omitempty"`
+	// The import. Named data_import because `import` is a reserved word in
+	// Python, Java, TypeScript and Go.
+	DataImport    *Import `protobuf:"bytes,1,opt,name=data_import,json=dataImport,proto3" json:"data_import,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1386,9 +1391,9 @@ func (*WatchImportResponse) Descriptor() ([]byte, []int) {
 	return file_eeo_v1_import_report_service_proto_rawDescGZIP(), []int{15}
 }
 
-func (x *WatchImportResponse) GetImport() *Import {
+func (x *WatchImportResponse) GetDataImport() *Import {
 	if x != nil {
-		return x.Import
+		return x.DataImport
 	}
 	return nil
 }
@@ -2513,7 +2518,7 @@ const file_eeo_v1_import_report_service_proto_rawDesc = "" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12!\n" +
 	"\ffile_formats\x18\x03 \x03(\tR\vfileFormats\x12)\n" +
 	"\x10required_columns\x18\x04 \x03(\tR\x0frequiredColumns\x12)\n" +
-	"\x10optional_columns\x18\x05 \x03(\tR\x0foptionalColumns\"\x84\x04\n" +
+	"\x10optional_columns\x18\x05 \x03(\tR\x0foptionalColumns\"\x94\x04\n" +
 	"\x06Import\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x1b\n" +
 	"\timport_id\x18\x02 \x01(\tR\bimportId\x12\x1f\n" +
@@ -2523,12 +2528,11 @@ const file_eeo_v1_import_report_service_proto_rawDesc = "" +
 	"\fcontent_type\x18\x05 \x01(\tR\vcontentType\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x06 \x01(\tR\trequestId\x12)\n" +
-	"\x05state\x18\a \x01(\x0e2\x13.eeo.v1.ImportStateR\x05state\x12\x1d\n" +
-	"\n" +
-	"rows_total\x18\b \x01(\x03R\trowsTotal\x12#\n" +
-	"\rrows_accepted\x18\t \x01(\x03R\frowsAccepted\x12#\n" +
-	"\rrows_rejected\x18\n" +
-	" \x01(\x03R\frowsRejected\x12\x1d\n" +
+	"\x05state\x18\a \x01(\x0e2\x13.eeo.v1.ImportStateR\x05state\x12\x1b\n" +
+	"\trow_count\x18\b \x01(\x03R\browCount\x12,\n" +
+	"\x12accepted_row_count\x18\t \x01(\x03R\x10acceptedRowCount\x12,\n" +
+	"\x12rejected_row_count\x18\n" +
+	" \x01(\x03R\x10rejectedRowCount\x12\x1d\n" +
 	"\n" +
 	"size_bytes\x18\v \x01(\x03R\tsizeBytes\x12\x16\n" +
 	"\x06sha256\x18\f \x01(\tR\x06sha256\x12;\n" +
@@ -2550,14 +2554,16 @@ const file_eeo_v1_import_report_service_proto_rawDesc = "" +
 	"\x13CreateImportRequest\x124\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x16.eeo.v1.ImportMetadataH\x00R\bmetadata\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\t\n" +
-	"\apayload\">\n" +
-	"\x14CreateImportResponse\x12&\n" +
-	"\x06import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\x06import\"S\n" +
+	"\apayload\"G\n" +
+	"\x14CreateImportResponse\x12/\n" +
+	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\n" +
+	"dataImport\"S\n" +
 	"\x10GetImportRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
-	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\";\n" +
-	"\x11GetImportResponse\x12&\n" +
-	"\x06import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\x06import\"\xbb\x01\n" +
+	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\"D\n" +
+	"\x11GetImportResponse\x12/\n" +
+	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\n" +
+	"dataImport\"\xbb\x01\n" +
 	"\x12ListImportsRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -2568,8 +2574,8 @@ const file_eeo_v1_import_report_service_proto_rawDesc = "" +
 	"importType\"g\n" +
 	"\x13ListImportsResponse\x12(\n" +
 	"\aimports\x18\x01 \x03(\v2\x0e.eeo.v1.ImportR\aimports\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"Q\n" +
-	"\vImportError\x12\x10\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"T\n" +
+	"\x0eImportRowError\x12\x10\n" +
 	"\x03row\x18\x01 \x01(\x03R\x03row\x12\x16\n" +
 	"\x06column\x18\x02 \x01(\tR\x06column\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\"\x96\x01\n" +
@@ -2578,20 +2584,22 @@ const file_eeo_v1_import_report_service_proto_rawDesc = "" +
 	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"o\n" +
-	"\x18ListImportErrorsResponse\x12+\n" +
-	"\x06errors\x18\x01 \x03(\v2\x13.eeo.v1.ImportErrorR\x06errors\x12&\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"r\n" +
+	"\x18ListImportErrorsResponse\x12.\n" +
+	"\x06errors\x18\x01 \x03(\v2\x16.eeo.v1.ImportRowErrorR\x06errors\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"V\n" +
 	"\x13CancelImportRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
-	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\">\n" +
-	"\x14CancelImportResponse\x12&\n" +
-	"\x06import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\x06import\"U\n" +
+	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\"G\n" +
+	"\x14CancelImportResponse\x12/\n" +
+	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\n" +
+	"dataImport\"U\n" +
 	"\x12WatchImportRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
-	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\"=\n" +
-	"\x13WatchImportResponse\x12&\n" +
-	"\x06import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\x06import\"7\n" +
+	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\"F\n" +
+	"\x13WatchImportResponse\x12/\n" +
+	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\n" +
+	"dataImport\"7\n" +
 	"\x16ListImportTypesRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\"P\n" +
 	"\x17ListImportTypesResponse\x125\n" +
@@ -2752,7 +2760,7 @@ var file_eeo_v1_import_report_service_proto_goTypes = []any{
 	(*GetImportResponse)(nil),        // 10: eeo.v1.GetImportResponse
 	(*ListImportsRequest)(nil),       // 11: eeo.v1.ListImportsRequest
 	(*ListImportsResponse)(nil),      // 12: eeo.v1.ListImportsResponse
-	(*ImportError)(nil),              // 13: eeo.v1.ImportError
+	(*ImportRowError)(nil),           // 13: eeo.v1.ImportRowError
 	(*ListImportErrorsRequest)(nil),  // 14: eeo.v1.ListImportErrorsRequest
 	(*ListImportErrorsResponse)(nil), // 15: eeo.v1.ListImportErrorsResponse
 	(*CancelImportRequest)(nil),      // 16: eeo.v1.CancelImportRequest
@@ -2787,13 +2795,13 @@ var file_eeo_v1_import_report_service_proto_depIdxs = []int32{
 	40, // 1: eeo.v1.Import.create_time:type_name -> google.protobuf.Timestamp
 	40, // 2: eeo.v1.Import.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 3: eeo.v1.CreateImportRequest.metadata:type_name -> eeo.v1.ImportMetadata
-	5,  // 4: eeo.v1.CreateImportResponse.import:type_name -> eeo.v1.Import
-	5,  // 5: eeo.v1.GetImportResponse.import:type_name -> eeo.v1.Import
+	5,  // 4: eeo.v1.CreateImportResponse.data_import:type_name -> eeo.v1.Import
+	5,  // 5: eeo.v1.GetImportResponse.data_import:type_name -> eeo.v1.Import
 	0,  // 6: eeo.v1.ListImportsRequest.state:type_name -> eeo.v1.ImportState
 	5,  // 7: eeo.v1.ListImportsResponse.imports:type_name -> eeo.v1.Import
-	13, // 8: eeo.v1.ListImportErrorsResponse.errors:type_name -> eeo.v1.ImportError
-	5,  // 9: eeo.v1.CancelImportResponse.import:type_name -> eeo.v1.Import
-	5,  // 10: eeo.v1.WatchImportResponse.import:type_name -> eeo.v1.Import
+	13, // 8: eeo.v1.ListImportErrorsResponse.errors:type_name -> eeo.v1.ImportRowError
+	5,  // 9: eeo.v1.CancelImportResponse.data_import:type_name -> eeo.v1.Import
+	5,  // 10: eeo.v1.WatchImportResponse.data_import:type_name -> eeo.v1.Import
 	4,  // 11: eeo.v1.ListImportTypesResponse.import_types:type_name -> eeo.v1.ImportType
 	3,  // 12: eeo.v1.ReportParameter.type:type_name -> eeo.v1.ParameterType
 	22, // 13: eeo.v1.ReportType.parameters:type_name -> eeo.v1.ReportParameter

@@ -61,7 +61,7 @@ func newImportGetCmd(o *options) *cobra.Command {
 				if err != nil {
 					return o.callError("getting the import", err)
 				}
-				return o.printImport(resp.GetImport())
+				return o.printImport(resp.GetDataImport())
 			})
 		},
 	}
@@ -101,8 +101,8 @@ func newImportListCmd(o *options) *cobra.Command {
 				}
 				t := o.newTable("IMPORT", "TYPE", "STATE", "ROWS", "REJECTED", "SIZE", "FILE", "CREATED")
 				for _, im := range all.GetImports() {
-					t.row(im.GetImportId(), im.GetImportType(), importStateText(im.GetState()), strconv.FormatInt(im.GetRowsTotal(), 10),
-						strconv.FormatInt(im.GetRowsRejected(), 10), humanBytes(im.GetSizeBytes()), im.GetFileName(), timeText(im.GetCreateTime()))
+					t.row(im.GetImportId(), im.GetImportType(), importStateText(im.GetState()), strconv.FormatInt(im.GetRowCount(), 10),
+						strconv.FormatInt(im.GetRejectedRowCount(), 10), humanBytes(im.GetSizeBytes()), im.GetFileName(), timeText(im.GetCreateTime()))
 				}
 				return t.flush()
 			})
@@ -145,7 +145,7 @@ func newImportCancelCmd(o *options) *cobra.Command {
 				if err != nil {
 					return o.callError("cancelling the import", err)
 				}
-				return o.printImport(resp.GetImport())
+				return o.printImport(resp.GetDataImport())
 			})
 		},
 	}
@@ -178,7 +178,7 @@ func (o *options) printImport(im *eeov1.Import) error {
 		"content type", im.GetContentType(),
 		"request id", im.GetRequestId(),
 		"state", importStateText(im.GetState()),
-		"rows", fmt.Sprintf("%d total, %d accepted, %d rejected", im.GetRowsTotal(), im.GetRowsAccepted(), im.GetRowsRejected()),
+		"rows", fmt.Sprintf("%d total, %d accepted, %d rejected", im.GetRowCount(), im.GetAcceptedRowCount(), im.GetRejectedRowCount()),
 		"size", fmt.Sprintf("%s (%d bytes)", humanBytes(im.GetSizeBytes()), im.GetSizeBytes()),
 		"sha256", im.GetSha256(),
 		"created", timeText(im.GetCreateTime()),
@@ -203,7 +203,7 @@ func (o *options) importErrors(ctx context.Context, c clients, account, id strin
 }
 
 // printImportErrors shows row errors as a table.
-func (o *options) printImportErrors(errs []*eeov1.ImportError) error {
+func (o *options) printImportErrors(errs []*eeov1.ImportRowError) error {
 	if len(errs) == 0 {
 		_, err := fmt.Fprintln(o.env.Stdout, "no row errors")
 		return err

@@ -137,7 +137,7 @@ func (o *options) upload(ctx context.Context, c clients, r uploadRequest) (*eeov
 		return nil, o.callError("uploading "+name, err)
 	}
 	p.done()
-	im := resp.GetImport()
+	im := resp.GetDataImport()
 	if got := im.GetSha256(); got != "" && got != sum {
 		return im, fmt.Errorf("%w: EEO recorded SHA-256 %s for import %s, the file has %s", errIntegrity, got, im.GetImportId(), sum)
 	}
@@ -176,7 +176,7 @@ func (o *options) waitForImport(ctx context.Context, c clients, im *eeov1.Import
 	if err := o.printImport(im); err != nil {
 		return err
 	}
-	if im.GetRowsRejected() > 0 && !o.json() {
+	if im.GetRejectedRowCount() > 0 && !o.json() {
 		errs, err := o.importErrors(ctx, c, im.GetAccount(), im.GetImportId())
 		if err != nil {
 			return err
@@ -188,7 +188,7 @@ func (o *options) waitForImport(ctx context.Context, c clients, im *eeov1.Import
 	}
 	switch im.GetState() {
 	case eeov1.ImportState_IMPORT_STATE_FAILED, eeov1.ImportState_IMPORT_STATE_CANCELLED:
-		return fmt.Errorf("import %s %s: %d of %d rows rejected", im.GetImportId(), importStateText(im.GetState()), im.GetRowsRejected(), im.GetRowsTotal())
+		return fmt.Errorf("import %s %s: %d of %d rows rejected", im.GetImportId(), importStateText(im.GetState()), im.GetRejectedRowCount(), im.GetRowCount())
 	}
 	return nil
 }

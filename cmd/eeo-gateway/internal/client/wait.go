@@ -25,11 +25,11 @@ func (o *options) watchImport(ctx context.Context, c clients, account, id string
 		if err != nil {
 			return last, o.callError("watching the import", err)
 		}
-		last = resp.GetImport()
+		last = resp.GetDataImport()
 		if jsonLines {
 			err = o.printJSONLine(w, last)
 		} else {
-			_, err = fmt.Fprintf(w, "import %s: %s (%d rows, %d rejected)\n", last.GetImportId(), importStateText(last.GetState()), last.GetRowsTotal(), last.GetRowsRejected())
+			_, err = fmt.Fprintf(w, "import %s: %s (%d rows, %d rejected)\n", last.GetImportId(), importStateText(last.GetState()), last.GetRowCount(), last.GetRejectedRowCount())
 		}
 		if err != nil {
 			return last, err
