@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -40,9 +41,10 @@ func (l *browserLog) listen(ev any) {
 // a gateway wired as `serve --dev` wires it (sandbox, an API key for caller
 // "dev" with every permission), and does what a new user does: find the
 // TokenService and ImportReportService operations, "Authorize" with the key
-// (pasted without "Bearer "), and "Try it out" on GetToken. The page must
-// get the cached token, load nothing from outside the gateway, and run
-// under its Content-Security-Policy without a violation.
+// (pasted without "Bearer "), and "Try it out" on GetToken, then upload a
+// file through the hand-described upload route. The page must get the
+// cached token and create the import, load nothing from outside the
+// gateway, and run under its Content-Security-Policy without a violation.
 func TestDocsPageGetsATokenInABrowser(t *testing.T) {
 	cfg := &access.Config{}
 	key := grant(cfg, "dev", []string{access.AllAccounts}, permission.All()...)
@@ -109,6 +111,44 @@ func TestDocsPageGetsATokenInABrowser(t *testing.T) {
 		shot(t, ctx)
 		t.Fatalf("GetToken through the docs page: status %q", status) // the body may hold a token
 	}
+	// The upload route, described by hand in proto/openapi, works from the
+	// page too: a multipart file part plus query parameters.
+	csv := filepath.Join(t.TempDir(), "people.csv")
+	if err := os.WriteFile(csv, []byte(participantsHeader+"P001,Ada,Lovelace,ada@example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	upload := `#operations-ImportReportService-ImportReportService_CreateImport`
+	for _, st := range []struct {
+		what string
+		do   chromedp.Action[chromedp.Void]
+	}{
+		{"expand CreateImport", chromedp.Click(upload + ` .opblock-summary-control`)},
+		{"Try it out", chromedp.Click(upload + ` button.try-out__btn`)},
+		{"enter the account", chromedp.SendKeys(upload+` input[placeholder="account"]`, account)},
+		{"enter the import type", chromedp.SendKeys(upload+` input[placeholder="importType"]`, "participants")},
+		{"choose the file", chromedp.SetUploadFiles(upload+` input[type="file"]`, []string{csv})},
+		{"Execute", chromedp.Click(upload + ` button.execute`)},
+		{"the response arrives", chromedp.WaitVisible(upload + ` .live-responses-table tr.response .response-col_status`)},
+	} {
+		if err := chromedp.Do(ctx, st.do); err != nil {
+			shot(t, ctx)
+			t.Fatalf("upload: %s: %v", st.what, err)
+		}
+	}
+	upStatus, err := chromedp.Run(ctx, chromedp.Text(upload+` .live-responses-table tr.response .response-col_status`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	upBody, err := chromedp.Run(ctx, chromedp.Text(upload+` .live-responses-table tr.response .response-col_description pre`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created eeov1.CreateImportResponse
+	if strings.TrimSpace(upStatus) != "200" || protojson.Unmarshal([]byte(upBody), &created) != nil || created.GetImport().GetFileName() != "people.csv" {
+		shot(t, ctx)
+		t.Fatalf("upload through the docs page: status %q, body %s", upStatus, upBody)
+	}
+
 	var got eeov1.GetTokenResponse
 	if err := protojson.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatalf("response body (%d bytes) is not a GetTokenResponse: %v", len(body), err)
