@@ -144,7 +144,7 @@ func TestDocsPageGetsATokenInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	var created eeov1.CreateImportResponse
-	if strings.TrimSpace(upStatus) != "200" || protojson.Unmarshal([]byte(upBody), &created) != nil || created.GetImport().GetFileName() != "people.csv" {
+	if strings.TrimSpace(upStatus) != "200" || protojson.Unmarshal([]byte(upBody), &created) != nil || created.GetDataImport().GetFileName() != "people.csv" {
 		shot(t, ctx)
 		t.Fatalf("upload through the docs page: status %q, body %s", upStatus, upBody)
 	}
