@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,7 +80,7 @@ func (s *Server) adminHandler() http.Handler {
 		rw := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		mux.ServeHTTP(rw, r)
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "admin request",
-			slog.String("http.method", r.Method), slog.String("http.path", adminRoute(r)),
+			slog.String("http.method", r.Method), slog.String("http.route", adminRoute(r)),
 			slog.Int("http.status", rw.code), slog.String("peer.address", r.RemoteAddr),
 			slog.Duration("duration", time.Since(start)))
 	})
@@ -88,7 +89,10 @@ func (s *Server) adminHandler() http.Handler {
 // adminRoute is the matched admin route, never the raw path a client sent.
 func adminRoute(r *http.Request) string {
 	if r.Pattern == "" {
-		return "unmatched"
+		return routeUnmatched
+	}
+	if _, path, ok := strings.Cut(r.Pattern, " "); ok {
+		return path
 	}
 	return r.Pattern
 }
