@@ -100,6 +100,22 @@ func TestOneTraceFromRESTCallerToEEO(t *testing.T) {
 		}
 	}
 
+	// An upload works traced (otelhttp wraps its body), and its request to
+	// EEO carries the trace too.
+	const uploadTrace = "5bf92f3577b34da6a3ce929d0e0e4737"
+	csv := "participant_id,first_name,last_name,email\nP1,Ada,Lovelace,ada@example.com\n"
+	if code, _, body := s.rest(t, http.MethodPost, "/v1/accounts/acme/imports?importType=participants&fileName=p.csv", strings.NewReader(csv),
+		http.Header{"Content-Type": {"text/csv"}, "Traceparent": {"00-" + uploadTrace + "-" + callerSpan + "-01"}}); code != http.StatusOK {
+		t.Fatalf("traced upload: %d %s", code, body)
+	}
+	var uploadTraced bool
+	for _, r := range s.sb.Stats().Recent {
+		uploadTraced = uploadTraced || r.Path == "/v1/imports" && strings.Contains(r.Traceparent, uploadTrace)
+	}
+	if !uploadTraced {
+		t.Errorf("the upload's request to EEO carried no traceparent of trace %s: %+v", uploadTrace, s.sb.Stats().Recent)
+	}
+
 	// Nothing secret in any span.
 	tok := strings.TrimSuffix(strings.SplitN(strings.SplitN(body, `"accessToken":"`, 2)[1], `"`, 2)[0], `"`)
 	for _, sp := range exp.GetSpans() {
