@@ -90,7 +90,7 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 		AllowedOrigins: origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodDelete},
 		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-Id", "Idempotency-Key"},
-		ExposedHeaders: []string{"Content-Disposition", "X-Content-SHA256", "Retry-After"},
+		ExposedHeaders: []string{"Content-Disposition", "X-Content-SHA256", "Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	}).Handler(next)
 }
