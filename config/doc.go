@@ -42,4 +42,14 @@
 // The file never holds a client secret, only where to find it, so it can be
 // checked in and reviewed. Client secrets are auth.Secret values: printing,
 // logging or JSON-encoding a Config shows "[REDACTED]".
+//
+// # Safety rules
+//
+// Validate also refuses configurations that would weaken the gateway: a
+// plain http token_url or base_url to a host other than loopback (unless
+// the account sets allow_insecure_upstream), two accounts sharing an EEO
+// client (same client_id at the same token_url or base_url host), and
+// access policies whose caller has no identity kind, could match nobody,
+// or name an unknown account. Warnings and FilePermissionWarnings report
+// what is allowed but risky, for the caller to log at start.
 package config

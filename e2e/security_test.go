@@ -199,7 +199,8 @@ func isGuardRefusal(err error) bool {
 // TestSecurityJWT proves bearer JWTs end to end: a token from the
 // configured issuer for the gateway's audience works over gRPC and REST,
 // while an expired one, an unsigned one (alg "none"), one minted for
-// another audience and one signed by a key outside the JWKS are each
+// another audience, one signed by a key outside the JWKS, one issued in
+// the future and one minted to live 30 days (over the 24h cap) are each
 // UNAUTHENTICATED / 401 CALLER_TOKEN_INVALID, with a fixed explanation
 // that does not repeat the token.
 func TestSecurityJWT(t *testing.T) {
@@ -216,6 +217,10 @@ func TestSecurityJWT(t *testing.T) {
 	expired := iss.claims("svc-payroll", audience, now)
 	expired["iat"], expired["nbf"], expired["exp"] = now.Add(-2*time.Hour).Unix(), now.Add(-2*time.Hour).Unix(), now.Add(-time.Hour).Unix()
 	stranger := newIssuer(t) // same kid, key not in the gateway's JWKS
+	future := iss.claims("svc-payroll", audience, now)
+	future["iat"] = now.Add(10 * time.Minute).Unix()
+	longLived := iss.claims("svc-payroll", audience, now)
+	longLived["exp"] = now.Add(30 * 24 * time.Hour).Unix()
 
 	for _, c := range []struct {
 		name, token, why string
@@ -224,6 +229,8 @@ func TestSecurityJWT(t *testing.T) {
 		{"alg none", signJWT(t, testkit.Signer{KID: iss.signer.KID, Method: jwt.SigningMethodNone, Key: jwt.UnsafeAllowNoneSignatureType}, iss.claims("svc-payroll", audience, now)), "signing algorithm not allowed"},
 		{"wrong audience", signJWT(t, iss.signer, iss.claims("svc-payroll", "another-service", now)), "wrong audience"},
 		{"unknown signing key", signJWT(t, stranger.signer, iss.claims("svc-payroll", audience, now)), "bad signature"},
+		{"issued in the future", signJWT(t, iss.signer, future), "token issued in the future"},
+		{"lifetime over 24h", signJWT(t, iss.signer, longLived), "token lifetime exceeds"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			caller := s.as(t, view{Bearer: c.token})
