@@ -422,9 +422,17 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		if guard != nil {
 			guard.Close()
 		}
-		eeoSide.stop(t)
+		// The gateway is stopped, so its pooled connections to the sandbox
+		// are dead weight, and one may never have carried a request: a
+		// call cancelled while dialling (an upload whose first chunk is
+		// over the limit) leaves its connection, dialled on regardless, in
+		// the pool. The sandbox's Shutdown counts such a connection as
+		// busy for its first 5 s, as long as the sandbox waits, so it
+		// would fail with "context deadline exceeded". Closed here, and
+		// any dial still finishing is closed rather than pooled.
 		tokens.transport.CloseIdleConnections()
 		upstreamTransport.CloseIdleConnections()
+		eeoSide.stop(t)
 		clientTransport.CloseIdleConnections()
 	})
 	return s
