@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,22 +56,41 @@ func (l *memListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 	}
 }
 
-// newMemClient returns a client for testAccount whose EEO is handler, served
-// by a real http.Server over in-memory connections. Call it in a bubble.
-func newMemClient(t *testing.T, handler http.HandlerFunc) *eeo.Client {
+// memHarness is a client for testAccount whose EEO is a handler served by
+// a real http.Server over in-memory connections, for tests in a bubble.
+type memHarness struct {
+	client   *eeo.Client
+	requests atomic.Int64 // requests the server received
+}
+
+// newMemHarness starts a memHarness; call it in a bubble. opts adjust the
+// client's options.
+func newMemHarness(t *testing.T, handler http.HandlerFunc, opts ...func(*eeo.Options)) *memHarness {
 	t.Helper()
+	h := &memHarness{}
 	l := newMemListener()
-	srv := &http.Server{Handler: handler}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.requests.Add(1)
+		handler(w, r)
+	})}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	tr := &http.Transport{DialContext: l.dial, ExpectContinueTimeout: time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
-	c, err := eeo.New(testAccount, "http://eeo.test", staticTokens{}, eeo.Options{
-		HTTPClient: &http.Client{Transport: tr},
-		Logger:     slog.New(slog.DiscardHandler),
-	})
+	o := eeo.Options{HTTPClient: &http.Client{Transport: tr}, Logger: slog.New(slog.DiscardHandler)}
+	for _, f := range opts {
+		f(&o)
+	}
+	c, err := eeo.New(testAccount, "http://eeo.test", staticTokens{}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	h.client = c
+	return h
+}
+
+// newMemClient is newMemHarness's client.
+func newMemClient(t *testing.T, handler http.HandlerFunc) *eeo.Client {
+	t.Helper()
+	return newMemHarness(t, handler).client
 }
