@@ -3,6 +3,8 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -173,6 +175,11 @@ func TestSecurityEveryRouteNeedsCredentials(t *testing.T) {
 			if err == nil {
 				err = stream.Send(&reflectionpb.ServerReflectionRequest{
 					MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}})
+				if errors.Is(err, io.EOF) {
+					// The server ended the stream before the request went
+					// out (it refuses before reading); Recv has its status.
+					err = nil
+				}
 			}
 			if err == nil {
 				_, err = stream.Recv()
