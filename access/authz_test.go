@@ -240,6 +240,9 @@ func TestListAccountsShowsOnlyThePolicysAccounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if resp.GetNextPageToken() != fakeNextPageToken {
+			t.Errorf("next_page_token %q after trimming, want %q: the caller's paging loop would stop early", resp.GetNextPageToken(), fakeNextPageToken)
+		}
 		var out []string
 		for _, a := range resp.GetAccounts() {
 			out = append(out, a.GetName())

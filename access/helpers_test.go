@@ -89,8 +89,11 @@ func (f *fakeTokens) InvalidateToken(ctx context.Context, _ *eeov1.InvalidateTok
 
 func (f *fakeTokens) ListAccounts(ctx context.Context, _ *eeov1.ListAccountsRequest) (*eeov1.ListAccountsResponse, error) {
 	f.note(ctx)
-	return &eeov1.ListAccountsResponse{Accounts: []*eeov1.Account{{Name: "A"}, {Name: "B"}}}, nil
+	return &eeov1.ListAccountsResponse{Accounts: []*eeov1.Account{{Name: "A"}, {Name: "B"}}, NextPageToken: fakeNextPageToken}, nil
 }
+
+// fakeNextPageToken is the next_page_token of fakeTokens' ListAccounts.
+const fakeNextPageToken = "next-page"
 
 // fakeFiles is an ImportReportService returning fixed responses. Its
 // CreateImport counts every chunk it receives.

@@ -88,7 +88,7 @@ func reportTypeProto(t eeo.ReportType) *eeov1.ReportType {
 	rt := &eeov1.ReportType{Name: t.Name, Description: t.Description}
 	for _, p := range t.Parameters {
 		rt.Parameters = append(rt.Parameters, &eeov1.ReportParameter{
-			Name: p.Name, Type: parameterTypes[p.Type], Required: p.Required, Description: p.Description,
+			Name: p.Name, ValueType: parameterTypes[p.Type], Required: p.Required, Description: p.Description,
 		})
 	}
 	for _, f := range t.Formats {

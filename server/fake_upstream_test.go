@@ -28,6 +28,7 @@ type fakeUpstream struct {
 	corrupt  bool                  // guarded by mu; report the wrong SHA-256 for uploads
 	download func() io.ReadCloser  // guarded by mu; overrides report content
 	n        int                   // guarded by mu
+	types    []eeo.ImportType      // set before use; ListImportTypes returns these instead of participants
 }
 
 // upload is what one CreateImport call received.
@@ -57,6 +58,9 @@ func (f *fakeUpstream) importCount() int { f.mu.Lock(); defer f.mu.Unlock(); ret
 func (f *fakeUpstream) ListImportTypes(context.Context) ([]eeo.ImportType, error) {
 	if err := f.failure(); err != nil {
 		return nil, err
+	}
+	if f.types != nil {
+		return f.types, nil
 	}
 	return []eeo.ImportType{{Name: "participants", FileFormats: []string{"text/csv"}, RequiredColumns: []string{"participant_id"}}}, nil
 }

@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/paging"
 	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/grpc/codes"
 
@@ -65,8 +68,13 @@ func (s *importReportService) ListImportTypes(ctx context.Context, req *eeov1.Li
 	if err != nil {
 		return nil, s.upstreamStatus(ctx, err, "")
 	}
-	resp := &eeov1.ListImportTypesResponse{}
-	for _, t := range types {
+	types = slices.SortedFunc(slices.Values(types), func(a, b eeo.ImportType) int { return strings.Compare(a.Name, b.Name) })
+	page, next, err := paging.Page(types, req.GetPageSize(), req.GetPageToken(), "ListImportTypes\x00"+req.GetAccount())
+	if err != nil {
+		return nil, err
+	}
+	resp := &eeov1.ListImportTypesResponse{NextPageToken: next}
+	for _, t := range page {
 		resp.ImportTypes = append(resp.ImportTypes, importTypeProto(t))
 	}
 	return resp, nil
@@ -148,8 +156,13 @@ func (s *importReportService) ListReportTypes(ctx context.Context, req *eeov1.Li
 	if err != nil {
 		return nil, s.upstreamStatus(ctx, err, "")
 	}
-	resp := &eeov1.ListReportTypesResponse{}
-	for _, t := range types {
+	types = slices.SortedFunc(slices.Values(types), func(a, b eeo.ReportType) int { return strings.Compare(a.Name, b.Name) })
+	page, next, err := paging.Page(types, req.GetPageSize(), req.GetPageToken(), "ListReportTypes\x00"+req.GetAccount())
+	if err != nil {
+		return nil, err
+	}
+	resp := &eeov1.ListReportTypesResponse{NextPageToken: next}
+	for _, t := range page {
 		resp.ReportTypes = append(resp.ReportTypes, reportTypeProto(t))
 	}
 	return resp, nil

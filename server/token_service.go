@@ -6,6 +6,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/paging"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -66,9 +67,12 @@ func (s *tokenService) InvalidateToken(_ context.Context, req *eeov1.InvalidateT
 	return &eeov1.InvalidateTokenResponse{Invalidated: dropped}, nil
 }
 
-func (s *tokenService) ListAccounts(context.Context, *eeov1.ListAccountsRequest) (*eeov1.ListAccountsResponse, error) {
-	states := s.tokens.Accounts()
-	resp := &eeov1.ListAccountsResponse{Accounts: make([]*eeov1.Account, 0, len(states))}
+func (s *tokenService) ListAccounts(_ context.Context, req *eeov1.ListAccountsRequest) (*eeov1.ListAccountsResponse, error) {
+	states, next, err := paging.Page(s.tokens.Accounts(), req.GetPageSize(), req.GetPageToken(), "ListAccounts")
+	if err != nil {
+		return nil, err
+	}
+	resp := &eeov1.ListAccountsResponse{Accounts: make([]*eeov1.Account, 0, len(states)), NextPageToken: next}
 	for _, st := range states {
 		resp.Accounts = append(resp.Accounts, &eeov1.Account{
 			Name:             st.Name,

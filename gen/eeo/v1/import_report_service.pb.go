@@ -1398,11 +1398,15 @@ func (x *WatchImportResponse) GetDataImport() *Import {
 	return nil
 }
 
-// ListImportTypesRequest names the account.
+// ListImportTypesRequest pages through the import types of an account.
 type ListImportTypesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The account.
-	Account       string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// At most this many types; default 100, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token from the previous page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1444,11 +1448,27 @@ func (x *ListImportTypesRequest) GetAccount() string {
 	return ""
 }
 
-// ListImportTypesResponse lists import types.
+func (x *ListImportTypesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListImportTypesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListImportTypesResponse is one page of import types, sorted by name.
 type ListImportTypesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The import types.
-	ImportTypes   []*ImportType `protobuf:"bytes,1,rep,name=import_types,json=importTypes,proto3" json:"import_types,omitempty"`
+	ImportTypes []*ImportType `protobuf:"bytes,1,rep,name=import_types,json=importTypes,proto3" json:"import_types,omitempty"`
+	// Pass as page_token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1490,13 +1510,20 @@ func (x *ListImportTypesResponse) GetImportTypes() []*ImportType {
 	return nil
 }
 
+func (x *ListImportTypesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // ReportParameter describes one parameter of a report type.
 type ReportParameter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The parameter's name, the key in CreateReportRequest.parameters.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Its type.
-	Type ParameterType `protobuf:"varint,2,opt,name=type,proto3,enum=eeo.v1.ParameterType" json:"type,omitempty"`
+	// The type of its value. Not named type, a keyword in Go and TypeScript.
+	ValueType ParameterType `protobuf:"varint,2,opt,name=value_type,json=valueType,proto3,enum=eeo.v1.ParameterType" json:"value_type,omitempty"`
 	// Whether CreateReport requires it.
 	Required bool `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
 	// What it does.
@@ -1542,9 +1569,9 @@ func (x *ReportParameter) GetName() string {
 	return ""
 }
 
-func (x *ReportParameter) GetType() ParameterType {
+func (x *ReportParameter) GetValueType() ParameterType {
 	if x != nil {
-		return x.Type
+		return x.ValueType
 	}
 	return ParameterType_PARAMETER_TYPE_UNSPECIFIED
 }
@@ -1790,11 +1817,15 @@ func (x *Report) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// ListReportTypesRequest names the account.
+// ListReportTypesRequest pages through the report types of an account.
 type ListReportTypesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The account.
-	Account       string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// At most this many types; default 100, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token from the previous page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1836,11 +1867,27 @@ func (x *ListReportTypesRequest) GetAccount() string {
 	return ""
 }
 
-// ListReportTypesResponse lists report types.
+func (x *ListReportTypesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReportTypesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListReportTypesResponse is one page of report types, sorted by name.
 type ListReportTypesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The report types.
-	ReportTypes   []*ReportType `protobuf:"bytes,1,rep,name=report_types,json=reportTypes,proto3" json:"report_types,omitempty"`
+	ReportTypes []*ReportType `protobuf:"bytes,1,rep,name=report_types,json=reportTypes,proto3" json:"report_types,omitempty"`
+	// Pass as page_token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1880,6 +1927,13 @@ func (x *ListReportTypesResponse) GetReportTypes() []*ReportType {
 		return x.ReportTypes
 	}
 	return nil
+}
+
+func (x *ListReportTypesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // CreateReportRequest starts a report.
@@ -2511,34 +2565,34 @@ var File_eeo_v1_import_report_service_proto protoreflect.FileDescriptor
 
 const file_eeo_v1_import_report_service_proto_rawDesc = "" +
 	"\n" +
-	"\"eeo/v1/import_report_service.proto\x12\x06eeo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x01\n" +
+	"\"eeo/v1/import_report_service.proto\x12\x06eeo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x01\n" +
 	"\n" +
-	"ImportType\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescription\x12!\n" +
-	"\ffile_formats\x18\x03 \x03(\tR\vfileFormats\x12)\n" +
-	"\x10required_columns\x18\x04 \x03(\tR\x0frequiredColumns\x12)\n" +
-	"\x10optional_columns\x18\x05 \x03(\tR\x0foptionalColumns\"\x94\x04\n" +
-	"\x06Import\x12\x18\n" +
-	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x1b\n" +
-	"\timport_id\x18\x02 \x01(\tR\bimportId\x12\x1f\n" +
-	"\vimport_type\x18\x03 \x01(\tR\n" +
-	"importType\x12\x1b\n" +
-	"\tfile_name\x18\x04 \x01(\tR\bfileName\x12!\n" +
-	"\fcontent_type\x18\x05 \x01(\tR\vcontentType\x12\x1d\n" +
+	"ImportType\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x03R\x04name\x12%\n" +
+	"\vdescription\x18\x02 \x01(\tB\x03\xe0A\x03R\vdescription\x12&\n" +
+	"\ffile_formats\x18\x03 \x03(\tB\x03\xe0A\x03R\vfileFormats\x12.\n" +
+	"\x10required_columns\x18\x04 \x03(\tB\x03\xe0A\x03R\x0frequiredColumns\x12.\n" +
+	"\x10optional_columns\x18\x05 \x03(\tB\x03\xe0A\x03R\x0foptionalColumns\"\xda\x04\n" +
+	"\x06Import\x12\x1d\n" +
+	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x05R\aaccount\x12 \n" +
+	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x03R\bimportId\x12$\n" +
+	"\vimport_type\x18\x03 \x01(\tB\x03\xe0A\x05R\n" +
+	"importType\x12 \n" +
+	"\tfile_name\x18\x04 \x01(\tB\x03\xe0A\x05R\bfileName\x12&\n" +
+	"\fcontent_type\x18\x05 \x01(\tB\x03\xe0A\x05R\vcontentType\x12\"\n" +
 	"\n" +
-	"request_id\x18\x06 \x01(\tR\trequestId\x12)\n" +
-	"\x05state\x18\a \x01(\x0e2\x13.eeo.v1.ImportStateR\x05state\x12\x1b\n" +
-	"\trow_count\x18\b \x01(\x03R\browCount\x12,\n" +
-	"\x12accepted_row_count\x18\t \x01(\x03R\x10acceptedRowCount\x12,\n" +
+	"request_id\x18\x06 \x01(\tB\x03\xe0A\x05R\trequestId\x12.\n" +
+	"\x05state\x18\a \x01(\x0e2\x13.eeo.v1.ImportStateB\x03\xe0A\x03R\x05state\x12 \n" +
+	"\trow_count\x18\b \x01(\x03B\x03\xe0A\x03R\browCount\x121\n" +
+	"\x12accepted_row_count\x18\t \x01(\x03B\x03\xe0A\x03R\x10acceptedRowCount\x121\n" +
 	"\x12rejected_row_count\x18\n" +
-	" \x01(\x03R\x10rejectedRowCount\x12\x1d\n" +
+	" \x01(\x03B\x03\xe0A\x03R\x10rejectedRowCount\x12\"\n" +
 	"\n" +
-	"size_bytes\x18\v \x01(\x03R\tsizeBytes\x12\x16\n" +
-	"\x06sha256\x18\f \x01(\tR\x06sha256\x12;\n" +
-	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"size_bytes\x18\v \x01(\x03B\x03\xe0A\x03R\tsizeBytes\x12\x1b\n" +
+	"\x06sha256\x18\f \x01(\tB\x03\xe0A\x03R\x06sha256\x12@\n" +
+	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\"\x95\x02\n" +
 	"\x0eImportMetadata\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12$\n" +
@@ -2550,143 +2604,152 @@ const file_eeo_v1_import_report_service_proto_rawDesc = "" +
 	"request_id\x18\x05 \x01(\tB\x03\xe0A\x01R\trequestId\x12,\n" +
 	"\x0fexpected_sha256\x18\x06 \x01(\tB\x03\xe0A\x01R\x0eexpectedSha256\x12\"\n" +
 	"\n" +
-	"size_bytes\x18\a \x01(\x03B\x03\xe0A\x01R\tsizeBytes\"n\n" +
-	"\x13CreateImportRequest\x124\n" +
-	"\bmetadata\x18\x01 \x01(\v2\x16.eeo.v1.ImportMetadataH\x00R\bmetadata\x12\x16\n" +
-	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\t\n" +
-	"\apayload\"G\n" +
-	"\x14CreateImportResponse\x12/\n" +
-	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\n" +
+	"size_bytes\x18\a \x01(\x03B\x03\xe0A\x01R\tsizeBytes\"x\n" +
+	"\x13CreateImportRequest\x129\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x16.eeo.v1.ImportMetadataB\x03\xe0A\x01H\x00R\bmetadata\x12\x1b\n" +
+	"\x05chunk\x18\x02 \x01(\fB\x03\xe0A\x01H\x00R\x05chunkB\t\n" +
+	"\apayload\"L\n" +
+	"\x14CreateImportResponse\x124\n" +
+	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportB\x03\xe0A\x03R\n" +
 	"dataImport\"S\n" +
 	"\x10GetImportRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
-	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\"D\n" +
-	"\x11GetImportResponse\x12/\n" +
-	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\n" +
-	"dataImport\"\xbb\x01\n" +
+	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\"I\n" +
+	"\x11GetImportResponse\x124\n" +
+	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportB\x03\xe0A\x03R\n" +
+	"dataImport\"\xcf\x01\n" +
 	"\x12ListImportsRequest\x12\x1d\n" +
-	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
+	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\x12)\n" +
-	"\x05state\x18\x04 \x01(\x0e2\x13.eeo.v1.ImportStateR\x05state\x12\x1f\n" +
-	"\vimport_type\x18\x05 \x01(\tR\n" +
-	"importType\"g\n" +
-	"\x13ListImportsResponse\x12(\n" +
-	"\aimports\x18\x01 \x03(\v2\x0e.eeo.v1.ImportR\aimports\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"T\n" +
-	"\x0eImportRowError\x12\x10\n" +
-	"\x03row\x18\x01 \x01(\x03R\x03row\x12\x16\n" +
-	"\x06column\x18\x02 \x01(\tR\x06column\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\x96\x01\n" +
+	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\x12.\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x13.eeo.v1.ImportStateB\x03\xe0A\x01R\x05state\x12$\n" +
+	"\vimport_type\x18\x05 \x01(\tB\x03\xe0A\x01R\n" +
+	"importType\"q\n" +
+	"\x13ListImportsResponse\x12-\n" +
+	"\aimports\x18\x01 \x03(\v2\x0e.eeo.v1.ImportB\x03\xe0A\x03R\aimports\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"c\n" +
+	"\x0eImportRowError\x12\x15\n" +
+	"\x03row\x18\x01 \x01(\x03B\x03\xe0A\x03R\x03row\x12\x1b\n" +
+	"\x06column\x18\x02 \x01(\tB\x03\xe0A\x03R\x06column\x12\x1d\n" +
+	"\amessage\x18\x03 \x01(\tB\x03\xe0A\x03R\amessage\"\xa0\x01\n" +
 	"\x17ListImportErrorsRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
-	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\x12\x1b\n" +
-	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\x12 \n" +
+	"\tpage_size\x18\x03 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"r\n" +
-	"\x18ListImportErrorsResponse\x12.\n" +
-	"\x06errors\x18\x01 \x03(\v2\x16.eeo.v1.ImportRowErrorR\x06errors\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"V\n" +
+	"page_token\x18\x04 \x01(\tB\x03\xe0A\x01R\tpageToken\"|\n" +
+	"\x18ListImportErrorsResponse\x123\n" +
+	"\x06errors\x18\x01 \x03(\v2\x16.eeo.v1.ImportRowErrorB\x03\xe0A\x03R\x06errors\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"V\n" +
 	"\x13CancelImportRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
-	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\"G\n" +
-	"\x14CancelImportResponse\x12/\n" +
-	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\n" +
+	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\"L\n" +
+	"\x14CancelImportResponse\x124\n" +
+	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportB\x03\xe0A\x03R\n" +
 	"dataImport\"U\n" +
 	"\x12WatchImportRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
-	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\"F\n" +
-	"\x13WatchImportResponse\x12/\n" +
-	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportR\n" +
-	"dataImport\"7\n" +
+	"\timport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bimportId\"K\n" +
+	"\x13WatchImportResponse\x124\n" +
+	"\vdata_import\x18\x01 \x01(\v2\x0e.eeo.v1.ImportB\x03\xe0A\x03R\n" +
+	"dataImport\"}\n" +
 	"\x16ListImportTypesRequest\x12\x1d\n" +
-	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\"P\n" +
-	"\x17ListImportTypesResponse\x125\n" +
-	"\fimport_types\x18\x01 \x03(\v2\x12.eeo.v1.ImportTypeR\vimportTypes\"\x8e\x01\n" +
-	"\x0fReportParameter\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12)\n" +
-	"\x04type\x18\x02 \x01(\x0e2\x15.eeo.v1.ParameterTypeR\x04type\x12\x1a\n" +
-	"\brequired\x18\x03 \x01(\bR\brequired\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\"\xab\x01\n" +
+	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
+	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"ReportType\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescription\x127\n" +
+	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\x82\x01\n" +
+	"\x17ListImportTypesResponse\x12:\n" +
+	"\fimport_types\x18\x01 \x03(\v2\x12.eeo.v1.ImportTypeB\x03\xe0A\x03R\vimportTypes\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xad\x01\n" +
+	"\x0fReportParameter\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x03R\x04name\x129\n" +
 	"\n" +
-	"parameters\x18\x03 \x03(\v2\x17.eeo.v1.ReportParameterR\n" +
-	"parameters\x12.\n" +
-	"\aformats\x18\x04 \x03(\x0e2\x14.eeo.v1.ReportFormatR\aformats\"\xc8\x04\n" +
-	"\x06Report\x12\x18\n" +
-	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x1b\n" +
-	"\treport_id\x18\x02 \x01(\tR\breportId\x12\x1f\n" +
-	"\vreport_type\x18\x03 \x01(\tR\n" +
-	"reportType\x12>\n" +
+	"value_type\x18\x02 \x01(\x0e2\x15.eeo.v1.ParameterTypeB\x03\xe0A\x03R\tvalueType\x12\x1f\n" +
+	"\brequired\x18\x03 \x01(\bB\x03\xe0A\x03R\brequired\x12%\n" +
+	"\vdescription\x18\x04 \x01(\tB\x03\xe0A\x03R\vdescription\"\xbf\x01\n" +
 	"\n" +
-	"parameters\x18\x04 \x03(\v2\x1e.eeo.v1.Report.ParametersEntryR\n" +
-	"parameters\x12,\n" +
-	"\x06format\x18\x05 \x01(\x0e2\x14.eeo.v1.ReportFormatR\x06format\x12\x1d\n" +
+	"ReportType\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x03R\x04name\x12%\n" +
+	"\vdescription\x18\x02 \x01(\tB\x03\xe0A\x03R\vdescription\x12<\n" +
 	"\n" +
-	"request_id\x18\x06 \x01(\tR\trequestId\x12)\n" +
-	"\x05state\x18\a \x01(\x0e2\x13.eeo.v1.ReportStateR\x05state\x12\x1d\n" +
+	"parameters\x18\x03 \x03(\v2\x17.eeo.v1.ReportParameterB\x03\xe0A\x03R\n" +
+	"parameters\x123\n" +
+	"\aformats\x18\x04 \x03(\x0e2\x14.eeo.v1.ReportFormatB\x03\xe0A\x03R\aformats\"\x89\x05\n" +
+	"\x06Report\x12\x1d\n" +
+	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x05R\aaccount\x12 \n" +
+	"\treport_id\x18\x02 \x01(\tB\x03\xe0A\x03R\breportId\x12$\n" +
+	"\vreport_type\x18\x03 \x01(\tB\x03\xe0A\x05R\n" +
+	"reportType\x12C\n" +
 	"\n" +
-	"size_bytes\x18\b \x01(\x03R\tsizeBytes\x12\x16\n" +
-	"\x06sha256\x18\t \x01(\tR\x06sha256\x12\x1b\n" +
+	"parameters\x18\x04 \x03(\v2\x1e.eeo.v1.Report.ParametersEntryB\x03\xe0A\x05R\n" +
+	"parameters\x121\n" +
+	"\x06format\x18\x05 \x01(\x0e2\x14.eeo.v1.ReportFormatB\x03\xe0A\x05R\x06format\x12\"\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tB\x03\xe0A\x05R\trequestId\x12.\n" +
+	"\x05state\x18\a \x01(\x0e2\x13.eeo.v1.ReportStateB\x03\xe0A\x03R\x05state\x12\"\n" +
+	"\n" +
+	"size_bytes\x18\b \x01(\x03B\x03\xe0A\x03R\tsizeBytes\x12\x1b\n" +
+	"\x06sha256\x18\t \x01(\tB\x03\xe0A\x03R\x06sha256\x12 \n" +
 	"\tfile_name\x18\n" +
-	" \x01(\tR\bfileName\x12!\n" +
-	"\fcontent_type\x18\v \x01(\tR\vcontentType\x12;\n" +
-	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	" \x01(\tB\x03\xe0A\x03R\bfileName\x12&\n" +
+	"\fcontent_type\x18\v \x01(\tB\x03\xe0A\x03R\vcontentType\x12@\n" +
+	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x1a=\n" +
 	"\x0fParametersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"7\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"}\n" +
 	"\x16ListReportTypesRequest\x12\x1d\n" +
-	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\"P\n" +
-	"\x17ListReportTypesResponse\x125\n" +
-	"\freport_types\x18\x01 \x03(\v2\x12.eeo.v1.ReportTypeR\vreportTypes\"\xb8\x02\n" +
+	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
+	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\x82\x01\n" +
+	"\x17ListReportTypesResponse\x12:\n" +
+	"\freport_types\x18\x01 \x03(\v2\x12.eeo.v1.ReportTypeB\x03\xe0A\x03R\vreportTypes\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xc2\x02\n" +
 	"\x13CreateReportRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12$\n" +
 	"\vreport_type\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
-	"reportType\x12K\n" +
+	"reportType\x12P\n" +
 	"\n" +
-	"parameters\x18\x03 \x03(\v2+.eeo.v1.CreateReportRequest.ParametersEntryR\n" +
-	"parameters\x12,\n" +
-	"\x06format\x18\x04 \x01(\x0e2\x14.eeo.v1.ReportFormatR\x06format\x12\"\n" +
+	"parameters\x18\x03 \x03(\v2+.eeo.v1.CreateReportRequest.ParametersEntryB\x03\xe0A\x01R\n" +
+	"parameters\x121\n" +
+	"\x06format\x18\x04 \x01(\x0e2\x14.eeo.v1.ReportFormatB\x03\xe0A\x01R\x06format\x12\"\n" +
 	"\n" +
 	"request_id\x18\x05 \x01(\tB\x03\xe0A\x01R\trequestId\x1a=\n" +
 	"\x0fParametersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\">\n" +
-	"\x14CreateReportResponse\x12&\n" +
-	"\x06report\x18\x01 \x01(\v2\x0e.eeo.v1.ReportR\x06report\"S\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"C\n" +
+	"\x14CreateReportResponse\x12+\n" +
+	"\x06report\x18\x01 \x01(\v2\x0e.eeo.v1.ReportB\x03\xe0A\x03R\x06report\"S\n" +
 	"\x10GetReportRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
-	"\treport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\breportId\";\n" +
-	"\x11GetReportResponse\x12&\n" +
-	"\x06report\x18\x01 \x01(\v2\x0e.eeo.v1.ReportR\x06report\"\xbb\x01\n" +
+	"\treport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\breportId\"@\n" +
+	"\x11GetReportResponse\x12+\n" +
+	"\x06report\x18\x01 \x01(\v2\x0e.eeo.v1.ReportB\x03\xe0A\x03R\x06report\"\xcf\x01\n" +
 	"\x12ListReportsRequest\x12\x1d\n" +
-	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
+	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\x12)\n" +
-	"\x05state\x18\x04 \x01(\x0e2\x13.eeo.v1.ReportStateR\x05state\x12\x1f\n" +
-	"\vreport_type\x18\x05 \x01(\tR\n" +
-	"reportType\"g\n" +
-	"\x13ListReportsResponse\x12(\n" +
-	"\areports\x18\x01 \x03(\v2\x0e.eeo.v1.ReportR\areports\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"V\n" +
+	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\x12.\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x13.eeo.v1.ReportStateB\x03\xe0A\x01R\x05state\x12$\n" +
+	"\vreport_type\x18\x05 \x01(\tB\x03\xe0A\x01R\n" +
+	"reportType\"q\n" +
+	"\x13ListReportsResponse\x12-\n" +
+	"\areports\x18\x01 \x03(\v2\x0e.eeo.v1.ReportB\x03\xe0A\x03R\areports\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"V\n" +
 	"\x13CancelReportRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
-	"\treport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\breportId\">\n" +
-	"\x14CancelReportResponse\x12&\n" +
-	"\x06report\x18\x01 \x01(\v2\x0e.eeo.v1.ReportR\x06report\"U\n" +
+	"\treport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\breportId\"C\n" +
+	"\x14CancelReportResponse\x12+\n" +
+	"\x06report\x18\x01 \x01(\v2\x0e.eeo.v1.ReportB\x03\xe0A\x03R\x06report\"U\n" +
 	"\x12WatchReportRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
-	"\treport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\breportId\"=\n" +
-	"\x13WatchReportResponse\x12&\n" +
-	"\x06report\x18\x01 \x01(\v2\x0e.eeo.v1.ReportR\x06report\"X\n" +
+	"\treport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\breportId\"B\n" +
+	"\x13WatchReportResponse\x12+\n" +
+	"\x06report\x18\x01 \x01(\v2\x0e.eeo.v1.ReportB\x03\xe0A\x03R\x06report\"X\n" +
 	"\x15DownloadReportRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12 \n" +
 	"\treport_id\x18\x02 \x01(\tB\x03\xe0A\x02R\breportId*\xcf\x01\n" +
@@ -2803,7 +2866,7 @@ var file_eeo_v1_import_report_service_proto_depIdxs = []int32{
 	5,  // 9: eeo.v1.CancelImportResponse.data_import:type_name -> eeo.v1.Import
 	5,  // 10: eeo.v1.WatchImportResponse.data_import:type_name -> eeo.v1.Import
 	4,  // 11: eeo.v1.ListImportTypesResponse.import_types:type_name -> eeo.v1.ImportType
-	3,  // 12: eeo.v1.ReportParameter.type:type_name -> eeo.v1.ParameterType
+	3,  // 12: eeo.v1.ReportParameter.value_type:type_name -> eeo.v1.ParameterType
 	22, // 13: eeo.v1.ReportType.parameters:type_name -> eeo.v1.ReportParameter
 	2,  // 14: eeo.v1.ReportType.formats:type_name -> eeo.v1.ReportFormat
 	38, // 15: eeo.v1.Report.parameters:type_name -> eeo.v1.Report.ParametersEntry

@@ -35,6 +35,8 @@ var (
 	_ = metadata.Join
 )
 
+var filter_ImportReportService_ListImportTypes_0 = &utilities.DoubleArray{Encoding: map[string]int{"account": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_ImportReportService_ListImportTypes_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq ListImportTypesRequest
@@ -48,6 +50,12 @@ func request_ImportReportService_ListImportTypes_0(ctx context.Context, marshale
 	protoReq.Account, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "account", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ImportReportService_ListImportTypes_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -69,6 +77,12 @@ func local_request_ImportReportService_ListImportTypes_0(ctx context.Context, ma
 	protoReq.Account, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "account", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ImportReportService_ListImportTypes_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.ListImportTypes(ctx, &protoReq)
 	return msg, metadata, err
@@ -349,6 +363,8 @@ func request_ImportReportService_WatchImport_0(ctx context.Context, marshaler ru
 	return stream, metadata, nil
 }
 
+var filter_ImportReportService_ListReportTypes_0 = &utilities.DoubleArray{Encoding: map[string]int{"account": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_ImportReportService_ListReportTypes_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq ListReportTypesRequest
@@ -362,6 +378,12 @@ func request_ImportReportService_ListReportTypes_0(ctx context.Context, marshale
 	protoReq.Account, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "account", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ImportReportService_ListReportTypes_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -383,6 +405,12 @@ func local_request_ImportReportService_ListReportTypes_0(ctx context.Context, ma
 	protoReq.Account, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "account", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ImportReportService_ListReportTypes_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.ListReportTypes(ctx, &protoReq)
 	return msg, metadata, err

@@ -487,10 +487,14 @@ func (x *InvalidateTokenResponse) GetInvalidated() bool {
 	return false
 }
 
-// ListAccountsRequest lists every configured account; the set is small and
-// fixed at start-up, so it is not paginated.
+// ListAccountsRequest pages through the configured accounts the caller may
+// see.
 type ListAccountsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many accounts; default 100, at most 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token from the previous page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -525,11 +529,29 @@ func (*ListAccountsRequest) Descriptor() ([]byte, []int) {
 	return file_eeo_v1_token_service_proto_rawDescGZIP(), []int{7}
 }
 
-// ListAccountsResponse lists the configured accounts.
+func (x *ListAccountsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAccountsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAccountsResponse is one page of accounts. A page may hold fewer than
+// page_size accounts, even none, while more follow: only an empty
+// next_page_token ends the list.
 type ListAccountsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The accounts, sorted by name.
-	Accounts      []*Account `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	Accounts []*Account `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	// Pass as page_token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -569,6 +591,13 @@ func (x *ListAccountsResponse) GetAccounts() []*Account {
 		return x.Accounts
 	}
 	return nil
+}
+
+func (x *ListAccountsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Account is a configured EEO account and the state of its token cache.
@@ -713,53 +742,57 @@ var File_eeo_v1_token_service_proto protoreflect.FileDescriptor
 
 const file_eeo_v1_token_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1aeeo/v1/token_service.proto\x12\x06eeo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x81\x03\n" +
-	"\x05Token\x12\x18\n" +
-	"\aaccount\x18\x01 \x01(\tR\aaccount\x12!\n" +
-	"\faccess_token\x18\x02 \x01(\tR\vaccessToken\x12\x1d\n" +
+	"\x1aeeo/v1/token_service.proto\x12\x06eeo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xa9\x03\n" +
+	"\x05Token\x12\x1d\n" +
+	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x03R\aaccount\x12&\n" +
+	"\faccess_token\x18\x02 \x01(\tB\x03\xe0A\x03R\vaccessToken\x12\"\n" +
 	"\n" +
-	"token_type\x18\x03 \x01(\tR\ttokenType\x129\n" +
+	"token_type\x18\x03 \x01(\tB\x03\xe0A\x03R\ttokenType\x12>\n" +
 	"\n" +
-	"issue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tissueTime\x12D\n" +
-	"\x10idle_expire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0eidleExpireTime\x12;\n" +
-	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\x12<\n" +
-	"\fidle_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\x12 \n" +
-	"\vfingerprint\x18\b \x01(\tR\vfingerprint\"0\n" +
+	"issue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tissueTime\x12I\n" +
+	"\x10idle_expire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0eidleExpireTime\x12@\n" +
+	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"expireTime\x12A\n" +
+	"\fidle_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationB\x03\xe0A\x03R\vidleTimeout\x12%\n" +
+	"\vfingerprint\x18\b \x01(\tB\x03\xe0A\x03R\vfingerprint\"0\n" +
 	"\x0fGetTokenRequest\x12\x1d\n" +
-	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\"7\n" +
-	"\x10GetTokenResponse\x12#\n" +
-	"\x05token\x18\x01 \x01(\v2\r.eeo.v1.TokenR\x05token\"4\n" +
+	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\"<\n" +
+	"\x10GetTokenResponse\x12(\n" +
+	"\x05token\x18\x01 \x01(\v2\r.eeo.v1.TokenB\x03\xe0A\x03R\x05token\"4\n" +
 	"\x13RefreshTokenRequest\x12\x1d\n" +
-	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\";\n" +
-	"\x14RefreshTokenResponse\x12#\n" +
-	"\x05token\x18\x01 \x01(\v2\r.eeo.v1.TokenR\x05token\"^\n" +
+	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\"@\n" +
+	"\x14RefreshTokenResponse\x12(\n" +
+	"\x05token\x18\x01 \x01(\v2\r.eeo.v1.TokenB\x03\xe0A\x03R\x05token\"^\n" +
 	"\x16InvalidateTokenRequest\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x02R\aaccount\x12%\n" +
-	"\vfingerprint\x18\x02 \x01(\tB\x03\xe0A\x01R\vfingerprint\";\n" +
-	"\x17InvalidateTokenResponse\x12 \n" +
-	"\vinvalidated\x18\x01 \x01(\bR\vinvalidated\"\x15\n" +
-	"\x13ListAccountsRequest\"C\n" +
-	"\x14ListAccountsResponse\x12+\n" +
-	"\baccounts\x18\x01 \x03(\v2\x0f.eeo.v1.AccountR\baccounts\"\xc9\x04\n" +
-	"\aAccount\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x123\n" +
-	"\vtoken_state\x18\x02 \x01(\x0e2\x12.eeo.v1.TokenStateR\n" +
-	"tokenState\x129\n" +
+	"\vfingerprint\x18\x02 \x01(\tB\x03\xe0A\x01R\vfingerprint\"@\n" +
+	"\x17InvalidateTokenResponse\x12%\n" +
+	"\vinvalidated\x18\x01 \x01(\bB\x03\xe0A\x03R\vinvalidated\"[\n" +
+	"\x13ListAccountsRequest\x12 \n" +
+	"\tpage_size\x18\x01 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"issue_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tissueTime\x12>\n" +
-	"\rlast_use_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vlastUseTime\x12D\n" +
-	"\x10idle_expire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0eidleExpireTime\x12;\n" +
-	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\x12+\n" +
-	"\x11token_fingerprint\x18\a \x01(\tR\x10tokenFingerprint\x12\x1f\n" +
-	"\vfetch_count\x18\b \x01(\x03R\n" +
-	"fetchCount\x12*\n" +
-	"\x11last_error_reason\x18\t \x01(\tR\x0flastErrorReason\x12B\n" +
+	"page_token\x18\x02 \x01(\tB\x03\xe0A\x01R\tpageToken\"u\n" +
+	"\x14ListAccountsResponse\x120\n" +
+	"\baccounts\x18\x01 \x03(\v2\x0f.eeo.v1.AccountB\x03\xe0A\x03R\baccounts\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x80\x05\n" +
+	"\aAccount\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x03R\x04name\x128\n" +
+	"\vtoken_state\x18\x02 \x01(\x0e2\x12.eeo.v1.TokenStateB\x03\xe0A\x03R\n" +
+	"tokenState\x12>\n" +
+	"\n" +
+	"issue_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tissueTime\x12C\n" +
+	"\rlast_use_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vlastUseTime\x12I\n" +
+	"\x10idle_expire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0eidleExpireTime\x12@\n" +
+	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"expireTime\x120\n" +
+	"\x11token_fingerprint\x18\a \x01(\tB\x03\xe0A\x03R\x10tokenFingerprint\x12$\n" +
+	"\vfetch_count\x18\b \x01(\x03B\x03\xe0A\x03R\n" +
+	"fetchCount\x12/\n" +
+	"\x11last_error_reason\x18\t \x01(\tB\x03\xe0A\x03R\x0flastErrorReason\x12G\n" +
 	"\x0flast_error_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\rlastErrorTime\x129\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rlastErrorTime\x12>\n" +
 	"\n" +
-	"retry_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tretryTime*\x8b\x01\n" +
+	"retry_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tretryTime*\x8b\x01\n" +
 	"\n" +
 	"TokenState\x12\x1b\n" +
 	"\x17TOKEN_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +

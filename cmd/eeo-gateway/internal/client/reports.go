@@ -47,7 +47,7 @@ func newReportTypesCmd(o *options) *cobra.Command {
 						formats = append(formats, strings.ToLower(reportFormatText(f)))
 					}
 					for _, p := range rt.GetParameters() {
-						s := p.GetName() + ":" + strings.ToLower(strings.TrimPrefix(p.GetType().String(), "PARAMETER_TYPE_"))
+						s := p.GetName() + ":" + strings.ToLower(strings.TrimPrefix(p.GetValueType().String(), "PARAMETER_TYPE_"))
 						if p.GetRequired() {
 							s += "*"
 						}
