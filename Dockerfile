@@ -13,6 +13,9 @@ FROM golang:1.26-bookworm AS build
 WORKDIR /src
 # Modules first, so a source change does not download them again.
 COPY go.mod go.sum ./
+# The generated stubs are a module of their own that go.mod replaces with
+# ./gen/eeo, so its go.mod must be there before the download.
+COPY gen/eeo/go.mod gen/eeo/go.sum ./gen/eeo/
 RUN go mod download
 COPY . .
 ARG VERSION=dev

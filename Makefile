@@ -17,6 +17,9 @@ RUN_ARGS        ?= serve --dev
 BENCH           ?= .
 BENCHTIME       ?= 1s
 SIZE            ?= 1073741824
+# What `make generate` writes (gen/eeo/go.mod and go.sum are kept: the stubs'
+# own module).
+GEN_DIRS        := gen/eeo/v1 gen/gateway gen/openapiv2
 
 # Stamped into the binary (internal/version) by build and run; `eeo-gateway
 # version` prints them and the start-up log line carries them.
@@ -91,7 +94,9 @@ protos: $(PROTOS)/.stamp ## Fetch third-party protos into .build/protos.
 
 .PHONY: generate
 generate: tools protos ## Regenerate gen/ from proto/.
+	rm -rf $(GEN_DIRS)
 	$(BIN)/buf generate
+	$(BIN)/buf generate --template buf.gen.openapi.yaml
 	./scripts/gen-openapi-embed.sh gen/openapiv2
 
 .PHONY: lint

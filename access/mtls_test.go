@@ -13,6 +13,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/access"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	eeov1gw "github.com/eeo-gateway/eeo-gateway/gen/gateway/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
@@ -180,7 +181,7 @@ func TestForwardedThroughGateway(t *testing.T) {
 		runtime.WithMetadata(e.guard.ForwardCertificate),
 		runtime.WithIncomingHeaderMatcher(runtime.LegacyHeaderMatcher),
 	)
-	if err := eeov1.RegisterTokenServiceHandler(ctx, mux, dial(t, e.addr, insecure.NewCredentials())); err != nil {
+	if err := eeov1gw.RegisterTokenServiceHandler(ctx, mux, dial(t, e.addr, insecure.NewCredentials())); err != nil {
 		t.Fatal(err)
 	}
 	facade := httptest.NewUnstartedServer(mux)

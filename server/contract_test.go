@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -149,5 +150,27 @@ func TestEveryListMethodPages(t *testing.T) {
 	}
 	if lists != 6 {
 		t.Errorf("found %d List methods; the walk is broken", lists)
+	}
+}
+
+// TestStubsPullNoServerDependencies: an internal service that imports the
+// generated stubs gets protobuf, gRPC and the google/api types — not
+// grpc-gateway (its code is in gen/gateway) and nothing of the gateway
+// itself; the stubs are a module of their own (gen/eeo/go.mod) so the
+// server's other requirements do not reach the caller's build either.
+func TestStubsPullNoServerDependencies(t *testing.T) {
+	const stubs = "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	out, err := exec.Command("go", "list", "-deps", stubs).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v\n%s", stubs, err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.Contains(pkg, "grpc-gateway") || strings.HasPrefix(pkg, "github.com/eeo-gateway/eeo-gateway/") && pkg != stubs {
+			t.Errorf("the stubs pull in %s", pkg)
+		}
+	}
+	mod, err := exec.Command("go", "list", "-f", "{{.Module.Path}} {{.Module.Dir}}", stubs).CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(mod), "github.com/eeo-gateway/eeo-gateway/gen/eeo ") {
+		t.Errorf("the stubs' module: %s (%v); want github.com/eeo-gateway/eeo-gateway/gen/eeo", mod, err)
 	}
 }

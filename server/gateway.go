@@ -6,6 +6,7 @@ import (
 	"time"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	eeov1gw "github.com/eeo-gateway/eeo-gateway/gen/gateway/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/gen/openapiv2"
 	"github.com/eeo-gateway/eeo-gateway/internal/docsui"
 	"github.com/eeo-gateway/eeo-gateway/internal/httpx"
@@ -40,10 +41,10 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config, metr
 		opts = append(opts, runtime.WithMetadata(cfg.RESTMetadata))
 	}
 	gw := runtime.NewServeMux(opts...)
-	if err := eeov1.RegisterTokenServiceHandler(ctx, gw, conn); err != nil {
+	if err := eeov1gw.RegisterTokenServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
-	if err := eeov1.RegisterImportReportServiceHandler(ctx, gw, conn); err != nil {
+	if err := eeov1gw.RegisterImportReportServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
 	// Registered last so they take precedence over generated routes.

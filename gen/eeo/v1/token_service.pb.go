@@ -7,7 +7,6 @@
 package eeov1
 
 import (
-	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -742,7 +741,7 @@ var File_eeo_v1_token_service_proto protoreflect.FileDescriptor
 
 const file_eeo_v1_token_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1aeeo/v1/token_service.proto\x12\x06eeo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xa9\x03\n" +
+	"\x1aeeo/v1/token_service.proto\x12\x06eeo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x03\n" +
 	"\x05Token\x12\x1d\n" +
 	"\aaccount\x18\x01 \x01(\tB\x03\xe0A\x03R\aaccount\x12&\n" +
 	"\faccess_token\x18\x02 \x01(\tB\x03\xe0A\x03R\vaccessToken\x12\"\n" +
@@ -804,19 +803,7 @@ const file_eeo_v1_token_service_proto_rawDesc = "" +
 	"\bGetToken\x12\x17.eeo.v1.GetTokenRequest\x1a\x18.eeo.v1.GetTokenResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/accounts/{account}/token\x12z\n" +
 	"\fRefreshToken\x12\x1b.eeo.v1.RefreshTokenRequest\x1a\x1c.eeo.v1.RefreshTokenResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/accounts/{account}/token:refresh\x12x\n" +
 	"\x0fInvalidateToken\x12\x1e.eeo.v1.InvalidateTokenRequest\x1a\x1f.eeo.v1.InvalidateTokenResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/accounts/{account}/token\x12_\n" +
-	"\fListAccounts\x12\x1b.eeo.v1.ListAccountsRequest\x1a\x1c.eeo.v1.ListAccountsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/accountsB\xac\x05\x92A\xf3\x04\x12\xbd\x01\n" +
-	"\veeo-gateway\x12\xa9\x01E*TRADE Equity Edge Online (EEO) access tokens, imports and reports for internal services. Errors are google.rpc.Status values carrying a google.rpc.ErrorInfo (AIP-193).2\x02v12\x10application/json:\x10application/jsonR\x7f\n" +
-	"\x03401\x12x\n" +
-	"^The caller sent no credentials or invalid ones (CALLER_UNAUTHENTICATED, CALLER_TOKEN_INVALID).\x12\x16\n" +
-	"\x14\x1a\x12.google.rpc.StatusRg\n" +
-	"\x03403\x12`\n" +
-	"FThe caller may not do this for the account (CALLER_PERMISSION_DENIED).\x12\x16\n" +
-	"\x14\x1a\x12.google.rpc.StatusZ\x94\x01\n" +
-	"\x91\x01\n" +
-	"\x06Bearer\x12\x86\x01\b\x02\x12qThe caller's API key or JWT as \"Bearer <credential>\" (the docs page at /docs adds \"Bearer \" when it is left out).\x1a\rAuthorization \x02b\f\n" +
-	"\n" +
-	"\n" +
-	"\x06Bearer\x12\x00Z3github.com/eeo-gateway/eeo-gateway/gen/eeo/v1;eeov1b\x06proto3"
+	"\fListAccounts\x12\x1b.eeo.v1.ListAccountsRequest\x1a\x1c.eeo.v1.ListAccountsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/accountsB5Z3github.com/eeo-gateway/eeo-gateway/gen/eeo/v1;eeov1b\x06proto3"
 
 var (
 	file_eeo_v1_token_service_proto_rawDescOnce sync.Once

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 
+	extEeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/grpc"
@@ -37,9 +38,9 @@ var (
 
 var filter_ImportReportService_ListImportTypes_0 = &utilities.DoubleArray{Encoding: map[string]int{"account": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ImportReportService_ListImportTypes_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ImportReportService_ListImportTypes_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListImportTypesRequest
+		protoReq extEeov1.ListImportTypesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -64,9 +65,9 @@ func request_ImportReportService_ListImportTypes_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func local_request_ImportReportService_ListImportTypes_0(ctx context.Context, marshaler runtime.Marshaler, server ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ImportReportService_ListImportTypes_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListImportTypesRequest
+		protoReq extEeov1.ListImportTypesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -88,9 +89,9 @@ func local_request_ImportReportService_ListImportTypes_0(ctx context.Context, ma
 	return msg, metadata, err
 }
 
-func request_ImportReportService_GetImport_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ImportReportService_GetImport_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetImportRequest
+		protoReq extEeov1.GetImportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -117,9 +118,9 @@ func request_ImportReportService_GetImport_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_ImportReportService_GetImport_0(ctx context.Context, marshaler runtime.Marshaler, server ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ImportReportService_GetImport_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetImportRequest
+		protoReq extEeov1.GetImportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -145,9 +146,9 @@ func local_request_ImportReportService_GetImport_0(ctx context.Context, marshale
 
 var filter_ImportReportService_ListImports_0 = &utilities.DoubleArray{Encoding: map[string]int{"account": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ImportReportService_ListImports_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ImportReportService_ListImports_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListImportsRequest
+		protoReq extEeov1.ListImportsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -172,9 +173,9 @@ func request_ImportReportService_ListImports_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_ImportReportService_ListImports_0(ctx context.Context, marshaler runtime.Marshaler, server ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ImportReportService_ListImports_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListImportsRequest
+		protoReq extEeov1.ListImportsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -198,9 +199,9 @@ func local_request_ImportReportService_ListImports_0(ctx context.Context, marsha
 
 var filter_ImportReportService_ListImportErrors_0 = &utilities.DoubleArray{Encoding: map[string]int{"account": 0, "import_id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_ImportReportService_ListImportErrors_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ImportReportService_ListImportErrors_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListImportErrorsRequest
+		protoReq extEeov1.ListImportErrorsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -233,9 +234,9 @@ func request_ImportReportService_ListImportErrors_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func local_request_ImportReportService_ListImportErrors_0(ctx context.Context, marshaler runtime.Marshaler, server ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ImportReportService_ListImportErrors_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListImportErrorsRequest
+		protoReq extEeov1.ListImportErrorsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -265,9 +266,9 @@ func local_request_ImportReportService_ListImportErrors_0(ctx context.Context, m
 	return msg, metadata, err
 }
 
-func request_ImportReportService_CancelImport_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ImportReportService_CancelImport_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CancelImportRequest
+		protoReq extEeov1.CancelImportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -297,9 +298,9 @@ func request_ImportReportService_CancelImport_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ImportReportService_CancelImport_0(ctx context.Context, marshaler runtime.Marshaler, server ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ImportReportService_CancelImport_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CancelImportRequest
+		protoReq extEeov1.CancelImportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -326,9 +327,9 @@ func local_request_ImportReportService_CancelImport_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func request_ImportReportService_WatchImport_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (ImportReportService_WatchImportClient, runtime.ServerMetadata, error) {
+func request_ImportReportService_WatchImport_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (extEeov1.ImportReportService_WatchImportClient, runtime.ServerMetadata, error) {
 	var (
-		protoReq WatchImportRequest
+		protoReq extEeov1.WatchImportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -365,9 +366,9 @@ func request_ImportReportService_WatchImport_0(ctx context.Context, marshaler ru
 
 var filter_ImportReportService_ListReportTypes_0 = &utilities.DoubleArray{Encoding: map[string]int{"account": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ImportReportService_ListReportTypes_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ImportReportService_ListReportTypes_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListReportTypesRequest
+		protoReq extEeov1.ListReportTypesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -392,9 +393,9 @@ func request_ImportReportService_ListReportTypes_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func local_request_ImportReportService_ListReportTypes_0(ctx context.Context, marshaler runtime.Marshaler, server ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ImportReportService_ListReportTypes_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListReportTypesRequest
+		protoReq extEeov1.ListReportTypesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -416,9 +417,9 @@ func local_request_ImportReportService_ListReportTypes_0(ctx context.Context, ma
 	return msg, metadata, err
 }
 
-func request_ImportReportService_CreateReport_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ImportReportService_CreateReport_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateReportRequest
+		protoReq extEeov1.CreateReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -440,9 +441,9 @@ func request_ImportReportService_CreateReport_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ImportReportService_CreateReport_0(ctx context.Context, marshaler runtime.Marshaler, server ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ImportReportService_CreateReport_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateReportRequest
+		protoReq extEeov1.CreateReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -461,9 +462,9 @@ func local_request_ImportReportService_CreateReport_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func request_ImportReportService_GetReport_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ImportReportService_GetReport_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetReportRequest
+		protoReq extEeov1.GetReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -490,9 +491,9 @@ func request_ImportReportService_GetReport_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_ImportReportService_GetReport_0(ctx context.Context, marshaler runtime.Marshaler, server ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ImportReportService_GetReport_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetReportRequest
+		protoReq extEeov1.GetReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -518,9 +519,9 @@ func local_request_ImportReportService_GetReport_0(ctx context.Context, marshale
 
 var filter_ImportReportService_ListReports_0 = &utilities.DoubleArray{Encoding: map[string]int{"account": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_ImportReportService_ListReports_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ImportReportService_ListReports_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListReportsRequest
+		protoReq extEeov1.ListReportsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -545,9 +546,9 @@ func request_ImportReportService_ListReports_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_ImportReportService_ListReports_0(ctx context.Context, marshaler runtime.Marshaler, server ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ImportReportService_ListReports_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListReportsRequest
+		protoReq extEeov1.ListReportsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -569,9 +570,9 @@ func local_request_ImportReportService_ListReports_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func request_ImportReportService_CancelReport_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_ImportReportService_CancelReport_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CancelReportRequest
+		protoReq extEeov1.CancelReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -601,9 +602,9 @@ func request_ImportReportService_CancelReport_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_ImportReportService_CancelReport_0(ctx context.Context, marshaler runtime.Marshaler, server ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_ImportReportService_CancelReport_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.ImportReportServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CancelReportRequest
+		protoReq extEeov1.CancelReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -630,9 +631,9 @@ func local_request_ImportReportService_CancelReport_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func request_ImportReportService_WatchReport_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (ImportReportService_WatchReportClient, runtime.ServerMetadata, error) {
+func request_ImportReportService_WatchReport_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (extEeov1.ImportReportService_WatchReportClient, runtime.ServerMetadata, error) {
 	var (
-		protoReq WatchReportRequest
+		protoReq extEeov1.WatchReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -667,9 +668,9 @@ func request_ImportReportService_WatchReport_0(ctx context.Context, marshaler ru
 	return stream, metadata, nil
 }
 
-func request_ImportReportService_DownloadReport_0(ctx context.Context, marshaler runtime.Marshaler, client ImportReportServiceClient, req *http.Request, pathParams map[string]string) (ImportReportService_DownloadReportClient, runtime.ServerMetadata, error) {
+func request_ImportReportService_DownloadReport_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.ImportReportServiceClient, req *http.Request, pathParams map[string]string) (extEeov1.ImportReportService_DownloadReportClient, runtime.ServerMetadata, error) {
 	var (
-		protoReq DownloadReportRequest
+		protoReq extEeov1.DownloadReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -709,7 +710,7 @@ func request_ImportReportService_DownloadReport_0(ctx context.Context, marshaler
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterImportReportServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterImportReportServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server ImportReportServiceServer) error {
+func RegisterImportReportServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extEeov1.ImportReportServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_ImportReportService_ListImportTypes_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -962,15 +963,15 @@ func RegisterImportReportServiceHandlerFromEndpoint(ctx context.Context, mux *ru
 // RegisterImportReportServiceHandler registers the http handlers for service ImportReportService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterImportReportServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterImportReportServiceHandlerClient(ctx, mux, NewImportReportServiceClient(conn))
+	return RegisterImportReportServiceHandlerClient(ctx, mux, extEeov1.NewImportReportServiceClient(conn))
 }
 
 // RegisterImportReportServiceHandlerClient registers the http handlers for service ImportReportService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "ImportReportServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "ImportReportServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extEeov1.ImportReportServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extEeov1.ImportReportServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "ImportReportServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterImportReportServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client ImportReportServiceClient) error {
+// "extEeov1.ImportReportServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterImportReportServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extEeov1.ImportReportServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_ImportReportService_ListImportTypes_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

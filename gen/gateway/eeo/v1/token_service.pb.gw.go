@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 
+	extEeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/grpc"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_TokenService_GetToken_0(ctx context.Context, marshaler runtime.Marshaler, client TokenServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TokenService_GetToken_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.TokenServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetTokenRequest
+		protoReq extEeov1.GetTokenRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -56,9 +57,9 @@ func request_TokenService_GetToken_0(ctx context.Context, marshaler runtime.Mars
 	return msg, metadata, err
 }
 
-func local_request_TokenService_GetToken_0(ctx context.Context, marshaler runtime.Marshaler, server TokenServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TokenService_GetToken_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.TokenServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetTokenRequest
+		protoReq extEeov1.GetTokenRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -74,9 +75,9 @@ func local_request_TokenService_GetToken_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func request_TokenService_RefreshToken_0(ctx context.Context, marshaler runtime.Marshaler, client TokenServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TokenService_RefreshToken_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.TokenServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RefreshTokenRequest
+		protoReq extEeov1.RefreshTokenRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -98,9 +99,9 @@ func request_TokenService_RefreshToken_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_TokenService_RefreshToken_0(ctx context.Context, marshaler runtime.Marshaler, server TokenServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TokenService_RefreshToken_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.TokenServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RefreshTokenRequest
+		protoReq extEeov1.RefreshTokenRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -121,9 +122,9 @@ func local_request_TokenService_RefreshToken_0(ctx context.Context, marshaler ru
 
 var filter_TokenService_InvalidateToken_0 = &utilities.DoubleArray{Encoding: map[string]int{"account": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_TokenService_InvalidateToken_0(ctx context.Context, marshaler runtime.Marshaler, client TokenServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TokenService_InvalidateToken_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.TokenServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq InvalidateTokenRequest
+		protoReq extEeov1.InvalidateTokenRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -148,9 +149,9 @@ func request_TokenService_InvalidateToken_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_TokenService_InvalidateToken_0(ctx context.Context, marshaler runtime.Marshaler, server TokenServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TokenService_InvalidateToken_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.TokenServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq InvalidateTokenRequest
+		protoReq extEeov1.InvalidateTokenRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -174,9 +175,9 @@ func local_request_TokenService_InvalidateToken_0(ctx context.Context, marshaler
 
 var filter_TokenService_ListAccounts_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_TokenService_ListAccounts_0(ctx context.Context, marshaler runtime.Marshaler, client TokenServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TokenService_ListAccounts_0(ctx context.Context, marshaler runtime.Marshaler, client extEeov1.TokenServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListAccountsRequest
+		protoReq extEeov1.ListAccountsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -192,9 +193,9 @@ func request_TokenService_ListAccounts_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_TokenService_ListAccounts_0(ctx context.Context, marshaler runtime.Marshaler, server TokenServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TokenService_ListAccounts_0(ctx context.Context, marshaler runtime.Marshaler, server extEeov1.TokenServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListAccountsRequest
+		protoReq extEeov1.ListAccountsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -212,7 +213,7 @@ func local_request_TokenService_ListAccounts_0(ctx context.Context, marshaler ru
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterTokenServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterTokenServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server TokenServiceServer) error {
+func RegisterTokenServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extEeov1.TokenServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_TokenService_GetToken_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -324,15 +325,15 @@ func RegisterTokenServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.S
 // RegisterTokenServiceHandler registers the http handlers for service TokenService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterTokenServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterTokenServiceHandlerClient(ctx, mux, NewTokenServiceClient(conn))
+	return RegisterTokenServiceHandlerClient(ctx, mux, extEeov1.NewTokenServiceClient(conn))
 }
 
 // RegisterTokenServiceHandlerClient registers the http handlers for service TokenService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "TokenServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "TokenServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extEeov1.TokenServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extEeov1.TokenServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "TokenServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterTokenServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client TokenServiceClient) error {
+// "extEeov1.TokenServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterTokenServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extEeov1.TokenServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_TokenService_GetToken_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

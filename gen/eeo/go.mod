@@ -1,0 +1,20 @@
+// The generated Go stubs as a module of their own, so an internal service
+// that imports them takes on protobuf, gRPC and the google/api types, not
+// the gateway's server dependencies or their versions. Its go line is the
+// lowest its dependencies allow, not the server's.
+module github.com/eeo-gateway/eeo-gateway/gen/eeo
+
+go 1.26.0
+
+require (
+	google.golang.org/genproto/googleapis/api v0.0.0-20261110000943-09e21b237f2c
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	golang.org/x/net v0.61.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261104224025-d1e00e9f33ab // indirect
+)
