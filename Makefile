@@ -14,6 +14,7 @@ SWAGGER_UI_VERSION := 5.35.0
 SWAGGER_UI_FILES   := LICENSE NOTICE package.json swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css favicon-32x32.png
 SWAGGER_UI_DIR     := internal/docsui/swagger-ui
 RUN_ARGS        ?= serve --dev
+BREAKING_REF    ?= HEAD~1
 BENCH           ?= .
 BENCHTIME       ?= 1s
 SIZE            ?= 1073741824
@@ -105,6 +106,14 @@ lint: tools protos ## buf lint (STANDARD), buf format, gofmt.
 	$(BIN)/buf format --diff --exit-code proto
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
 		if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted >&2; exit 1; fi
+
+.PHONY: breaking
+breaking: tools protos ## buf breaking against proto/breaking-baseline.txtpb and proto/ at BREAKING_REF (default HEAD~1).
+	BUF=$(BIN)/buf BREAKING_REF=$(BREAKING_REF) ./scripts/buf-breaking.sh
+
+.PHONY: proto-baseline
+proto-baseline: tools protos ## Record the current contract as the breaking-change baseline (declares a break intended).
+	$(BIN)/buf build --path proto/eeo --exclude-source-info -o proto/breaking-baseline.txtpb
 
 .PHONY: check-generated
 check-generated: generate ## Fail if gen/ differs from what proto/ generates.
