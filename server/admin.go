@@ -66,6 +66,9 @@ func (s *Server) adminHandler() http.Handler {
 			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 			// A scrape that cannot gather a metric still returns the rest.
 			ErrorHandling: promhttp.ContinueOnError,
+			// OpenMetrics, when the scraper asks for it, carries the
+			// exemplars that link gRPC latencies to traces.
+			EnableOpenMetrics: true,
 		}))
 	}
 	if s.cfg.Admin.Pprof {

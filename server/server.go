@@ -14,6 +14,7 @@ import (
 	"time"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/propagation"
@@ -163,8 +164,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.metrics = m
 		// Before the access guard, so its refusals are counted too.
-		unary = append(unary, m.grpc.UnaryServerInterceptor(), m.unaryChecksum)
-		streams = append(streams, m.grpc.StreamServerInterceptor(), m.streamChecksum)
+		exemplar := grpcprom.WithExemplarFromContext(traceExemplar)
+		unary = append(unary, m.grpc.UnaryServerInterceptor(exemplar), m.unaryChecksum)
+		streams = append(streams, m.grpc.StreamServerInterceptor(exemplar), m.streamChecksum)
 	}
 	unary = append(unary, cfg.UnaryInterceptors...)
 	streams = append(streams, cfg.StreamInterceptors...)

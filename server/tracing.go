@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
@@ -98,4 +99,14 @@ func (s *accountSpanStream) RecvMsg(m any) error {
 		}
 	}
 	return err
+}
+
+// traceExemplar attaches a sampled call's trace id to its gRPC metrics as
+// an exemplar (served in the OpenMetrics format), so a latency spike on a
+// dashboard leads to a trace of it.
+func traceExemplar(ctx context.Context) prometheus.Labels {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsSampled() {
+		return prometheus.Labels{"trace_id": sc.TraceID().String()}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -98,6 +99,19 @@ func TestOneTraceFromRESTCallerToEEO(t *testing.T) {
 		if !traced[msg] {
 			t.Errorf("no %q log line with trace_id %s (traced lines: %v)", msg, traceID, traced)
 		}
+	}
+
+	// The call's gRPC metrics carry its trace id as an exemplar (OpenMetrics).
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.adminURL+"/metrics", nil)
+	req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposition, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(exposition), `# {trace_id="`+traceID+`"}`) {
+		t.Errorf("no exemplar with trace_id %s in the OpenMetrics exposition", traceID)
 	}
 
 	// An upload works traced (otelhttp wraps its body), and its request to
