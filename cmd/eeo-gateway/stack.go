@@ -35,8 +35,10 @@ type stack struct {
 	// client-secret file watcher. Their context ends only after the server
 	// has drained, so calls in flight can still fetch tokens.
 	background []func(ctx context.Context)
-	// banner, if set, prints what to try against this stack.
-	banner func(w io.Writer)
+	// banner, if set, prints what to try against this stack. It runs
+	// beside the server, so it may call it: dev mode creates the report its
+	// download line names.
+	banner func(ctx context.Context, w io.Writer)
 	// closers release what the build acquired, last first.
 	closers []func()
 }
@@ -50,11 +52,11 @@ func (s *stack) run(ctx context.Context, stdout io.Writer) error {
 	for _, f := range s.background {
 		wg.Go(func() { f(bgCtx) })
 	}
+	if s.banner != nil {
+		wg.Go(func() { s.banner(bgCtx, stdout) })
+	}
 	defer func() { stopBackground(); wg.Wait() }()
 
-	if s.banner != nil {
-		s.banner(stdout)
-	}
 	s.logger.Info("eeo-gateway starting", append(version.Get().LogAttrs(), "config", s.cfg)...)
 	return s.server.ServeListeners(ctx, server.Listeners{GRPC: s.grpc, HTTP: s.http, Admin: s.admin})
 }

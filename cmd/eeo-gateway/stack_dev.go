@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
@@ -68,14 +69,14 @@ func newDevStack(f serveFlags, e env) (_ *stack, err error) {
 	}
 	// The banner's report download line names a report made at start-up
 	// through the gateway itself, so the banner waits for the server to
-	// answer and is printed from the background rather than by run.
-	s.background = append(s.background, func(ctx context.Context) {
+	// answer.
+	s.banner = func(ctx context.Context, w io.Writer) {
 		id, err := createSampleReport(ctx, s.grpc.Addr().String(), key)
 		if err != nil {
 			s.logger.Warn("the banner shows a report download line without an id", "err", err)
 		}
-		printDevBanner(e.stdout, newBanner(key, sandboxLis.Addr(), s.grpc.Addr(), s.http.Addr(), listenerAddr(s.admin), id))
-	})
+		printDevBanner(w, newBanner(key, sandboxLis.Addr(), s.grpc.Addr(), s.http.Addr(), listenerAddr(s.admin), id))
+	}
 	return s, nil
 }
 
