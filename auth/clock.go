@@ -42,7 +42,8 @@ const parked = math.MinInt64
 //
 // With Options.Now set, every reading calls it and has no slack.
 type clock struct {
-	base time.Time
+	base time.Time // readings count from here, on the monotonic clock
+	wall time.Time // base without its monotonic reading, for times handed out
 	now  func() time.Time // Options.Now; nil means the coarse clock
 	res  int64            // resolution in nanoseconds; 0 with Options.Now
 
@@ -54,9 +55,11 @@ type clock struct {
 
 func newClock(now func() time.Time, res time.Duration) *clock {
 	if now != nil {
-		return &clock{base: now(), now: now}
+		t := now()
+		return &clock{base: t, wall: t.Round(0), now: now}
 	}
-	c := &clock{base: time.Now(), res: int64(res), wake: make(chan struct{}, 1), done: make(chan struct{})}
+	t := time.Now()
+	c := &clock{base: t, wall: t.Round(0), res: int64(res), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.cur.Store(parked)
 	return c
 }
@@ -85,8 +88,10 @@ func (c *clock) reading() (n, slack int64) {
 	return int64(time.Since(c.base)), 0
 }
 
-// time converts a reading to a time.Time.
-func (c *clock) time(n int64) time.Time { return c.base.Add(time.Duration(n)) }
+// time converts a reading to a wall-clock time.Time, for callers and logs:
+// adding to a time without a monotonic reading is the cheaper path, and
+// every deadline the cache acts on is compared as a reading instead.
+func (c *clock) time(n int64) time.Time { return c.wall.Add(time.Duration(n)) }
 
 // run publishes the time every resolution while hits read it, parks after
 // clockParkAfter without one, and returns when stop is closed.

@@ -136,7 +136,8 @@ func (st *cachedToken) usable(now, slack int64) bool {
 	return latest < st.expiresAt && latest-st.lastUse.Load() < st.idleUsable
 }
 
-// handOut records a use at now and returns the token with its idle deadline.
+// handOut records a use at now and sets *t to the token with its idle
+// deadline.
 //
 // A use is recorded only if the last recorded one is at least res older, so
 // the hits of one clock period do not all write the shared lastUse. That
@@ -145,12 +146,15 @@ func (st *cachedToken) usable(now, slack int64) bool {
 // then believes the token idle sooner than EEO does — withdrawing it up to
 // that much early, never late. With an exact clock (res 0) every later use
 // is recorded.
-func (st *cachedToken) handOut(now, res int64) Token {
+func (st *cachedToken) handOut(now, res int64, t *Token) {
 	last := st.lastUse.Load()
-	for now > last && now-last >= res && !st.lastUse.CompareAndSwap(last, now) {
+	for now > last && now-last >= res {
+		if st.lastUse.CompareAndSwap(last, now) {
+			last = now
+			break
+		}
 		last = st.lastUse.Load()
 	}
-	t := st.token
-	t.IdleDeadline = st.clock.time(st.lastUse.Load() + st.idleUsable)
-	return t
+	*t = st.token
+	t.IdleDeadline = st.clock.time(last + st.idleUsable)
 }
