@@ -42,8 +42,8 @@ const parked = math.MinInt64
 //
 // With Options.Now set, every reading calls it and has no slack.
 type clock struct {
-	base time.Time // readings count from here, on the monotonic clock
-	wall time.Time // base without its monotonic reading, for times handed out
+	base time.Time        // readings count from here, on the monotonic clock
+	wall time.Time        // base without its monotonic reading, for times handed out
 	now  func() time.Time // Options.Now; nil means the coarse clock
 	res  int64            // resolution in nanoseconds; 0 with Options.Now
 
