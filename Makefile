@@ -50,10 +50,18 @@ run: ## Serve on the embedded EEO sandbox: gRPC 127.0.0.1:9090, REST 127.0.0.1:8
 build: ## Build ./eeo-gateway with the version stamped in (VERSION, COMMIT, BUILD_DATE).
 	$(GO) build -ldflags '$(LDFLAGS)' -o eeo-gateway ./cmd/eeo-gateway
 
+# The benchmark suite is a module of its own (bench/go.mod) so that the
+# libraries it compares against stay out of the gateway's go.mod. -mod=mod
+# lets it follow the gateway's dependencies (reached through its replace)
+# without a tidy after every change to the root go.mod.
+BENCH_GO := cd bench && $(GO)
+
 .PHONY: test
-test: browser ## go vet and every test with the race detector (installs chromium for the docs page test).
+test: browser ## go vet and every test with the race detector, the bench module's too (installs chromium for the docs page test).
 	$(GO) vet ./...
 	EEO_BROWSER_REQUIRED=1 $(GO) test -race -count=1 ./...
+	$(BENCH_GO) vet -mod=mod ./...
+	$(BENCH_GO) test -mod=mod -race -count=1 ./...
 
 # The docs page test (e2e/docs_browser_test.go) drives headless Chromium.
 .PHONY: browser
@@ -66,7 +74,11 @@ bench: ## Benchmarks with allocation counts (BENCH=regexp, BENCHTIME=1s).
 
 .PHONY: bench-files
 bench-files: ## 1 GiB up and down through a gateway process: throughput and peak RSS (SIZE=bytes).
-	$(GO) run ./scripts/filebench -size $(SIZE)
+	$(BENCH_GO) run -mod=mod ./cmd/filebench -size $(SIZE)
+
+.PHONY: bench-report
+bench-report: ## Every comparison of the benchmark suite in one run, written to BENCHMARKS.md (SIZE=bytes per file transfer).
+	$(BENCH_GO) run -mod=mod ./cmd/benchreport -size $(SIZE) -out ../BENCHMARKS.md
 
 # Tool binaries are cached in .bin and rebuilt when tools/go.mod changes.
 # Building buf from source takes a few minutes on a fresh machine.

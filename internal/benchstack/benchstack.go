@@ -35,17 +35,19 @@ const Account = "demo"
 // sandboxClientID is the EEO client the sandbox accepts and the gateway uses.
 const sandboxClientID = "demo-client"
 
-// Build compiles the gateway into dir and returns the binary's path. It must
-// run inside a module that resolves GatewayPackage: this one, or one that
-// replaces it with this checkout. A race-enabled caller builds a race-enabled
-// binary, so tests share the compile cache the race test run has filled.
-func Build(ctx context.Context, dir string) (string, error) {
+// Build compiles the gateway into dir and returns the binary's path. root is
+// the gateway module's directory ("" for the working directory, which must
+// then be inside it), so the gateway builds with its own go.mod whichever
+// module asks. A race-enabled caller builds a race-enabled binary, so tests
+// share the compile cache the race test run has filled.
+func Build(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "eeo-gateway")
 	args := []string{"build", "-o", bin}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
 	cmd := exec.CommandContext(ctx, goCommand(), append(args, GatewayPackage)...)
+	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", GatewayPackage, err, out)
 	}

@@ -56,9 +56,11 @@ const (
 
 // Run uploads size bytes of a valid participants CSV over gRPC and over
 // REST, then creates a grants report of about size bytes and downloads it
-// over gRPC and over REST. A failed transfer is reported in its Result; the
-// error is for failures that stop the run (no connection, no report).
-func Run(ctx context.Context, t Target, size int64) ([]Result, error) {
+// over gRPC and over REST. With direct set, each direction is also made
+// straight against EEO first (UploadDirect, DownloadDirect). A failed
+// transfer is reported in its Result; the error is for failures that stop
+// the run (no connection, no report).
+func Run(ctx context.Context, t Target, direct *Direct, size int64) ([]Result, error) {
 	conn, err := grpc.NewClient(t.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, err
@@ -66,13 +68,21 @@ func Run(ctx context.Context, t Target, size int64) ([]Result, error) {
 	defer conn.Close()
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+t.APIKey)
 	c := &client{grpc: eeov1.NewImportReportServiceClient(conn), t: t, size: size}
-	results := []Result{
-		timed(ctx, UploadGRPC, c.uploadGRPC),
-		timed(ctx, UploadREST, c.uploadREST),
+	var results []Result
+	if direct != nil {
+		results = append(results, timed(ctx, UploadDirect, func(ctx context.Context) (int64, error) { return direct.upload(ctx, size) }))
 	}
+	results = append(results,
+		timed(ctx, UploadGRPC, c.uploadGRPC),
+		timed(ctx, UploadREST, c.uploadREST))
 	rep, err := c.report(ctx)
 	if err != nil {
 		return results, fmt.Errorf("creating a report to download: %w", err)
+	}
+	if direct != nil {
+		results = append(results, timed(ctx, DownloadDirect, func(ctx context.Context) (int64, error) {
+			return direct.download(ctx, rep.GetReportId(), rep.GetSizeBytes(), rep.GetSha256())
+		}))
 	}
 	results = append(results,
 		timed(ctx, DownloadGRPC, func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep) }),

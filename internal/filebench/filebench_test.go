@@ -16,7 +16,7 @@ func TestSmoke(t *testing.T) {
 		t.Skip("builds and starts the gateway")
 	}
 	dir := t.TempDir()
-	bin, err := benchstack.Build(t.Context(), dir)
+	bin, err := benchstack.Build(t.Context(), "", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,11 +33,12 @@ func TestSmoke(t *testing.T) {
 	const size = 3 << 20
 	results, err := filebench.Run(t.Context(), filebench.Target{
 		GRPCAddr: stack.GRPCAddr, RESTURL: stack.RESTURL, APIKey: stack.APIKey, Account: benchstack.Account,
-	}, size)
+	}, &filebench.Direct{BaseURL: stack.SandboxURL, ClientID: stack.ClientID, ClientSecret: stack.ClientSecret}, size)
 	if err != nil {
 		t.Fatalf("%v\ngateway log:\n%s", err, stack.GatewayLog())
 	}
-	want := []string{filebench.UploadGRPC, filebench.UploadREST, filebench.DownloadGRPC, filebench.DownloadREST}
+	want := []string{filebench.UploadDirect, filebench.UploadGRPC, filebench.UploadREST,
+		filebench.DownloadDirect, filebench.DownloadGRPC, filebench.DownloadREST}
 	if len(results) != len(want) {
 		t.Fatalf("%d transfers, want %d: %+v", len(results), len(want), results)
 	}

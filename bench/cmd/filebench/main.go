@@ -3,7 +3,7 @@
 // and this client each in their own process, then prints throughput,
 // integrity and the gateway's peak resident memory (VmHWM).
 //
-//	make bench-files                 # 1 GiB each way
+//	make bench-files                 # 1 GiB each way (go run ./cmd/filebench in bench/)
 //	make bench-files SIZE=268435456
 package main
 
@@ -36,7 +36,7 @@ func run(ctx context.Context, size int64) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := benchstack.Build(ctx, dir)
+	bin, err := benchstack.Build(ctx, "..", dir)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func run(ctx context.Context, size int64) error {
 	fmt.Printf("moving %d bytes each way through the gateway (pid %d) on %d cores\n", size, stack.GatewayPID(), runtime.NumCPU())
 	results, err := filebench.Run(ctx, filebench.Target{
 		GRPCAddr: stack.GRPCAddr, RESTURL: stack.RESTURL, APIKey: stack.APIKey, Account: benchstack.Account,
-	}, size)
+	}, &filebench.Direct{BaseURL: stack.SandboxURL, ClientID: stack.ClientID, ClientSecret: stack.ClientSecret}, size)
 	fmt.Printf("%-18s %12s %9s %10s  %s\n", "transfer", "bytes", "seconds", "MiB/s", "integrity")
 	failed := err != nil
 	for _, r := range results {

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/bench/loadgen"
+	"github.com/eeo-gateway/eeo-gateway/internal/benchstack"
+	"github.com/eeo-gateway/eeo-gateway/internal/filebench"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// The caches compared in target 1, as cachecmp names them.
+const (
+	cacheOurs   = "BenchmarkHitParallel/eeo-gateway"
+	cacheOAuth2 = "BenchmarkHitParallel/x-oauth2-ReuseTokenSource"
+	cacheGoogle = "BenchmarkHitParallel/google-auth-CachedTokenProvider"
+)
+
+func measureCacheHit(ctx context.Context, r *report) error {
+	res, err := r.goBench(ctx, r.benchDir(), "-bench", "^BenchmarkHitParallel$", "-benchmem",
+		"-count", strconv.Itoa(r.cfg.count), "./cachecmp")
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{cacheOurs, cacheOAuth2, cacheGoogle} {
+		if _, ok := res[name]; !ok {
+			return fmt.Errorf("no result for %s", name)
+		}
+	}
+	r.cacheHit = res
+	return nil
+}
+
+func measureMemory(ctx context.Context, r *report) error {
+	acc, err := r.goBench(ctx, r.benchDir(), "-bench", "^BenchmarkCacheBytesPerAccount$", "-benchtime", "1x", "./memory")
+	if err != nil {
+		return err
+	}
+	rec, err := r.goBench(ctx, r.cfg.root, "-bench", "^BenchmarkRequestLogBytesPerRecord$", "-benchtime", "1x", "./server")
+	if err != nil {
+		return err
+	}
+	r.bytesPerAccount = acc["BenchmarkCacheBytesPerAccount"]["bytes/account"]
+	r.bytesPerRecord = rec["BenchmarkRequestLogBytesPerRecord"]["bytes/record"]
+	return nil
+}
+
+// loadRound is one round of the load generator.
+type loadRound struct {
+	health, grpcToken, restToken loadgen.Result
+}
+
+func measureLoad(ctx context.Context, r *report) error {
+	stack, err := r.startStack(ctx, "load", benchstack.Options{})
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	conn, err := grpc.NewClient(stack.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: r.cfg.concurrency}}
+	defer httpClient.CloseIdleConnections()
+
+	ctx = loadgen.WithAPIKey(ctx, stack.APIKey)
+	health := loadgen.GRPCHealth(conn)
+	grpcToken := loadgen.GRPCGetToken(conn, benchstack.Account)
+	restToken := loadgen.RESTGetToken(httpClient, stack.RESTURL, stack.APIKey, benchstack.Account)
+	// Warm up: the token is cached, connections are open.
+	for _, call := range []loadgen.Call{health, grpcToken, restToken} {
+		if err := call(ctx); err != nil {
+			return fmt.Errorf("warm-up: %w\n%s", err, stack.GatewayLog())
+		}
+	}
+	r.commands = append(r.commands, fmt.Sprintf("load generator (bench/loadgen): %d rounds of Health/Check, gRPC GetToken, REST GetToken in turn, "+
+		"%d workers for %v each, one gRPC connection, one gateway process with its production defaults (JSON logs at info, audit on)",
+		r.cfg.rounds, r.cfg.concurrency, r.cfg.duration))
+	for i := range r.cfg.rounds {
+		var round loadRound
+		for _, m := range []struct {
+			res  *loadgen.Result
+			call loadgen.Call
+			name string
+		}{{&round.health, health, "Health/Check"}, {&round.grpcToken, grpcToken, "gRPC GetToken"}, {&round.restToken, restToken, "REST GetToken"}} {
+			*m.res = loadgen.Closed(ctx, r.cfg.concurrency, r.cfg.duration, m.call)
+			if err := m.res.Check(); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+			log.Printf("round %d %s: %v", i+1, m.name, m.res)
+		}
+		r.load = append(r.load, round)
+	}
+	return nil
+}
+
+func measureStampede(ctx context.Context, r *report) error {
+	stack, err := r.startStack(ctx, "stampede", benchstack.Options{})
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	if err := stack.SetTokenLatency(ctx, stampedeLatency); err != nil {
+		return err
+	}
+	// The server allows 1000 concurrent streams per connection.
+	conns := make([]*grpc.ClientConn, (r.cfg.stampede+999)/1000+1)
+	ctx = loadgen.WithAPIKey(ctx, stack.APIKey)
+	calls := make([]loadgen.Call, len(conns))
+	for i := range conns {
+		if conns[i], err = grpc.NewClient(stack.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+			return err
+		}
+		defer conns[i].Close()
+		if err := loadgen.GRPCHealth(conns[i])(ctx); err != nil { // connect before the clock starts
+			return err
+		}
+		calls[i] = loadgen.GRPCGetToken(conns[i], benchstack.Account)
+	}
+	before, err := stack.SandboxStats(ctx)
+	if err != nil {
+		return err
+	}
+	r.commands = append(r.commands, fmt.Sprintf("stampede (bench/loadgen.Burst): %d concurrent gRPC GetToken released at once over %d connections, "+
+		"sandbox token latency %v (PUT /sandbox/faults), cold cache, then the same burst warm", r.cfg.stampede, len(conns), stampedeLatency))
+	burst := func() loadgen.Result {
+		var n atomic.Int64
+		return loadgen.Burst(ctx, r.cfg.stampede, func(ctx context.Context) error {
+			return calls[int(n.Add(1))%len(calls)](ctx) // round robin over the connections
+		})
+	}
+	r.stampedeCold = burst()
+	after, err := stack.SandboxStats(ctx)
+	if err != nil {
+		return err
+	}
+	r.stampedeFetches = after.TokenRequests - before.TokenRequests
+	r.stampedeWarm = burst()
+	log.Printf("cold: %v; %d token requests reached the sandbox", r.stampedeCold, r.stampedeFetches)
+	log.Printf("warm: %v", r.stampedeWarm)
+	if err := r.stampedeCold.Check(); err != nil {
+		return fmt.Errorf("cold burst: %w", err)
+	}
+	return r.stampedeWarm.Check()
+}
+
+// stampedeLatency is what the sandbox adds to each token request.
+const stampedeLatency = 50 * time.Millisecond
+
+func measureFiles(ctx context.Context, r *report) error {
+	stack, err := r.startStack(ctx, "files", benchstack.Options{MaxUploadBytes: 2 * r.cfg.size})
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	r.commands = append(r.commands, fmt.Sprintf("file transfers (internal/filebench, as make bench-files): %d bytes each, "+
+		"direct = Go net/http straight to the sandbox's endpoints, client, gateway and sandbox in separate processes", r.cfg.size))
+	target := filebench.Target{GRPCAddr: stack.GRPCAddr, RESTURL: stack.RESTURL, APIKey: stack.APIKey, Account: benchstack.Account}
+	direct := &filebench.Direct{BaseURL: stack.SandboxURL, ClientID: stack.ClientID, ClientSecret: stack.ClientSecret}
+	// A small round first, so no measured transfer pays for connections,
+	// the token fetch or the processes' first allocations.
+	if _, err := filebench.Run(ctx, target, direct, 4<<20); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	res, err := filebench.Run(ctx, target, direct, r.cfg.size)
+	r.files = res
+	for _, t := range res {
+		log.Printf("%-16s %8.1f MiB/s %v", t.Name, t.MiBPerSecond(), t.Err)
+	}
+	if rss, rerr := stack.GatewayPeakRSS(); rerr == nil {
+		r.gatewayRSS = rss
+	}
+	if err != nil {
+		return err
+	}
+	if i := slices.IndexFunc(res, func(t filebench.Result) bool { return t.Err != nil }); i >= 0 {
+		return fmt.Errorf("%s: %w", res[i].Name, res[i].Err)
+	}
+	return nil
+}
+
+// startStack starts a sandbox and a gateway built once per report.
+func (r *report) startStack(ctx context.Context, name string, opts benchstack.Options) (*benchstack.Stack, error) {
+	if r.binary == "" {
+		dir, err := os.MkdirTemp("", "benchreport-")
+		if err != nil {
+			return nil, err
+		}
+		bin, err := benchstack.Build(ctx, r.cfg.root, dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		r.workDir, r.binary = dir, bin
+	}
+	opts.Binary = r.binary
+	opts.Dir = filepath.Join(r.workDir, name)
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	return benchstack.Start(ctx, opts)
+}
+
+func (r *report) benchDir() string { return filepath.Join(r.cfg.root, "bench") }

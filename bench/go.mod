@@ -1,0 +1,30 @@
+// The benchmark suite (make bench-report). A module of its own so that what
+// it compares against — golang.org/x/oauth2, cloud.google.com/go/auth — is
+// pinned here and never enters the gateway's go.mod.
+module github.com/eeo-gateway/eeo-gateway/bench
+
+go 1.26.0
+
+require (
+	cloud.google.com/go/auth v0.24.4
+	github.com/eeo-gateway/eeo-gateway v0.0.0
+	go.uber.org/goleak v1.3.0
+	golang.org/x/oauth2 v0.38.0
+	google.golang.org/grpc v1.85.0
+)
+
+require (
+	cloud.google.com/go/compute/metadata v0.10.0 // indirect
+	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
+	github.com/googleapis/gax-go/v2 v2.27.0 // indirect
+	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0 // indirect
+	golang.org/x/net v0.61.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/genproto/googleapis/api v0.0.0-20261110000943-09e21b237f2c // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+replace github.com/eeo-gateway/eeo-gateway => ../
