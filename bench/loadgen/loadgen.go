@@ -49,11 +49,11 @@ func (r Result) String() string {
 		r.Quantile(0.5).Round(time.Microsecond), r.Quantile(0.99).Round(time.Microsecond))
 }
 
-// Closed runs concurrency workers, each calling call back to back, for
-// duration. ctx ends it early.
+// Closed runs concurrency workers, each calling call back to back, until
+// duration has passed; calls then in flight finish and count (ending them
+// by cancellation would count the cancellations as failures). ctx ends the
+// run early.
 func Closed(ctx context.Context, concurrency int, duration time.Duration, call Call) Result {
-	ctx, cancel := context.WithTimeout(ctx, duration)
-	defer cancel()
 	type worker struct {
 		lat      []time.Duration
 		calls    int64
@@ -63,17 +63,18 @@ func Closed(ctx context.Context, concurrency int, duration time.Duration, call C
 	workers := make([]worker, concurrency)
 	var wg sync.WaitGroup
 	start := time.Now()
+	end := start.Add(duration)
 	for i := range workers {
 		w := &workers[i]
 		w.lat = make([]time.Duration, 0, 1<<14)
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				t0 := time.Now()
+				if !t0.Before(end) {
+					return
+				}
 				err := call(ctx)
 				d := time.Since(t0)
-				if ctx.Err() != nil && err != nil {
-					return // cut off by the end of the run, not a failure
-				}
 				w.calls++
 				if err != nil {
 					w.errs++

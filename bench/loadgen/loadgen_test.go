@@ -19,13 +19,12 @@ func TestClosedCountsCallsAndLatencies(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 			return nil
 		})
-		// 4 workers × 1s / 10ms, give or take a call started just as the
-		// run ended.
-		if r.Calls < 400 || r.Calls > 404 || r.Errors != 0 || int64(len(r.Latencies)) != r.Calls {
-			t.Fatalf("calls %d, errors %d, latencies %d; want about 400, 0, one per call", r.Calls, r.Errors, len(r.Latencies))
+		// 4 workers × 1s / 10ms.
+		if r.Calls != 400 || r.Errors != 0 || len(r.Latencies) != 400 || r.Elapsed != time.Second {
+			t.Fatalf("calls %d, errors %d, latencies %d in %v; want 400, 0, 400 in 1s", r.Calls, r.Errors, len(r.Latencies), r.Elapsed)
 		}
-		if r.Quantile(0.5) != 10*time.Millisecond || r.PerSecond() < 400 || r.PerSecond() > 404 {
-			t.Fatalf("p50 %v, %v/s; want 10ms, about 400/s", r.Quantile(0.5), r.PerSecond())
+		if r.Quantile(0.5) != 10*time.Millisecond || r.PerSecond() != 400 {
+			t.Fatalf("p50 %v, %v/s; want 10ms, 400/s", r.Quantile(0.5), r.PerSecond())
 		}
 		if err := r.Check(); err != nil {
 			t.Fatal(err)
@@ -44,6 +43,24 @@ func TestBurstReleasesAllTogether(t *testing.T) {
 		})
 		if peak.Load() != 1000 || r.Quantile(0.99) != 50*time.Millisecond || r.Errors != 0 {
 			t.Fatalf("peak concurrency %d, p99 %v; want 1000 at once, 50ms", peak.Load(), r.Quantile(0.99))
+		}
+	})
+}
+
+func TestClosedLetsCallsInFlightFinish(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Calls of 300ms in a 1s run: the fourth starts at 0.9s and
+		// completes rather than being cancelled and counted as a failure.
+		r := loadgen.Closed(t.Context(), 1, time.Second, func(ctx context.Context) error {
+			select {
+			case <-time.After(300 * time.Millisecond):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		if r.Calls != 4 || r.Errors != 0 || r.Elapsed != 1200*time.Millisecond {
+			t.Fatalf("calls %d, errors %d in %v; want 4, 0 in 1.2s", r.Calls, r.Errors, r.Elapsed)
 		}
 	})
 }
