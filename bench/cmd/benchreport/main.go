@@ -29,6 +29,7 @@ type config struct {
 	concurrency int
 	stampede    int
 	count       int
+	fileRounds  int
 }
 
 func main() {
@@ -41,6 +42,7 @@ func main() {
 	flag.IntVar(&c.concurrency, "concurrency", 16, "load-generator workers")
 	flag.IntVar(&c.stampede, "stampede", 10_000, "concurrent GetToken calls in the stampede")
 	flag.IntVar(&c.count, "count", 5, "runs of each Go benchmark; the median is reported")
+	flag.IntVar(&c.fileRounds, "file-rounds", 2, "rounds of file transfers; each transfer's best is reported")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

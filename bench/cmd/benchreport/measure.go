@@ -164,8 +164,8 @@ func measureFiles(ctx context.Context, r *report) error {
 		return err
 	}
 	defer stack.Close()
-	r.commands = append(r.commands, fmt.Sprintf("file transfers (internal/filebench, as make bench-files): %d bytes each, "+
-		"direct = Go net/http straight to the sandbox's endpoints, client, gateway and sandbox in separate processes", r.cfg.size))
+	r.commands = append(r.commands, fmt.Sprintf("file transfers (internal/filebench, as make bench-files): %d bytes each, best of %d rounds, "+
+		"direct = Go net/http straight to the sandbox's endpoints, client, gateway and sandbox in separate processes", r.cfg.size, r.cfg.fileRounds))
 	target := filebench.Target{GRPCAddr: stack.GRPCAddr, RESTURL: stack.RESTURL, APIKey: stack.APIKey, Account: benchstack.Account}
 	direct := &filebench.Direct{BaseURL: stack.SandboxURL, ClientID: stack.ClientID, ClientSecret: stack.ClientSecret}
 	// A small round first, so no measured transfer pays for connections,
@@ -173,16 +173,23 @@ func measureFiles(ctx context.Context, r *report) error {
 	if _, err := filebench.Run(ctx, target, direct, 4<<20); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	res, err := filebench.Run(ctx, target, direct, r.cfg.size)
-	r.files = res
-	for _, t := range res {
-		log.Printf("%-16s %8.1f MiB/s %v", t.Name, t.MiBPerSecond(), t.Err)
+	// Each transfer's best of fileRounds runs: on a shared machine the
+	// slower runs measure the neighbours.
+	var res []filebench.Result
+	for range r.cfg.fileRounds {
+		round, err := filebench.Run(ctx, target, direct, r.cfg.size)
+		for _, t := range round {
+			log.Printf("%-16s %8.1f MiB/s %v", t.Name, t.MiBPerSecond(), t.Err)
+		}
+		if err != nil {
+			r.files = round
+			return err
+		}
+		res = bestOf(res, round)
 	}
+	r.files = res
 	if rss, rerr := stack.GatewayPeakRSS(); rerr == nil {
 		r.gatewayRSS = rss
-	}
-	if err != nil {
-		return err
 	}
 	if i := slices.IndexFunc(res, func(t filebench.Result) bool { return t.Err != nil }); i >= 0 {
 		return fmt.Errorf("%s: %w", res[i].Name, res[i].Err)
@@ -213,3 +220,17 @@ func (r *report) startStack(ctx context.Context, name string, opts benchstack.Op
 }
 
 func (r *report) benchDir() string { return filepath.Join(r.cfg.root, "bench") }
+
+// bestOf keeps, per transfer, the faster of two results; a failure wins, so
+// it is reported.
+func bestOf(best, round []filebench.Result) []filebench.Result {
+	if best == nil {
+		return round
+	}
+	for i := range best {
+		if i < len(round) && best[i].Err == nil && (round[i].Err != nil || round[i].MiBPerSecond() > best[i].MiBPerSecond()) {
+			best[i] = round[i]
+		}
+	}
+	return best
+}
