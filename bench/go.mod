@@ -3,7 +3,7 @@
 // pinned here and never enters the gateway's go.mod.
 module github.com/eeo-gateway/eeo-gateway/bench
 
-go 1.26.0
+go 1.26.8
 
 require (
 	cloud.google.com/go/auth v0.24.4
