@@ -8,6 +8,7 @@ go 1.26.8
 require (
 	cloud.google.com/go/auth v0.24.4
 	github.com/eeo-gateway/eeo-gateway v0.0.0
+	github.com/eeo-gateway/eeo-gateway/gen/eeo v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
 	golang.org/x/oauth2 v0.38.0
 	google.golang.org/grpc v1.85.0
@@ -17,7 +18,6 @@ require (
 	cloud.google.com/go/compute/metadata v0.10.0 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/googleapis/gax-go/v2 v2.27.0 // indirect
-	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
@@ -28,3 +28,7 @@ require (
 )
 
 replace github.com/eeo-gateway/eeo-gateway => ../
+
+// The gateway's generated stubs are a module of their own; replaces in the
+// gateway's go.mod do not reach here.
+replace github.com/eeo-gateway/eeo-gateway/gen/eeo => ../gen/eeo
