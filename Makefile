@@ -20,7 +20,7 @@ BENCHTIME       ?= 1s
 SIZE            ?= 1073741824
 # What `make generate` writes (gen/eeo/go.mod and go.sum are kept: the stubs'
 # own module).
-GEN_DIRS        := gen/eeo/v1 gen/gateway gen/openapiv2
+GEN_DIRS        := gen/eeo/v1 gen/gateway gen/openapiv2 gen/python
 
 # Stamped into the binary (internal/version) by build and run; `eeo-gateway
 # version` prints them and the start-up log line carries them.
@@ -57,11 +57,20 @@ build: ## Build ./eeo-gateway with the version stamped in (VERSION, COMMIT, BUIL
 BENCH_GO := cd bench && $(GO)
 
 .PHONY: test
-test: browser ## go vet and every test with the race detector, the bench module's too (installs chromium for the docs page test).
+test: browser python ## go vet and every test with the race detector, the bench module's too (installs chromium and the Python gRPC packages for their tests).
 	$(GO) vet ./...
-	EEO_BROWSER_REQUIRED=1 $(GO) test -race -count=1 ./...
+	EEO_BROWSER_REQUIRED=1 EEO_PYTHON_REQUIRED=1 $(GO) test -race -count=1 ./...
 	$(BENCH_GO) vet -mod=mod ./...
 	$(BENCH_GO) test -mod=mod -race -count=1 ./...
+
+# The Python stubs are generated with Debian's protoc and gRPC Python
+# plugin, and examples/python runs on Debian's python3-grpcio and
+# python3-protobuf (cmd/eeo-gateway/python_example_test.go, in make test).
+PYTHON_DEBS := protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
+.PHONY: python
+python: ## Install Debian's protoc, gRPC Python plugin, python3-grpcio and python3-protobuf if missing.
+	@missing=$$(for p in $(PYTHON_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+		if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
 
 # The docs page test (e2e/docs_browser_test.go) drives headless Chromium.
 .PHONY: browser
@@ -90,13 +99,15 @@ $(BIN)/.stamp: tools/go.mod tools/go.sum
 .PHONY: tools
 tools: $(BIN)/.stamp ## Build buf, the protoc plugins and grpcurl into .bin.
 
-# Third-party protos: google/api from the npm package google-proto-files,
+# Third-party protos: google/api and google/rpc (for the Python stubs) from
+# the npm package google-proto-files,
 # openapiv2 options from the grpc-gateway module pinned in tools/go.mod.
 $(PROTOS)/.stamp: tools/go.mod Makefile
-	rm -rf $(PROTOS) && mkdir -p $(PROTOS)/google/api $(PROTOS)/protoc-gen-openapiv2/options .build/npm
+	rm -rf $(PROTOS) && mkdir -p $(PROTOS)/google/api $(PROTOS)/google/rpc $(PROTOS)/protoc-gen-openapiv2/options .build/npm
 	npm install --prefix .build/npm --no-audit --no-fund --no-package-lock --ignore-scripts \
 		google-proto-files@$(GOOGLE_PROTO_FILES_VERSION) >/dev/null
 	cp .build/npm/node_modules/google-proto-files/google/api/{annotations,http,httpbody,field_behavior}.proto $(PROTOS)/google/api/
+	cp .build/npm/node_modules/google-proto-files/google/rpc/{status,error_details}.proto $(PROTOS)/google/rpc/
 	gw=$$(cd tools && $(GO) list -m -f '{{.Dir}}' github.com/grpc-ecosystem/grpc-gateway/v2) && \
 		cp $$gw/protoc-gen-openapiv2/options/{annotations,openapiv2}.proto $(PROTOS)/protoc-gen-openapiv2/options/
 	chmod -R u+w $(PROTOS)
@@ -106,10 +117,11 @@ $(PROTOS)/.stamp: tools/go.mod Makefile
 protos: $(PROTOS)/.stamp ## Fetch third-party protos into .build/protos.
 
 .PHONY: generate
-generate: tools protos ## Regenerate gen/ from proto/.
+generate: tools protos python ## Regenerate gen/ from proto/ (Go, Python, OpenAPI).
 	rm -rf $(GEN_DIRS)
 	$(BIN)/buf generate
 	$(BIN)/buf generate --template buf.gen.openapi.yaml
+	$(BIN)/buf generate --template buf.gen.python.yaml
 	./scripts/gen-openapi-embed.sh gen/openapiv2
 
 .PHONY: lint
