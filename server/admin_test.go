@@ -13,7 +13,9 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -176,5 +178,22 @@ func TestReadyzFailsAtDrainStartBeforeListenersClose(t *testing.T) {
 	close(release)
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestChecksumFailuresAreCounted(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	g := startGateway(t, withMetrics(reg))
+	data := []byte(csvFile)
+	_, err := uploadGRPC(t.Context(), g, meta(func(m *eeov1.ImportMetadata) { m.ExpectedSha256 = sum([]byte("other")) }), data, 100)
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("upload with a wrong expected_sha256: %v", err)
+	}
+	if _, err := uploadGRPC(t.Context(), g, meta(), data, 100); err != nil {
+		t.Fatal(err)
+	}
+	m := testkit.Scrape(t, nil, g.adminURL+server.MetricsPath)
+	if v := m.Get("eeo_gateway_checksum_failures_total", "grpc_method", "CreateImport", "reason", server.ReasonChecksumMismatch); v != 1 {
+		t.Errorf("checksum failures = %v, want 1\n%s", v, m)
 	}
 }

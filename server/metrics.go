@@ -7,13 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"github.com/felixge/httpsnoop"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/status"
 )
 
 // serverMetrics are the server's own metrics. Every label value comes from
@@ -171,7 +170,7 @@ func (m *serverMetrics) countChecksumFailure(fullMethod string, err error) {
 	if err == nil {
 		return
 	}
-	switch reason := errorReason(err); reason {
+	switch reason := rpcerr.Info(err).GetReason(); reason {
 	case ReasonChecksumMismatch, ReasonDataLoss:
 		m.checksum.WithLabelValues(fullMethod[strings.LastIndexByte(fullMethod, '/')+1:], reason).Inc()
 	}
@@ -187,18 +186,4 @@ func (m *serverMetrics) streamChecksum(srv any, ss grpc.ServerStream, info *grpc
 	err := handler(srv, ss)
 	m.countChecksumFailure(info.FullMethod, err)
 	return err
-}
-
-// errorReason is the ErrorInfo reason of a gRPC status error, or "".
-func errorReason(err error) string {
-	st, ok := status.FromError(err)
-	if !ok {
-		return ""
-	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			return info.GetReason()
-		}
-	}
-	return ""
 }
