@@ -98,6 +98,8 @@ type Stack struct {
 	// GRPCAddr and RESTURL are the gateway's listeners.
 	GRPCAddr string
 	RESTURL  string
+	// AdminURL serves /metrics, /livez and /readyz, as in production.
+	AdminURL string
 	// APIKey authenticates to the gateway as a caller with every permission.
 	APIKey string
 
@@ -118,7 +120,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.Step <= 0 {
 		opts.Step = 50 * time.Millisecond
 	}
-	ports, err := freePorts(3)
+	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +130,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		ClientSecret: rand.Text(),
 		GRPCAddr:     "127.0.0.1:" + ports[1],
 		RESTURL:      "http://127.0.0.1:" + ports[2],
+		AdminURL:     "http://127.0.0.1:" + ports[3],
 		APIKey:       "bench-" + rand.Text(),
 		dir:          opts.Dir,
 	}
@@ -153,7 +156,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		s.Close()
 		return nil, err
 	}
-	for _, addr := range []string{s.GRPCAddr, strings.TrimPrefix(s.RESTURL, "http://")} {
+	for _, addr := range []string{s.GRPCAddr, strings.TrimPrefix(s.RESTURL, "http://"), strings.TrimPrefix(s.AdminURL, "http://")} {
 		if err := s.gateway.waitListening(ctx, addr); err != nil {
 			s.Close()
 			return nil, err
@@ -169,7 +172,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 func (s *Stack) gatewayConfig(opts Options) string {
 	sum := sha256.Sum256([]byte(s.APIKey))
 	var b strings.Builder
-	fmt.Fprintf(&b, "grpc_addr: %s\nhttp_addr: %s\n", s.GRPCAddr, strings.TrimPrefix(s.RESTURL, "http://"))
+	fmt.Fprintf(&b, "grpc_addr: %s\nhttp_addr: %s\nadmin_addr: %s\n", s.GRPCAddr,
+		strings.TrimPrefix(s.RESTURL, "http://"), strings.TrimPrefix(s.AdminURL, "http://"))
 	if opts.GatewayLogLevel != "" {
 		fmt.Fprintf(&b, "log_level: %s\n", opts.GatewayLogLevel)
 	}

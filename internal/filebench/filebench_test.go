@@ -1,6 +1,7 @@
 package filebench_test
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/eeo-gateway/eeo-gateway/internal/benchstack"
@@ -46,6 +47,11 @@ func TestSmoke(t *testing.T) {
 		if r.Name != want[i] || r.Err != nil || r.Bytes < size*9/10 {
 			t.Errorf("transfer %d: %s moved %d bytes, err %v; want %s moving about %d bytes intact", i, r.Name, r.Bytes, r.Err, want[i], size)
 		}
+	}
+	if resp, err := http.Get(stack.AdminURL + "/metrics"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /metrics on the admin listener: %v", err)
+	} else {
+		resp.Body.Close()
 	}
 	if rss, err := stack.GatewayPeakRSS(); err != nil || rss <= 0 {
 		t.Errorf("gateway peak RSS = %d, %v", rss, err)

@@ -85,7 +85,7 @@ func measureLoad(ctx context.Context, r *report) error {
 		}
 	}
 	r.commands = append(r.commands, fmt.Sprintf("load generator (bench/loadgen): %d rounds of Health/Check, gRPC GetToken, REST GetToken in turn, "+
-		"%d workers for %v each, one gRPC connection, one gateway process with its production defaults (JSON logs at info, audit on)",
+		"%d workers for %v each, one gRPC connection, one gateway process with its production defaults (JSON logs at info, audit on, metrics on the admin listener)",
 		r.cfg.rounds, r.cfg.concurrency, r.cfg.duration))
 	for i := range r.cfg.rounds {
 		var round loadRound
