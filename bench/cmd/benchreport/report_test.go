@@ -1,0 +1,84 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/bench/loadgen"
+	"github.com/eeo-gateway/eeo-gateway/internal/filebench"
+)
+
+// rowStatus returns the status of the first row whose description has the prefix.
+func rowStatus(t *testing.T, r *report, prefix string) status {
+	t.Helper()
+	for _, row := range r.rows() {
+		if strings.HasPrefix(row.what, prefix) {
+			return row.status
+		}
+	}
+	t.Fatalf("no row %q", prefix)
+	return notMeasured
+}
+
+func TestRowsJudgeEachGoal(t *testing.T) {
+	lat := func(d time.Duration) loadgen.Result {
+		return loadgen.Result{Calls: 100, Elapsed: time.Second, Latencies: []time.Duration{d}}
+	}
+	fast := func(name string, mibps float64) filebench.Result {
+		return filebench.Result{Name: name, Bytes: int64(mibps * (1 << 20)), Duration: time.Second}
+	}
+	r := &report{
+		cfg: config{concurrency: 16, stampede: 10_000, size: 1 << 30},
+		cacheHit: map[string]benchResult{
+			cacheOurs: {"ns/op": 20, "allocs/op": 0}, cacheOAuth2: {"ns/op": 99}, cacheGoogle: {"ns/op": 150},
+		},
+		load: []loadRound{{health: lat(time.Millisecond), grpcToken: lat(time.Millisecond), restToken: lat(time.Millisecond)}},
+		// cold p99 65 ms with a warm p99 of 10 ms: within 60 ms + warm.
+		stampedeCold: lat(65 * time.Millisecond), stampedeWarm: lat(10 * time.Millisecond), stampedeFetches: 1,
+		files: []filebench.Result{
+			fast(filebench.UploadDirect, 100), fast(filebench.UploadGRPC, 80), fast(filebench.UploadREST, 79),
+			fast(filebench.DownloadDirect, 100), fast(filebench.DownloadGRPC, 100), fast(filebench.DownloadREST, 100),
+		},
+		gatewayRSS: 65 << 20,
+	}
+	for prefix, want := range map[string]status{
+		"Token-cache hit":                    notMet, // 4.95×
+		"gRPC GetToken vs":                   met,
+		"Stampede":                           met,
+		"upload gRPC through":                met, // exactly 0.8×
+		"upload REST through":                notMet,
+		"Gateway peak RSS":                   notMet, // 65 MiB
+		"Gateway heap after":                 notMeasured,
+		"Idempotency log and token cache":    notMeasured,
+		"REST GetToken vs gRPC GetToken":     met,
+		"download REST through the gateway ": met,
+	} {
+		if got := rowStatus(t, r, prefix); got != want {
+			t.Errorf("%s: %v, want %v", prefix, got, want)
+		}
+	}
+	r.cacheHit[cacheOurs]["ns/op"] = 19.8
+	r.stampedeFetches = 2
+	if got := rowStatus(t, r, "Token-cache hit"); got != met {
+		t.Errorf("5× faster with no allocation: %v, want met", got)
+	}
+	if got := rowStatus(t, r, "Stampede"); got != notMet {
+		t.Errorf("two upstream fetches: %v, want not met", got)
+	}
+	r.cacheHit[cacheOurs]["allocs/op"] = 1
+	if got := rowStatus(t, r, "Token-cache hit"); got != notMet {
+		t.Errorf("an allocation per hit: %v, want not met", got)
+	}
+}
+
+func TestMarkdownWarnsOfALoadedMachine(t *testing.T) {
+	r := &report{machine: machine{Cores: 2, LoadBefore: "7.5 3 2", LoadAfter: "0.2 1 1"}}
+	if md := r.markdown(); !strings.Contains(md, "loaded machine") || !strings.Contains(md, "7.5") {
+		t.Fatalf("no load warning in:\n%s", md)
+	}
+	r.machine.LoadBefore = "0.3 0.2 0.1"
+	if md := r.markdown(); strings.Contains(md, "loaded machine") {
+		t.Fatal("a quiet machine was called loaded")
+	}
+}
