@@ -3,8 +3,6 @@ package access_test
 import (
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,10 +20,7 @@ func TestAudit(t *testing.T) {
 	log, buf, events := auditLog(t)
 	key, k := apiKey(t, "payroll")
 	ec := testkit.ES256Signer(t, "k1")
-	path := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(path, testkit.JWKS(ec), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := testkit.JWKSFile(t, ec)
 	e := newEnv(t, access.Config{
 		APIKeys: []access.APIKey{k},
 		JWT:     &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256"}, JWKSFile: path},

@@ -167,10 +167,7 @@ func TestAPIKey(t *testing.T) {
 // jwtEnv starts a server accepting JWTs from a JWKS file holding signers.
 func jwtEnv(t *testing.T, now *testkit.Clock, edit func(*access.JWTConfig), signers ...testkit.Signer) *env {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(path, testkit.JWKS(signers...), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := testkit.JWKSFile(t, signers...)
 	cfg := &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256", "RS256", "EdDSA"}, JWKSFile: path}
 	if edit != nil {
 		edit(cfg)

@@ -2,8 +2,6 @@ package access_test
 
 import (
 	"crypto/tls"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,10 +19,7 @@ import (
 func TestSameNameOtherKindGetsNoRights(t *testing.T) {
 	now := testkit.NewClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	ec := testkit.ES256Signer(t, "k1")
-	path := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(path, testkit.JWKS(ec), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := testkit.JWKSFile(t, ec)
 	key, k := apiKey(t, "bob")
 	g, err := access.New(access.Config{
 		APIKeys:  []access.APIKey{k},

@@ -2,8 +2,6 @@ package access_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -24,10 +22,7 @@ func TestConcurrentCallers(t *testing.T) {
 	log, _, events := auditLog(t)
 	key, k := apiKey(t, "payroll")
 	ec := testkit.ES256Signer(t, "k1")
-	path := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(path, testkit.JWKS(ec), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := testkit.JWKSFile(t, ec)
 	e := newEnv(t, access.Config{
 		APIKeys: []access.APIKey{k},
 		JWT: &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256"},

@@ -14,8 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -406,10 +404,7 @@ type issuer struct {
 func newIssuer(t *testing.T) issuer {
 	t.Helper()
 	iss := issuer{name: "https://idp.e2e.example", signer: testkit.ES256Signer(t, "e2e-key-1")}
-	iss.jwksFile = filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(iss.jwksFile, testkit.JWKS(iss.signer), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	iss.jwksFile = testkit.JWKSFile(t, iss.signer)
 	return iss
 }
 

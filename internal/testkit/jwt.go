@@ -10,6 +10,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -122,4 +124,13 @@ func failOn(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// JWKSFile writes the signers' JWK Set to a file in a temporary directory
+// of t and returns its path, for a JWKS file configuration.
+func JWKSFile(t testing.TB, signers ...Signer) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	failOn(t, os.WriteFile(path, JWKS(signers...), 0o600))
+	return path
 }
