@@ -20,8 +20,8 @@ const (
 
 // newDevStack builds `serve --dev`: an embedded EEO sandbox on a free
 // loopback port, one "demo" account pointing at it with a secret made up
-// for this run, one API key for the caller "dev", and a banner of commands
-// to try.
+// for this run, one API key for the caller "apikey:dev", and a banner of
+// commands to try.
 func newDevStack(f serveFlags, e env) (_ *stack, err error) {
 	s := &stack{env: e}
 	defer func() {
