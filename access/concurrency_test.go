@@ -30,7 +30,9 @@ func TestConcurrentCallers(t *testing.T) {
 		Policies:  []access.Policy{allPolicy(keyID("payroll")), allPolicy(jwtID("payroll-svc"))},
 		RateLimit: access.RateLimit{PerSecond: 1, Burst: 30, MaxCallers: 4},
 		Audit:     log,
-		Now:       now.Now,
+		// Every failure in full; their aggregation is TestUnauthenticatedFloodIsSummarized's.
+		Unauthenticated: access.Unauthenticated{AuditBurst: 1000},
+		Now:             now.Now,
 	})
 	jwtTok := ec.Sign(t, claims("payroll-svc", now.Now()))
 

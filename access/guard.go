@@ -61,6 +61,13 @@ type Config struct {
 	// refuses it together with APIKeys, JWT, MTLS or Policies, which it
 	// would ignore.
 	AllowUnauthenticated bool
+	// Unauthenticated bounds what failed authentication costs, per peer
+	// address: a failure rate, and audit events aggregated per interval.
+	Unauthenticated Unauthenticated
+	// MaxConcurrentTransfersPerCaller bounds each caller's open streams
+	// (uploads, downloads, watches); more are refused with
+	// RESOURCE_EXHAUSTED (ReasonTransferLimit). Default 32.
+	MaxConcurrentTransfersPerCaller int
 }
 
 // Guard authenticates, rate-limits, authorizes and audits gRPC calls. Its
@@ -77,6 +84,8 @@ type Guard struct {
 	reflection Reflection
 	limits     *limiters // nil: unlimited
 	audit      auditor
+	unauth     *unauthTracker
+	transfers  *transferSlots
 	// unauthenticated is the error for a call without credentials; its
 	// message lists the ways to authenticate this Guard accepts.
 	unauthenticated error
@@ -123,6 +132,12 @@ func newGuard(ctx context.Context, cfg Config) (*Guard, error) {
 		obs:        cfg.Observer,
 	}
 	var err error
+	if g.unauth, err = newUnauthTracker(cfg.Unauthenticated, cfg.Now); err != nil {
+		return nil, err
+	}
+	if g.transfers, err = newTransferSlots(cfg.MaxConcurrentTransfersPerCaller); err != nil {
+		return nil, err
+	}
 	if g.keys, err = newAPIKeys(cfg.APIKeys); err != nil {
 		return nil, err
 	}
@@ -182,9 +197,13 @@ func unauthenticatedMessage(cfg Config) string {
 	return "this method requires caller credentials: " + strings.Join(ways, ", or ")
 }
 
-// Close stops the JWKS refresh, if any. It is safe to call more than once.
+// Close stops the JWKS refresh, if any, and writes the authentication
+// failure summaries still due. It is safe to call more than once.
 func (g *Guard) Close() {
 	g.closeOnce.Do(func() {
+		for _, s := range g.unauth.flush() {
+			g.audit.writeSummary(context.Background(), s)
+		}
 		if g.jwt != nil {
 			g.jwt.close()
 		}
@@ -257,6 +276,18 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 			g.audit.write(ctx, rec, err)
 			return err
 		}
+		// Every guarded stream is long-lived (an upload, a download, a
+		// watch): it counts against the caller's share from now on.
+		key := g.transferKey(ctx, caller)
+		if !g.transfers.acquire(key) {
+			err := errTransferLimit(caller, g.transfers.max)
+			g.obs.TransferLimited(caller.Name)
+			if rule.audit {
+				g.audit.write(ctx, rec, err)
+			}
+			return err
+		}
+		defer g.transfers.release(key)
 		var first proto.Message
 		if rule.newFirst != nil {
 			first = rule.newFirst()
@@ -291,7 +322,7 @@ func (g *Guard) admit(ctx context.Context, rule methodRule, rec *auditRecord) (C
 	caller, err := g.authenticate(ctx)
 	g.observeAuthentication(ctx, caller, err)
 	if err != nil {
-		g.audit.write(ctx, *rec, err)
+		g.auditUnauthenticated(ctx, *rec, err)
 		return Caller{}, err
 	}
 	rec.caller = caller
@@ -334,6 +365,9 @@ func (g *Guard) authenticate(ctx context.Context) (Caller, error) {
 	if g.anonymous {
 		return Caller{Name: AnonymousCaller, Via: ViaUnauthenticated}, nil
 	}
+	if c, ok := g.screenedCaller(ctx); ok {
+		return c, nil
+	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	if vals := md.Get("authorization"); len(vals) > 0 {
 		return g.bearer(ctx, vals)
@@ -352,19 +386,9 @@ func (g *Guard) authenticate(ctx context.Context) (Caller, error) {
 // bearer authenticates an "authorization: Bearer <token>" value. Its
 // errors never contain the token.
 func (g *Guard) bearer(ctx context.Context, vals []string) (Caller, error) {
-	if len(vals) != 1 {
-		return Caller{}, errTokenInvalid("more than one authorization value")
-	}
-	scheme, token, ok := strings.Cut(strings.TrimSpace(vals[0]), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return Caller{}, errTokenInvalid(`unsupported authorization scheme; send "Bearer <token>"`)
-	}
-	token = strings.TrimSpace(token)
-	switch {
-	case token == "":
-		return Caller{}, errTokenInvalid("empty bearer token")
-	case len(token) > maxBearerBytes:
-		return Caller{}, errTokenInvalid("bearer token too long")
+	token, err := bearerToken(vals)
+	if err != nil {
+		return Caller{}, err
 	}
 	if name, ok := g.keys.match(token); ok {
 		return Caller{Name: name, Via: ViaAPIKey}, nil
@@ -372,6 +396,7 @@ func (g *Guard) bearer(ctx context.Context, vals []string) (Caller, error) {
 	if g.jwt != nil && looksLikeJWT(token) {
 		name, err := g.jwt.verify(ctx, token)
 		if err != nil {
+			g.unauth.verifyFailed(ctx)
 			return Caller{}, err
 		}
 		return Caller{Name: name, Via: ViaJWT}, nil

@@ -181,11 +181,12 @@ func newEnv(t *testing.T, cfg access.Config) *env {
 	return startEnv(t, g, nil, insecure.NewCredentials())
 }
 
-// startEnv serves g's interceptors with serverCreds (nil: plaintext) and
-// dials with clientCreds.
+// startEnv serves g's tap and interceptors, as production does, with
+// serverCreds (nil: plaintext) and dials with clientCreds.
 func startEnv(t *testing.T, g *access.Guard, serverCreds credentials.TransportCredentials, clientCreds credentials.TransportCredentials) *env {
 	t.Helper()
 	opts := []grpc.ServerOption{
+		grpc.InTapHandle(g.TapHandle()),
 		grpc.ChainUnaryInterceptor(g.UnaryInterceptor()),
 		grpc.ChainStreamInterceptor(g.StreamInterceptor()),
 	}

@@ -5,6 +5,9 @@ const (
 	AuthOK                 = "ok"
 	AuthMissingCredentials = "missing_credentials"
 	AuthInvalidCredentials = "invalid_credentials"
+	// AuthRateLimited: a JWT refused unverified because its address failed
+	// verification too often (Config.Unauthenticated).
+	AuthRateLimited = "rate_limited"
 )
 
 // AuthViaBearer and AuthViaNone name how a failed authentication was
@@ -24,12 +27,17 @@ const (
 type Observer interface {
 	// Authenticated reports an authentication: how it was done (a Via
 	// constant; AuthViaBearer or AuthViaNone when it failed) and its
-	// outcome (AuthOK, AuthMissingCredentials, AuthInvalidCredentials).
+	// outcome (AuthOK, AuthMissingCredentials, AuthInvalidCredentials,
+	// AuthRateLimited). Refusals at a stream's headers (TapHandle) are
+	// reported too, once each.
 	Authenticated(via, outcome string)
 	// Denied reports a call refused for lack of permission.
 	Denied(caller string, perm Permission)
 	// RateLimited reports a call refused by the caller's rate limit.
 	RateLimited(caller string)
+	// TransferLimited reports a stream refused because its caller already
+	// had Config.MaxConcurrentTransfersPerCaller open.
+	TransferLimited(caller string)
 }
 
 // NopObserver is an Observer that does nothing.
@@ -43,3 +51,6 @@ func (NopObserver) Denied(string, Permission) {}
 
 // RateLimited implements Observer.
 func (NopObserver) RateLimited(string) {}
+
+// TransferLimited implements Observer.
+func (NopObserver) TransferLimited(string) {}

@@ -48,7 +48,10 @@ import (
 // data); gRPC reflection needs credentials (the default,
 // ReflectionAuthenticated).
 func TestSecurityEveryRouteNeedsCredentials(t *testing.T) {
-	cfg := &access.Config{}
+	// Each refusal in full: the walk refuses far more than the default
+	// one-per-minute per address before the rest are summarized
+	// (TestSecurityUnauthenticatedFloodIsOneLine covers that).
+	cfg := &access.Config{Unauthenticated: access.Unauthenticated{AuditBurst: 1000}}
 	admin := grant(cfg, "admin", []string{access.AllAccounts}, permission.All()...)
 	s := newStack(t, stackOptions{Access: cfg})
 	methods := eeoMethods(t)

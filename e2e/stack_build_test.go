@@ -218,6 +218,7 @@ func guardStack(t *testing.T, opts stackOptions, cfg *server.Config, logger *slo
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.StreamTap = guard.TapHandle()
 	cfg.UnaryInterceptors = []grpc.UnaryServerInterceptor{guard.UnaryInterceptor()}
 	cfg.StreamInterceptors = []grpc.StreamServerInterceptor{guard.StreamInterceptor()}
 	cfg.RESTMetadata = guard.ForwardCertificate

@@ -268,7 +268,8 @@ type stackOptions struct {
 	Server func(*server.Config)
 
 	// Access, if set, puts an access.Guard in front of both services, wired
-	// as production wires it (cmd/eeo-gateway/serve.go): its interceptors
+	// as production wires it (cmd/eeo-gateway/stack.go): its tap as
+	// server.Config.StreamTap, its interceptors
 	// as server.Config.UnaryInterceptors and StreamInterceptors and its
 	// ForwardCertificate as RESTMetadata. Audit, if nil, is the shared log
 	// sink (component "audit"). The Guard is closed at cleanup. Nil means

@@ -11,6 +11,7 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/internal/docsui"
 	"github.com/eeo-gateway/eeo-gateway/internal/httpx"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -21,8 +22,10 @@ import (
 // newRESTHandler returns the REST facade: grpc-gateway routes that call the
 // gRPC server through conn, so REST traffic takes the same interceptor chain
 // as gRPC traffic; /openapi.json and the docs page on it at /docs/; and
-// /healthz backed by gRPC health.
-func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config, metrics *serverMetrics) (http.Handler, error) {
+// /healthz backed by gRPC health. Long-lived streams (uploads, downloads,
+// watches) go over their own connection, transfers, so however many of them
+// are open, unary calls and /healthz still find room on conn.
+func newRESTHandler(ctx context.Context, conn, transfers *grpc.ClientConn, cfg Config, metrics *serverMetrics) (http.Handler, error) {
 	opts := []runtime.ServeMuxOption{
 		runtime.WithErrorHandler(restErrorHandler),
 		runtime.WithForwardResponseOption(noStore),
@@ -44,11 +47,14 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, cfg Config, metr
 	if err := eeov1gw.RegisterTokenServiceHandler(ctx, gw, conn); err != nil {
 		return nil, err
 	}
-	if err := eeov1gw.RegisterImportReportServiceHandler(ctx, gw, conn); err != nil {
+	transferClient := eeov1.NewImportReportServiceClient(transfers)
+	if err := eeov1gw.RegisterImportReportServiceHandlerClient(ctx, gw, splitClient{
+		ImportReportServiceClient: eeov1.NewImportReportServiceClient(conn), transfers: transferClient,
+	}); err != nil {
 		return nil, err
 	}
 	// Registered last so they take precedence over generated routes.
-	files := &restFiles{mux: gw, client: eeov1.NewImportReportServiceClient(conn), uploadIdle: cfg.Limits.UploadIdleTimeout}
+	files := &restFiles{mux: gw, client: transferClient, uploadIdle: cfg.Limits.UploadIdleTimeout}
 	if err := files.register(); err != nil {
 		return nil, err
 	}
@@ -105,3 +111,27 @@ type statusOverride struct {
 }
 
 func (o statusOverride) WriteHeader(int) { o.ResponseWriter.WriteHeader(o.code) }
+
+// splitClient is the generated routes' ImportReportService client: unary
+// calls over the facade's unary connection, watches over its transfer
+// connection.
+type splitClient struct {
+	eeov1.ImportReportServiceClient
+	transfers eeov1.ImportReportServiceClient
+}
+
+func (c splitClient) WatchImport(ctx context.Context, in *eeov1.WatchImportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[eeov1.WatchImportResponse], error) {
+	return c.transfers.WatchImport(ctx, in, opts...)
+}
+
+func (c splitClient) WatchReport(ctx context.Context, in *eeov1.WatchReportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[eeov1.WatchReportResponse], error) {
+	return c.transfers.WatchReport(ctx, in, opts...)
+}
+
+func (c splitClient) DownloadReport(ctx context.Context, in *eeov1.DownloadReportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error) {
+	return c.transfers.DownloadReport(ctx, in, opts...)
+}
+
+func (c splitClient) CreateImport(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[eeov1.CreateImportRequest, eeov1.CreateImportResponse], error) {
+	return c.transfers.CreateImport(ctx, opts...)
+}

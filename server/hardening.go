@@ -17,21 +17,27 @@ import (
 )
 
 // gRPC server limits. A client may hold many streams (watches, downloads),
-// but not unboundedly many; messages are at most a 1 MiB upload chunk plus
-// slack; keepalive pings more often than every 10 s are abuse.
+// but not unboundedly many; keepalive pings more often than every 10 s are
+// abuse. grpc-go has one receive limit for every method: the largest
+// message any method takes, a 1 MiB upload chunk plus framing slack
+// (TokenService requests are a few hundred bytes). What an unauthenticated
+// peer can make the gateway buffer is bounded by that times
+// Limits.MaxPendingStreamsPerPeer (see admission).
 const (
 	maxConcurrentStreams = 1000
+	maxRecvMessageBytes  = 1<<20 + 64<<10
 	maxMessageBytes      = 4 << 20
 	maxRESTBodyBytes     = 1 << 20 // every body but an upload's, which streams and is capped separately
 )
 
-func grpcLimits() []grpc.ServerOption {
+func grpcLimits(l Limits) []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(maxConcurrentStreams),
-		grpc.MaxRecvMsgSize(maxMessageBytes),
+		grpc.MaxRecvMsgSize(maxRecvMessageBytes),
 		grpc.MaxSendMsgSize(maxMessageBytes),
+		grpc.ConnectionTimeout(l.HandshakeTimeout),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: l.ConnectionIdleTimeout, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 	}
 }
 

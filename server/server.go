@@ -24,6 +24,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/tap"
 )
 
 // Config is what a Server serves and how.
@@ -92,6 +93,12 @@ type Config struct {
 	// Limits bound bodies, connections and streams; zero fields take
 	// their defaults.
 	Limits Limits
+	// StreamTap, if set, runs when a gRPC stream's headers arrive, before
+	// any of its messages is read or an interceptor runs: the place to
+	// refuse, cheaply and without I/O, calls that carry no acceptable
+	// credentials (access.Guard.TapHandle). The context it returns is the
+	// call's.
+	StreamTap tap.ServerInHandle
 }
 
 // Defaults for Config.
@@ -170,7 +177,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	unary = append(unary, cfg.UnaryInterceptors...)
 	streams = append(streams, cfg.StreamInterceptors...)
-	serverOpts := grpcLimits()
+	serverOpts := grpcLimits(cfg.Limits)
 	if cfg.TracerProvider != nil {
 		if cfg.Propagator == nil {
 			cfg.Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
@@ -178,9 +185,11 @@ func New(cfg Config) (*Server, error) {
 		}
 		serverOpts = append(serverOpts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelOptions(cfg)...)))
 	}
+	adm := newAdmission(cfg.Limits, cfg.StreamTap)
 	s.grpc = grpc.NewServer(append(serverOpts, grpc.Creds(newServerCredentials(cfg.TLS)),
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, unary)...),
-		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, streams)...),
+		grpc.InTapHandle(adm.tap),
+		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{admitUnary}, unaryChain(cfg.Logger, unary)...)...),
+		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{admitStream}, streamChain(cfg.Logger, streams)...)...),
 	)...)
 	eeov1.RegisterTokenServiceServer(s.grpc, &tokenService{tokens: cfg.Tokens, now: cfg.Now})
 	eeov1.RegisterImportReportServiceServer(s.grpc, &importReportService{
@@ -223,7 +232,12 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 		return fmt.Errorf("connecting the REST facade to the gRPC server: %w", err)
 	}
 	defer conn.Close()
-	rest, err := newRESTHandler(ctx, conn, s.cfg, s.metrics)
+	transfers, err := internal.dial(s.cfg)
+	if err != nil {
+		return fmt.Errorf("connecting the REST facade to the gRPC server: %w", err)
+	}
+	defer transfers.Close()
+	rest, err := newRESTHandler(ctx, conn, transfers, s.cfg, s.metrics)
 	if err != nil {
 		return fmt.Errorf("building REST facade: %w", err)
 	}
@@ -235,6 +249,8 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 
+	grpcLis = newLimitListener(grpcLis, &s.cfg.Limits)
+	httpLis = newLimitListener(httpLis, &s.cfg.Limits)
 	if s.cfg.TLS != nil {
 		httpLis = tls.NewListener(httpLis, serverTLS(s.cfg.TLS, "h2", "http/1.1"))
 	}

@@ -135,6 +135,7 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		MaxUploadBytes:         cfg.Files.MaxUploadBytes,
 		WatchInterval:          cfg.Files.WatchInterval.Std(),
 		Logger:                 logger,
+		StreamTap:              guard.TapHandle(),
 		UnaryInterceptors:      []grpc.UnaryServerInterceptor{guard.UnaryInterceptor()},
 		StreamInterceptors:     []grpc.StreamServerInterceptor{guard.StreamInterceptor()},
 		RESTMetadata:           guard.ForwardCertificate,

@@ -17,6 +17,7 @@ type Access struct {
 	authentications *prometheus.CounterVec
 	denials         *prometheus.CounterVec
 	rateLimited     *prometheus.CounterVec
+	transferLimited *prometheus.CounterVec
 }
 
 // NewAccess registers the access metrics with reg. knownCallers are the
@@ -27,7 +28,7 @@ func NewAccess(reg prometheus.Registerer, knownCallers []string) (*Access, error
 		known: map[string]bool{},
 		authentications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "eeo_gateway_access_authentications_total",
-			Help: "Caller authentications by method (api_key, jwt, mtls, unauthenticated; bearer or none when failed) and outcome (ok, missing_credentials, invalid_credentials).",
+			Help: "Caller authentications by method (api_key, jwt, mtls, unauthenticated; bearer or none when failed) and outcome (ok, missing_credentials, invalid_credentials, rate_limited).",
 		}, []string{"method", "outcome"}),
 		denials: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "eeo_gateway_access_denials_total",
@@ -37,11 +38,15 @@ func NewAccess(reg prometheus.Registerer, knownCallers []string) (*Access, error
 			Name: "eeo_gateway_access_rate_limited_total",
 			Help: "Calls refused by the caller's rate limit, by configured caller (other for any identity the configuration does not name).",
 		}, []string{"caller"}),
+		transferLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eeo_gateway_access_transfer_limited_total",
+			Help: "Streams (uploads, downloads, watches) refused because the caller already had its share open, by configured caller (other for any identity the configuration does not name).",
+		}, []string{"caller"}),
 	}
 	for _, c := range knownCallers {
 		a.known[c] = true
 	}
-	for _, c := range []prometheus.Collector{a.authentications, a.denials, a.rateLimited} {
+	for _, c := range []prometheus.Collector{a.authentications, a.denials, a.rateLimited, a.transferLimited} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -69,4 +74,9 @@ func (a *Access) Denied(caller string, perm access.Permission) {
 // RateLimited implements access.Observer.
 func (a *Access) RateLimited(caller string) {
 	a.rateLimited.WithLabelValues(a.caller(caller)).Inc()
+}
+
+// TransferLimited implements access.Observer.
+func (a *Access) TransferLimited(caller string) {
+	a.transferLimited.WithLabelValues(a.caller(caller)).Inc()
 }
