@@ -176,12 +176,6 @@ func (m *serverMetrics) countChecksumFailure(fullMethod string, err error) {
 	}
 }
 
-func (m *serverMetrics) unaryChecksum(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	resp, err := handler(ctx, req)
-	m.countChecksumFailure(info.FullMethod, err)
-	return resp, err
-}
-
 func (m *serverMetrics) streamChecksum(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	err := handler(srv, ss)
 	m.countChecksumFailure(info.FullMethod, err)

@@ -171,9 +171,14 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.metrics = m
 		// Before the access guard, so its refusals are counted too.
-		exemplar := grpcprom.WithExemplarFromContext(traceExemplar)
-		unary = append(unary, m.grpc.UnaryServerInterceptor(exemplar), m.unaryChecksum)
-		streams = append(streams, m.grpc.StreamServerInterceptor(exemplar), m.streamChecksum)
+		var opts []grpcprom.Option
+		if cfg.TracerProvider != nil {
+			// Only then: looking for a span costs every observation.
+			opts = append(opts, grpcprom.WithExemplarFromContext(traceExemplar))
+		}
+		// Integrity failures only end streams (uploads, downloads).
+		unary = append(unary, m.grpc.UnaryServerInterceptor(opts...))
+		streams = append(streams, m.grpc.StreamServerInterceptor(opts...), m.streamChecksum)
 	}
 	unary = append(unary, cfg.UnaryInterceptors...)
 	streams = append(streams, cfg.StreamInterceptors...)
