@@ -74,11 +74,3 @@ func decodeError(err error) error {
 	}
 	return errors.New("invalid JSON value (timestamps must be RFC 3339)")
 }
-
-// needID is a doJSON check: an object without an id is of no use.
-func needID(kind, id string) error {
-	if id == "" {
-		return errors.New(kind + " has no id")
-	}
-	return nil
-}

@@ -8,14 +8,10 @@ import (
 
 // ListReportTypes returns the reports EEO can run (GET /v1/report-types).
 func (c *Client) ListReportTypes(ctx context.Context) ([]ReportType, error) {
-	var out struct {
+	out, err := getJSON[struct {
 		ReportTypes []ReportType `json:"report_types"`
-	}
-	r := &request{op: "list report types", method: http.MethodGet, url: c.endpoint(nil, "v1", "report-types")}
-	if err := c.doJSON(ctx, r, &out, nil); err != nil {
-		return nil, err
-	}
-	return out.ReportTypes, nil
+	}](ctx, c, "list report types", nil, "v1", "report-types")
+	return out.ReportTypes, err
 }
 
 // reportBody is CreateReport's request body. RequestID travels as the
@@ -49,7 +45,7 @@ func (c *Client) CreateReport(ctx context.Context, rr ReportRequest) (Report, er
 		r.idempotent = true
 	}
 	var rep Report
-	if err := c.doJSON(ctx, r, &rep, func() error { return needID("report", rep.ID) }); err != nil {
+	if err := c.doJSON(ctx, r, &rep, func() error { return needID(reportID(rep)) }); err != nil {
 		return Report{}, err
 	}
 	return rep, nil
@@ -57,46 +53,18 @@ func (c *Client) CreateReport(ctx context.Context, rr ReportRequest) (Report, er
 
 // GetReport returns one report (GET /v1/reports/{id}).
 func (c *Client) GetReport(ctx context.Context, id string) (Report, error) {
-	return c.reportCall(ctx, "get report", http.MethodGet, id)
+	return objectCall(ctx, c, "get report", http.MethodGet, "reports", id, reportID)
 }
 
 // CancelReport cancels a report that has not finished
 // (POST /v1/reports/{id}/cancel) and returns it. A finished one is an
 // *Error with Code "not_cancellable".
 func (c *Client) CancelReport(ctx context.Context, id string) (Report, error) {
-	return c.reportCall(ctx, "cancel report", http.MethodPost, id, "cancel")
-}
-
-// reportCall is a call on one report that answers with it.
-func (c *Client) reportCall(ctx context.Context, op, method, id string, suffix ...string) (Report, error) {
-	seg, err := pathID(op, id)
-	if err != nil {
-		return Report{}, err
-	}
-	var rep Report
-	// GETs are idempotent, and so is cancelling (see importCall).
-	r := &request{op: op, method: method, idempotent: true, url: c.endpoint(nil, append([]string{"v1", "reports", seg}, suffix...)...)}
-	if err := c.doJSON(ctx, r, &rep, func() error { return needID("report", rep.ID) }); err != nil {
-		return Report{}, err
-	}
-	return rep, nil
+	return objectCall(ctx, c, "cancel report", http.MethodPost, "reports", id, reportID, "cancel")
 }
 
 // ListReports returns one page of the account's reports, newest first
 // (GET /v1/reports). q.Type filters by report type.
 func (c *Client) ListReports(ctx context.Context, q ListQuery) (ReportPage, error) {
-	var page ReportPage
-	r := &request{op: "list reports", method: http.MethodGet, url: c.endpoint(listValues(q, "report_type"), "v1", "reports")}
-	err := c.doJSON(ctx, r, &page, func() error {
-		for _, rep := range page.Reports {
-			if err := needID("report", rep.ID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return ReportPage{}, err
-	}
-	return page, nil
+	return listCall(ctx, c, "list reports", "reports", listValues(q, "report_type"), func(p ReportPage) []Report { return p.Reports }, reportID)
 }

@@ -83,7 +83,7 @@ func (c *Client) CreateImport(ctx context.Context, u Upload) (Import, error) {
 			return b
 		}}
 	var imp Import
-	if err := c.doJSON(ctx, r, &imp, func() error { return needID("import", imp.ID) }); err != nil {
+	if err := c.doJSON(ctx, r, &imp, func() error { return needID(importID(imp)) }); err != nil {
 		return Import{}, err
 	}
 	return imp, nil
