@@ -1,6 +1,7 @@
 package eeo_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -141,4 +142,110 @@ func TestBreakerHalfOpensAfterOpenFor(t *testing.T) {
 			}
 		}
 	})
+}
+
+// breakerOptions opens the breaker after n failures, keeps it open a long
+// time, and does not retry, so that each call is one attempt.
+func breakerOptions(n uint32) func(*eeo.Options) {
+	return func(o *eeo.Options) {
+		o.Retry.Disabled = true
+		o.Breaker = eeo.BreakerPolicy{ConsecutiveFailures: n, OpenFor: time.Minute}
+	}
+}
+
+func TestBreakerOpensAndFailsFast(t *testing.T) {
+	h := newHarness(t, status(503), breakerOptions(3))
+	ctx := testContext(t)
+	for range 3 {
+		_, err := h.client.GetImport(ctx, "imp_1")
+		wantHTTPError(t, err, 503)
+	}
+	requests, fetches := h.requests.Load(), h.fetcher.Calls()
+	calls := map[string]func() error{
+		"get import":      func() error { _, err := h.client.GetImport(ctx, "imp_1"); return err },
+		"list reports":    func() error { _, err := h.client.ListReports(ctx, eeo.ListQuery{}); return err },
+		"download report": func() error { _, err := h.client.DownloadReport(ctx, "rpt_1"); return err },
+		"create import": func() error {
+			_, err := h.client.CreateImport(ctx, eeo.Upload{ImportType: "participants", Body: bytes.NewReader([]byte("a\n"))})
+			return err
+		},
+	}
+	for op, call := range calls {
+		err := call()
+		var ee *eeo.Error
+		if !errors.As(err, &ee) || ee.Code != eeo.CodeCircuitOpen || ee.Op != op || ee.StatusCode != 0 || !ee.Temporary() || ee.Timeout() {
+			t.Fatalf("%s: error %v, want circuit_open", op, err)
+		}
+		if ee.RetryAfter <= 0 || ee.RetryAfter > time.Minute {
+			t.Errorf("%s: RetryAfter %v, want in (0, 1m]", op, ee.RetryAfter)
+		}
+		if !strings.Contains(err.Error(), "circuit_open") {
+			t.Errorf("message %q", err.Error())
+		}
+	}
+	if h.requests.Load() != requests || h.fetcher.Calls() != fetches {
+		t.Errorf("an open breaker let a request (%d→%d) or a token fetch (%d→%d) through",
+			requests, h.requests.Load(), fetches, h.fetcher.Calls())
+	}
+	if logs := h.logs.String(); !strings.Contains(logs, "level=WARN msg=\"eeo circuit breaker changed state\"") || !strings.Contains(logs, "to=open") {
+		t.Errorf("state change not logged:\n%s", logs)
+	}
+}
+
+// Retried attempts count one by one: a call that fails three times opens a
+// breaker set to three, and returns its last real answer, not circuit_open.
+func TestBreakerCountsAttempts(t *testing.T) {
+	h := newHarness(t, status(500), func(o *eeo.Options) {
+		o.Breaker = eeo.BreakerPolicy{ConsecutiveFailures: 3, OpenFor: time.Minute}
+	})
+	_, err := h.client.GetImport(testContext(t), "imp_1")
+	wantHTTPError(t, err, 500)
+	_, err = h.client.GetImport(testContext(t), "imp_1")
+	var ee *eeo.Error
+	if !errors.As(err, &ee) || ee.Code != eeo.CodeCircuitOpen || h.requests.Load() != 3 {
+		t.Errorf("second call: %v after %d requests", err, h.requests.Load())
+	}
+}
+
+// Answers that blame the request, not EEO, never open the breaker, and any
+// answer resets the count of failures in a row.
+func TestBreakerIgnoresClientErrors(t *testing.T) {
+	h := newHarness(t, script(
+		status(400), status(404), status(409), status(413), status(422), status(404), status(400), // clean
+		status(503), status(404), status(503), // reset in between
+		okJSON(importJSON),
+	), breakerOptions(2))
+	ctx := testContext(t)
+	for i := range 11 {
+		_, err := h.client.GetImport(ctx, "imp_1")
+		var ee *eeo.Error
+		if errors.As(err, &ee) && ee.Code == eeo.CodeCircuitOpen {
+			t.Fatalf("call %d: breaker open", i+1)
+		}
+	}
+	if n := h.requests.Load(); n != 11 {
+		t.Errorf("%d requests, want 11", n)
+	}
+}
+
+// The caller giving up says nothing about EEO.
+func TestBreakerIgnoresCallerCancellation(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/imports/slow" {
+			<-r.Context().Done()
+			return
+		}
+		reply(w, http.StatusOK, importJSON)
+	}, breakerOptions(1))
+	for range 3 {
+		ctx, cancel := context.WithTimeout(testContext(t), 20*time.Millisecond)
+		_, err := h.client.GetImport(ctx, "slow")
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("error %v", err)
+		}
+	}
+	if _, err := h.client.GetImport(testContext(t), "imp_1"); err != nil {
+		t.Fatalf("after cancellations: %v", err)
+	}
 }

@@ -239,3 +239,30 @@ func TestClientTimeoutIsTimeout(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+func TestErrorTemporary(t *testing.T) {
+	for _, tt := range []struct {
+		err  *eeo.Error
+		want bool
+	}{
+		{&eeo.Error{Op: "x", StatusCode: 503}, true},
+		{&eeo.Error{Op: "x", StatusCode: 429, Code: eeo.CodeRateLimited}, true},
+		{&eeo.Error{Op: "x", StatusCode: 500}, true},
+		{&eeo.Error{Op: "x", Err: errors.New("connection reset")}, true},
+		{&eeo.Error{Op: "x", Err: context.DeadlineExceeded}, true},
+		{&eeo.Error{Op: "x", Code: eeo.CodeCircuitOpen, RetryAfter: time.Second}, true},
+		{&eeo.Error{Op: "x", Code: eeo.CodeConcurrencyLimited, Err: context.DeadlineExceeded}, true},
+		{&eeo.Error{Op: "x", StatusCode: 401, Code: eeo.CodeTokenRejectedMidUpload}, true},
+		{&eeo.Error{Op: "x", StatusCode: 409, Code: eeo.CodeIdempotencyKeyInUse}, true},
+		{&eeo.Error{Op: "x", Err: context.Canceled}, false},
+		{&eeo.Error{Op: "x", StatusCode: 401, Code: eeo.CodeTokenRejected}, false},
+		{&eeo.Error{Op: "x", StatusCode: 200, Code: eeo.CodeMalformedResponse}, false},
+		{&eeo.Error{Op: "x", StatusCode: 404, Code: eeo.CodeNotFound}, false},
+		{&eeo.Error{Op: "x", StatusCode: 409, Code: eeo.CodeNotCancellable}, false},
+		{&eeo.Error{Op: "x", StatusCode: 400}, false},
+	} {
+		if got := tt.err.Temporary(); got != tt.want {
+			t.Errorf("%v: Temporary() = %v", tt.err, got)
+		}
+	}
+}

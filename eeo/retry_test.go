@@ -1,157 +1,360 @@
 package eeo_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 )
 
-// A 401 drops the refused token, and the call is sent once more with a new
-// one: exactly one extra token fetch.
-func TestUnauthorizedRetriesOnceWithNewToken(t *testing.T) {
-	var tokens []string
-	var mu sync.Mutex
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		tokens = append(tokens, bearer(r))
-		mu.Unlock()
-		if bearer(r) == "tok-1" {
-			unauthorized(w)
-			return
-		}
-		reply(w, http.StatusOK, importJSON)
-	})
-	ctx := testContext(t)
-	got, err := h.client.GetImport(ctx, "imp_1")
+// script answers the n-th request (1-based) with steps[n-1], and every later
+// one with the last step.
+func script(steps ...http.HandlerFunc) http.HandlerFunc {
+	var n atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) {
+		i := min(int(n.Add(1)), len(steps)) - 1
+		steps[i](w, r)
+	}
+}
+
+func status(code int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		replyError(w, code, strings.ReplaceAll(strings.ToLower(http.StatusText(code)), " ", "_"), "")
+	}
+}
+
+func retryAfter(code int, value string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", value)
+		status(code)(w, r)
+	}
+}
+
+func okJSON(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		reply(w, http.StatusOK, body)
+	}
+}
+
+// noBreaker keeps the breaker out of tests about retries.
+func noBreaker(o *eeo.Options) { o.Breaker.Disabled = true }
+
+// wantHTTPError fails t unless err is a clean *eeo.Error for HTTP status code.
+// (testkit.WantStatus is for gRPC statuses.)
+func wantHTTPError(t *testing.T, err error, code int) *eeo.Error {
+	t.Helper()
+	var ee *eeo.Error
+	if !errors.As(err, &ee) || ee.StatusCode != code {
+		t.Fatalf("error %v, want an *eeo.Error with HTTP %d", err, code)
+	}
+	checkClean(t, err)
+	return ee
+}
+
+func TestRetryTransientFailureThenSuccess(t *testing.T) {
+	h := newHarness(t, script(status(503), status(503), okJSON(importJSON)), noBreaker)
+	got, err := h.client.GetImport(testContext(t), "imp_1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != "imp_1" {
+	if got != wantImport {
 		t.Errorf("import %+v", got)
 	}
-	if n := h.fetcher.Calls(); n != 2 {
-		t.Errorf("%d token fetches, want 2", n)
+	if n := h.requests.Load(); n != 3 {
+		t.Errorf("%d requests, want 3", n)
 	}
-	// The new token is cached: the next call needs no fetch.
-	if _, err := h.client.GetImport(ctx, "imp_1"); err != nil {
-		t.Fatal(err)
+	// Full jitter: each pause is in [0, ceiling], the ceiling doubling from
+	// InitialBackoff.
+	sleeps := h.clock.Sleeps()
+	if len(sleeps) != 2 || sleeps[0] < 0 || sleeps[0] > 200*time.Millisecond || sleeps[1] < 0 || sleeps[1] > 400*time.Millisecond {
+		t.Errorf("pauses %v, want two within [0,200ms] and [0,400ms]", sleeps)
 	}
-	if n := h.fetcher.Calls(); n != 2 {
-		t.Errorf("%d token fetches after a second call, want 2", n)
+	if logs := h.logs.String(); strings.Count(logs, "retrying") != 2 || !strings.Contains(logs, "status=503") || !strings.Contains(logs, `op="get import"`) {
+		t.Errorf("retries not logged:\n%s", logs)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := []string{"tok-1", "tok-2", "tok-2"}; !slices.Equal(tokens, want) {
-		t.Errorf("tokens sent %v, want %v", tokens, want)
-	}
-}
-
-// A JSON request body is sent again, whole, on the retry.
-func TestUnauthorizedRetryResendsJSONBody(t *testing.T) {
-	var bodies []string
-	var mu sync.Mutex
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		bodies = append(bodies, string(b))
-		mu.Unlock()
-		if bearer(r) == "tok-1" {
-			unauthorized(w)
-			return
-		}
-		reply(w, http.StatusCreated, reportJSON)
-	})
-	if _, err := h.client.CreateReport(testContext(t), eeo.ReportRequest{ReportType: "grants", RequestID: "r1"}); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(bodies) != 2 || bodies[0] != bodies[1] || bodies[0] == "" {
-		t.Errorf("bodies %q", bodies)
+	if strings.Contains(h.logs.String(), secretText) {
+		t.Error("logs contain a response body")
 	}
 }
 
-// Two calls refused at once share the one fetch of a new token: the cache
-// compares before invalidating, and its fetches are single-flight.
-func TestConcurrentUnauthorizedShareOneFetch(t *testing.T) {
-	var arrived atomic.Int32
-	both := make(chan struct{})
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		if bearer(r) == "tok-1" {
-			// Hold both refusals until both requests carried the old token.
-			if arrived.Add(1) == 2 {
-				close(both)
-			}
-			select {
-			case <-both:
-			case <-time.After(5 * time.Second):
-				t.Error("the second request never arrived with tok-1")
-			}
-			unauthorized(w)
-			return
-		}
-		reply(w, http.StatusOK, importJSON)
+func TestRetryJitterStaysUnderMaxBackoff(t *testing.T) {
+	h := newHarness(t, status(503), noBreaker, func(o *eeo.Options) {
+		o.Retry = eeo.RetryPolicy{MaxAttempts: 8, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, MaxElapsed: time.Hour}
 	})
-	ctx := testContext(t)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() {
-			if _, err := h.client.GetImport(ctx, "imp_1"); err != nil {
-				t.Error(err)
+	wantHTTPError(t, func() error { _, err := h.client.ListImports(testContext(t), eeo.ListQuery{}); return err }(), 503)
+	sleeps := h.clock.Sleeps()
+	ceilings := []time.Duration{100, 200, 300, 300, 300, 300, 300}
+	if len(sleeps) != len(ceilings) {
+		t.Fatalf("pauses %v, want %d", sleeps, len(ceilings))
+	}
+	for i, d := range sleeps {
+		if d < 0 || d > ceilings[i]*time.Millisecond {
+			t.Errorf("pause %d is %v, want within [0,%vms]", i, d, ceilings[i])
+		}
+	}
+}
+
+// Which answers are retried: transport-level trouble, 429 and 5xx. Each
+// call here fails once and then succeeds if retried.
+func TestRetryWhichStatuses(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		retry  bool
+	}{
+		{429, true}, {500, true}, {502, true}, {503, true}, {504, true},
+		{400, false}, {403, false}, {404, false}, {409, false}, {413, false}, {422, false}, {501, false},
+	} {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			h := newHarness(t, script(status(tt.status), okJSON(importJSON)), noBreaker)
+			_, err := h.client.GetImport(testContext(t), "imp_1")
+			want := int64(1)
+			if tt.retry {
+				want = 2
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				wantHTTPError(t, err, tt.status)
+			}
+			if n := h.requests.Load(); n != want {
+				t.Errorf("%d requests, want %d", n, want)
 			}
 		})
 	}
-	wg.Wait()
-	if n := h.fetcher.Calls(); n != 2 {
-		t.Errorf("%d token fetches, want 2 (one initial, one shared after the 401s)", n)
+}
+
+func TestMalformedAnswerIsNotRetried(t *testing.T) {
+	h := newHarness(t, script(okJSON(`{"id":`), okJSON(importJSON)), noBreaker)
+	_, err := h.client.GetImport(testContext(t), "imp_1")
+	if ee := wantHTTPError(t, err, 200); ee.Code != eeo.CodeMalformedResponse || h.requests.Load() != 1 {
+		t.Errorf("error %v after %d requests", err, h.requests.Load())
 	}
 }
 
-func TestPersistentUnauthorizedIsTokenRejected(t *testing.T) {
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) { unauthorized(w) })
+// A connection dropped before any answer is retried.
+func TestRetryTransportError(t *testing.T) {
+	h := newHarness(t, script(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Close()
+	}, okJSON(reportJSON)), noBreaker)
+	if _, err := h.client.GetReport(testContext(t), "rpt_1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.requests.Load(); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+func TestRetryAfterIsThePause(t *testing.T) {
+	t.Run("seconds", func(t *testing.T) {
+		h := newHarness(t, script(retryAfter(429, "3"), okJSON(importJSON)), noBreaker)
+		if _, err := h.client.GetImport(testContext(t), "imp_1"); err != nil {
+			t.Fatal(err)
+		}
+		// Longer than MaxBackoff would allow a jittered pause, and honoured.
+		if sleeps := h.clock.Sleeps(); !slices.Equal(sleeps, []time.Duration{3 * time.Second}) {
+			t.Errorf("pauses %v, want [3s]", sleeps)
+		}
+	})
+	t.Run("HTTP date", func(t *testing.T) {
+		var h *harness
+		h = newHarness(t, script(
+			// Dated by the client's clock, which is what it reads dates by.
+			func(w http.ResponseWriter, r *http.Request) {
+				retryAfter(503, h.clock.Now().Add(5*time.Second).UTC().Format(http.TimeFormat))(w, r)
+			},
+			okJSON(importJSON)), noBreaker)
+		if _, err := h.client.GetImport(testContext(t), "imp_1"); err != nil {
+			t.Fatal(err)
+		}
+		// The date has whole seconds, so the pause is in (4s, 5s].
+		if sleeps := h.clock.Sleeps(); len(sleeps) != 1 || sleeps[0] <= 4*time.Second || sleeps[0] > 5*time.Second {
+			t.Errorf("pauses %v, want one in (4s,5s]", sleeps)
+		}
+	})
+}
+
+// A Retry-After that would end beyond the retry budget ends the call at once,
+// with the answer's RetryAfter for the caller.
+func TestRetryAfterBeyondBudget(t *testing.T) {
+	h := newHarness(t, retryAfter(503, "15"), noBreaker, func(o *eeo.Options) { o.Retry.MaxElapsed = 10 * time.Second })
+	_, err := h.client.GetImport(t.Context(), "imp_1") // no deadline: only the budget limits
+	ee := wantHTTPError(t, err, 503)
+	if ee.RetryAfter != 15*time.Second || h.requests.Load() != 1 || len(h.clock.Sleeps()) != 0 {
+		t.Errorf("RetryAfter %v after %d requests and pauses %v", ee.RetryAfter, h.requests.Load(), h.clock.Sleeps())
+	}
+	if !strings.Contains(h.logs.String(), "retry budget exhausted") {
+		t.Errorf("reason not logged:\n%s", h.logs.String())
+	}
+}
+
+// Nor is a pause begun that would outlast the caller's deadline.
+func TestRetryPauseBeyondDeadline(t *testing.T) {
+	h := newHarness(t, retryAfter(429, "8"), noBreaker)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := h.client.GetImport(ctx, "imp_1")
+	ee := wantHTTPError(t, err, 429)
+	if ee.RetryAfter != 8*time.Second || h.requests.Load() != 1 || len(h.clock.Sleeps()) != 0 || time.Since(start) > 2*time.Second {
+		t.Errorf("RetryAfter %v after %d requests, pauses %v, %v", ee.RetryAfter, h.requests.Load(), h.clock.Sleeps(), time.Since(start))
+	}
+	if !strings.Contains(h.logs.String(), "deadline too close") {
+		t.Errorf("reason not logged:\n%s", h.logs.String())
+	}
+}
+
+func TestRetryMaxAttempts(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		policy eeo.RetryPolicy
+		want   int64
+	}{
+		{"default", eeo.RetryPolicy{}, 3},
+		{"five", eeo.RetryPolicy{MaxAttempts: 5}, 5},
+		{"one", eeo.RetryPolicy{MaxAttempts: 1}, 1},
+		{"disabled", eeo.RetryPolicy{MaxAttempts: 5, Disabled: true}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, status(503), noBreaker, func(o *eeo.Options) { o.Retry = tt.policy })
+			_, err := h.client.ListReportTypes(testContext(t))
+			wantHTTPError(t, err, 503)
+			if n, s := h.requests.Load(), len(h.clock.Sleeps()); n != tt.want || int64(s) != tt.want-1 {
+				t.Errorf("%d requests and %d pauses, want %d and %d", n, s, tt.want, tt.want-1)
+			}
+		})
+	}
+}
+
+// MaxElapsed bounds the attempts as well: with 1s pauses and 3.5s of budget,
+// the fourth attempt is the last.
+func TestRetryMaxElapsed(t *testing.T) {
+	h := newHarness(t, retryAfter(503, "1"), noBreaker, func(o *eeo.Options) {
+		o.Retry = eeo.RetryPolicy{MaxAttempts: 100, MaxElapsed: 3500 * time.Millisecond}
+	})
 	_, err := h.client.ListImportTypes(testContext(t))
-	var ee *eeo.Error
-	if !errors.As(err, &ee) || ee.Code != eeo.CodeTokenRejected || ee.StatusCode != http.StatusUnauthorized || ee.Op != "list import types" {
-		t.Fatalf("error %#v", err)
-	}
-	checkClean(t, err)
-	if n, r := h.fetcher.Calls(), h.requests.Load(); n != 2 || r != 2 {
-		t.Errorf("%d token fetches and %d requests, want 2 and 2", n, r)
-	}
-	// The second token was refused too, so it is not served again: the next
-	// call starts with a third.
-	h.client.ListImportTypes(testContext(t))
-	if n := h.fetcher.Calls(); n != 4 {
-		t.Errorf("%d token fetches after another call, want 4", n)
+	wantHTTPError(t, err, 503)
+	if n, s := h.requests.Load(), h.clock.Sleeps(); n != 4 || !slices.Equal(s, []time.Duration{time.Second, time.Second, time.Second}) {
+		t.Errorf("%d requests, pauses %v; want 4 and three of 1s", n, s)
 	}
 }
 
-// Token failures come back as the cache reported them, wrapped, so the
-// server maps them as it does for TokenService.
-func TestTokenSourceErrorsAreWrapped(t *testing.T) {
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) { t.Error("request sent without a token") })
-	h.fetcher.Fail(&auth.TokenError{Kind: auth.KindInvalidClient, StatusCode: 401, OAuthError: "invalid_client"})
-	_, err := h.client.GetReport(testContext(t), "rpt_1")
-	var fe *auth.FetchError
-	var te *auth.TokenError
+// The caller's cancellation ends a pause at once, with the real Sleep.
+func TestRetryPauseEndsWithContext(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		retryAfter(503, "10")(w, r)
+	}, noBreaker, func(o *eeo.Options) { o.Sleep = nil; o.Now = nil })
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		<-arrived
+		time.Sleep(50 * time.Millisecond) // into the 10s pause
+		cancel()
+	}()
+	start := time.Now()
+	_, err := h.client.GetImport(ctx, "imp_1")
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("returned after %v", d)
+	}
 	var ee *eeo.Error
-	if !errors.As(err, &fe) || !errors.As(err, &te) || te.Kind != auth.KindInvalidClient || errors.As(err, &ee) {
-		t.Errorf("error %v", err)
+	if !errors.As(err, &ee) || !errors.Is(err, context.Canceled) || ee.Timeout() || h.requests.Load() != 1 {
+		t.Errorf("error %v after %d requests", err, h.requests.Load())
+	}
+}
+
+func TestCreateReportRetriedOnlyWithRequestID(t *testing.T) {
+	var mu sync.Mutex
+	var keys []string
+	handler := func() http.HandlerFunc {
+		return script(status(503), func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			reply(w, http.StatusCreated, reportJSON)
+		})
+	}
+	record := func(next http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			keys = append(keys, r.Header.Get("Idempotency-Key"))
+			mu.Unlock()
+			next(w, r)
+		}
 	}
 
-	other, err := eeo.New("nobody", h.srv.URL, h.cache, eeo.Options{})
+	h := newHarness(t, record(handler()), noBreaker)
+	_, err := h.client.CreateReport(testContext(t), eeo.ReportRequest{ReportType: "grants"})
+	wantHTTPError(t, err, 503)
+	if n := h.requests.Load(); n != 1 {
+		t.Errorf("without a request id: %d requests, want 1", n)
+	}
+
+	mu.Lock()
+	keys = nil
+	mu.Unlock()
+	h = newHarness(t, record(handler()), noBreaker)
+	if _, err := h.client.CreateReport(testContext(t), eeo.ReportRequest{ReportType: "grants", RequestID: "req-9"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(keys, []string{"req-9", "req-9"}) {
+		t.Errorf("with a request id: keys sent %q, want it twice", keys)
+	}
+}
+
+func TestCancelCallsAreRetried(t *testing.T) {
+	h := newHarness(t, script(status(502), okJSON(importJSON), status(504), okJSON(reportJSON)), noBreaker)
+	ctx := testContext(t)
+	if _, err := h.client.CancelImport(ctx, "imp_1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.CancelReport(ctx, "rpt_1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.requests.Load(); n != 4 {
+		t.Errorf("%d requests, want 4", n)
+	}
+}
+
+// An upload's body is a one-shot stream: a 503 is final.
+func TestCreateImportIsNeverRetried(t *testing.T) {
+	data := csvData(100)
+	h := newHarness(t, script(status(503), okJSON(importJSON)), noBreaker)
+	src := &sourceReader{r: bytes.NewReader(data)}
+	_, err := h.client.CreateImport(testContext(t), eeo.Upload{ImportType: "participants", FileName: "p.csv",
+		RequestID: "req-1", Size: int64(len(data)), Body: src})
+	wantHTTPError(t, err, 503)
+	if n := h.requests.Load(); n != 1 || len(h.clock.Sleeps()) != 0 {
+		t.Errorf("%d requests and pauses %v, want 1 and none", n, h.clock.Sleeps())
+	}
+}
+
+func TestDownloadRetriedBeforeBody(t *testing.T) {
+	h := newHarness(t, script(status(503), func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "a,b\n")
+	}), noBreaker)
+	d, err := h.client.DownloadReport(testContext(t), "rpt_1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.GetReport(testContext(t), "rpt_1"); !errors.Is(err, auth.ErrUnknownAccount) {
-		t.Errorf("unknown account: %v", err)
+	defer d.Body.Close()
+	if body, err := io.ReadAll(d.Body); err != nil || string(body) != "a,b\n" || h.requests.Load() != 2 {
+		t.Errorf("body %q, err %v, after %d requests", body, err, h.requests.Load())
 	}
 }
