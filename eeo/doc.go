@@ -26,4 +26,9 @@
 //   - Non-streaming calls have an overall deadline (OperationTimeout);
 //     uploads and downloads instead fail when they stall
 //     (StreamIdleTimeout).
+//
+// Every call takes the same road, in this order: the breaker, a
+// concurrency slot, the time limit, then the attempts (a token, the
+// request, one more try with a fresh token after a 401, the answer). An
+// Observer (Options.Observer) sees each step, for metrics and tracing.
 package eeo

@@ -167,9 +167,15 @@ type callLimit struct {
 	moved   atomic.Int64 // bytes the stream moved
 }
 
-// startLimit starts r's time limit for a call on ctx.
+// startLimit starts r's time limit for a call on ctx. An answer streamed
+// to the caller (no r.answer) is always timed as a download, whose watchdog
+// can follow the body.
 func (p *pipeline) startLimit(ctx context.Context, r *request) *callLimit {
-	l := p.newLimit(ctx, r.timing)
+	t := r.timing
+	if r.answer == nil {
+		t = timedDownload
+	}
+	l := p.newLimit(ctx, t)
 	l.caller, l.op, l.observe = ctx, r.op, p.observe
 	return l
 }
