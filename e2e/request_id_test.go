@@ -15,8 +15,10 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 )
 
-// logLines returns this test's JSON log lines whose msg is msg.
-func logLines(t *testing.T, msg string) []map[string]any {
+// logLines returns the JSON log lines of this test's stack s whose msg is
+// msg. The stack, not only the test, is matched: with -count the same test
+// runs again in one process, and its earlier runs' lines are still there.
+func logLines(t *testing.T, s *stack, msg string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(allLogs()))
@@ -24,6 +26,9 @@ func logLines(t *testing.T, msg string) []map[string]any {
 	for sc.Scan() {
 		var m map[string]any
 		if json.Unmarshal(sc.Bytes(), &m) != nil || m["test"] != t.Name() || m["msg"] != msg {
+			continue
+		}
+		if id, _ := m["stack"].(float64); int64(id) != s.id {
 			continue
 		}
 		out = append(out, m)
@@ -59,14 +64,14 @@ func TestRESTRequestIDAndClientAddressReachLogsAuditAndEEO(t *testing.T) {
 		t.Fatalf("GET token: %d %s, X-Request-Id %q; want 200 and %q back", code, body, header.Get(requestid.Header), id)
 	}
 
-	accessLines := linesWith(logLines(t, "finished call"), "request_id", id)
+	accessLines := linesWith(logLines(t, s, "finished call"), "request_id", id)
 	if len(accessLines) != 1 {
 		t.Fatalf("access log lines with request_id %s: %v", id, accessLines)
 	}
 	if addr, _ := accessLines[0]["peer.address"].(string); !strings.HasPrefix(addr, "127.0.0.1:") {
 		t.Errorf("access log peer.address = %q, want the REST client's loopback address", addr)
 	}
-	audit := linesWith(logLines(t, "audit"), "request_id", id)
+	audit := linesWith(logLines(t, s, "audit"), "request_id", id)
 	if len(audit) != 1 {
 		t.Fatalf("audit events with request_id %s: %v", id, audit)
 	}
