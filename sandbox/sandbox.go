@@ -80,6 +80,14 @@ type Options struct {
 	// if Content-Length declares it) and creates nothing. Zero or negative
 	// means 4 GiB.
 	MaxUploadBytes int64
+	// OneActiveToken makes the token endpoint keep one active token per
+	// client: issuing a token revokes the client's earlier ones, so a
+	// protected request with an earlier token gets 401. Many OAuth
+	// providers behave so and EEO's documentation does not rule it out; it
+	// reproduces the 401 storm of several gateway replicas each fetching
+	// their own token for the same client. Stats.TokensRevoked counts
+	// the revocations.
+	OneActiveToken bool
 	// Now is the clock, a seam for tests. Nil means time.Now.
 	Now func() time.Time
 	// Logger receives debug and info events. Nil discards them. The sandbox
@@ -142,7 +150,7 @@ func New(opts Options) *Sandbox {
 	if s.maxUpload <= 0 {
 		s.maxUpload = defaultMaxUploadBytes
 	}
-	s.tokens = newTokenStore(s.idle, opts.Lifetime)
+	s.tokens = newTokenStore(s.idle, opts.Lifetime, opts.OneActiveToken)
 
 	// Routes match paths only and handlers check methods themselves, so the
 	// token endpoint can count and fault every request, and the catch-all

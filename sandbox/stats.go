@@ -16,6 +16,9 @@ type Stats struct {
 	TokenRequests int64 `json:"token_requests"`
 	// TokensIssued counts access tokens issued.
 	TokensIssued int64 `json:"tokens_issued"`
+	// TokensRevoked counts live tokens revoked because a newer token was
+	// issued to the same client (only with Options.OneActiveToken).
+	TokensRevoked int64 `json:"tokens_revoked"`
 	// APIRequests counts every request to a protected endpoint.
 	APIRequests int64 `json:"api_requests"`
 	// RejectedTokens counts protected requests answered 401 because the
@@ -62,6 +65,7 @@ const (
 type counters struct {
 	tokenRequests  atomic.Int64
 	tokensIssued   atomic.Int64
+	tokensRevoked  atomic.Int64
 	apiRequests    atomic.Int64
 	rejectedTokens atomic.Int64
 	importsCreated atomic.Int64
@@ -111,6 +115,7 @@ func (s *Sandbox) Stats() Stats {
 	return Stats{
 		TokenRequests:         s.stats.tokenRequests.Load(),
 		TokensIssued:          s.stats.tokensIssued.Load(),
+		TokensRevoked:         s.stats.tokensRevoked.Load(),
 		APIRequests:           s.stats.apiRequests.Load(),
 		RejectedTokens:        s.stats.rejectedTokens.Load(),
 		ImportsCreated:        s.stats.importsCreated.Load(),

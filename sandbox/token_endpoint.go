@@ -89,9 +89,10 @@ func (s *Sandbox) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 
 	token := newToken()
-	s.tokens.add(token, creds.id, s.now())
+	revoked := s.tokens.add(token, creds.id, s.now())
 	s.stats.tokensIssued.Add(1)
-	s.log.Debug("sandbox: token issued", "client_id", creds.id, "token_fp", fingerprint(token))
+	s.stats.tokensRevoked.Add(int64(revoked))
+	s.log.Debug("sandbox: token issued", "client_id", creds.id, "token_fp", fingerprint(token), "revoked_earlier", revoked)
 
 	resp := tokenResponse{AccessToken: token, TokenType: "Bearer", Scope: r.PostForm.Get("scope")}
 	if s.expiresIn > 0 {

@@ -35,14 +35,17 @@ type tokenState struct {
 type tokenStore struct {
 	idle     time.Duration // read-only
 	lifetime time.Duration // read-only; <= 0 means none
+	// oneActive makes an issuance revoke the client's earlier tokens, as
+	// OAuth providers that keep one active token per client do; read-only.
+	oneActive bool
 
 	mu     sync.Mutex
 	live   map[string]*tokenState // guarded by mu; keyed by access token
 	issued []string               // guarded by mu; every token ever issued, for leak scans
 }
 
-func newTokenStore(idle, lifetime time.Duration) *tokenStore {
-	return &tokenStore{idle: idle, lifetime: lifetime, live: make(map[string]*tokenState)}
+func newTokenStore(idle, lifetime time.Duration, oneActive bool) *tokenStore {
+	return &tokenStore{idle: idle, lifetime: lifetime, oneActive: oneActive, live: make(map[string]*tokenState)}
 }
 
 // newToken returns a fresh opaque access token.
@@ -73,18 +76,25 @@ func (ts *tokenStore) check(t *tokenState, now time.Time) error {
 	return nil
 }
 
-// add stores a new token issued at now. It also sweeps unusable tokens,
-// so memory is bounded by live tokens rather than by issuances.
-func (ts *tokenStore) add(token, clientID string, now time.Time) {
+// add stores a new token issued at now and returns how many live tokens of
+// the same client it revoked (always 0 unless oneActive). It also sweeps
+// unusable tokens, so memory is bounded by live tokens rather than by
+// issuances.
+func (ts *tokenStore) add(token, clientID string, now time.Time) (revoked int) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	for k, t := range ts.live {
-		if ts.check(t, now) != nil {
+		switch {
+		case ts.check(t, now) != nil:
 			delete(ts.live, k)
+		case ts.oneActive && t.clientID == clientID:
+			delete(ts.live, k)
+			revoked++
 		}
 	}
 	ts.live[token] = &tokenState{clientID: clientID, issuedAt: now, lastUsed: now}
 	ts.issued = append(ts.issued, token)
+	return revoked
 }
 
 // use validates token at now and, if it is usable, slides its idle window

@@ -253,6 +253,37 @@ func TestBusyPortFailsClearly(t *testing.T) {
 }
 
 func TestSandboxCommand(t *testing.T) {
+	url := startSandboxCommand(t)
+	if status, _ := sandboxToken(t, url); status != http.StatusOK {
+		t.Fatalf("token request to the standalone sandbox: %d", status)
+	}
+}
+
+// --one-active-token makes the standalone sandbox revoke a client's earlier
+// token on every issuance, so the storm can be reproduced against it.
+func TestSandboxCommandOneActiveToken(t *testing.T) {
+	url := startSandboxCommand(t, "--one-active-token")
+	_, first := sandboxToken(t, url)
+	if status, _ := sandboxToken(t, url); status != http.StatusOK {
+		t.Fatalf("second token request: %d", status)
+	}
+	req, _ := http.NewRequest(http.MethodGet, url+"/v1/whoami", nil)
+	req.Header.Set("Authorization", "Bearer "+first)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("earlier token after a second issuance: %d, want 401", resp.StatusCode)
+	}
+}
+
+// startSandboxCommand runs `eeo-gateway sandbox` with args until the test
+// ends and returns its base URL.
+func startSandboxCommand(t *testing.T, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, outW := io.Pipe()
 	done := make(chan error, 1)
@@ -263,7 +294,7 @@ func TestSandboxCommand(t *testing.T) {
 		return ""
 	}
 	go func() {
-		done <- run(ctx, []string{"sandbox", "--listen", "127.0.0.1:0"}, env{getenv: getenv, stdout: outW, stderr: io.Discard})
+		done <- run(ctx, append([]string{"sandbox", "--listen", "127.0.0.1:0"}, args...), env{getenv: getenv, stdout: outW, stderr: io.Discard})
 		outW.Close()
 	}()
 	line, _ := bufio.NewReader(out).ReadString('\n')
@@ -273,6 +304,20 @@ func TestSandboxCommand(t *testing.T) {
 		cancel()
 		t.Fatalf("no address in %q: %v", line, <-done)
 	}
+	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("sandbox command returned %v", err)
+		}
+	})
+	return url
+}
+
+// sandboxToken requests a token for demo-client from the sandbox at url
+// and returns the status and the access token (empty unless 200).
+func sandboxToken(t *testing.T, url string) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth("demo-client", "sandbox-secret")
@@ -280,15 +325,14 @@ func TestSandboxCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	http.DefaultClient.CloseIdleConnections()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("token request to the standalone sandbox: %d", resp.StatusCode)
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
 	}
-	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		t.Fatalf("sandbox command returned %v", err)
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil && resp.StatusCode == http.StatusOK {
+		t.Fatalf("token response: %v", err)
 	}
+	return resp.StatusCode, body.AccessToken
 }
 
 // --insecure-allow-unauthenticated turns every policy off; with access

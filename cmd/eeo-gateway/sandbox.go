@@ -14,6 +14,7 @@ func newSandboxCmd(e env) *cobra.Command {
 		listen, clientID, secretEnv, logLevel string
 		idle, step                            time.Duration
 		maxUpload                             int64
+		oneActive                             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sandbox",
@@ -37,6 +38,7 @@ func newSandboxCmd(e env) *cobra.Command {
 				IdleTimeout:    idle,
 				StepDuration:   step,
 				MaxUploadBytes: maxUpload,
+				OneActiveToken: oneActive,
 				Logger:         logger,
 			})
 			fmt.Fprintf(e.stdout, "EEO sandbox listening on http://%s (token endpoint /oauth2/token, client %q)\n", lis.Addr(), clientID)
@@ -50,6 +52,7 @@ func newSandboxCmd(e env) *cobra.Command {
 	f.DurationVar(&idle, "idle-timeout", 3599*time.Second, "tokens unused this long are rejected (EEO's inactivity rule)")
 	f.DurationVar(&step, "step", time.Second, "how long imports and reports spend in each processing state")
 	f.Int64Var(&maxUpload, "max-upload-bytes", 4<<30, "largest accepted import file")
+	f.BoolVar(&oneActive, "one-active-token", false, "issuing a token revokes the client's earlier ones (reproduces the 401 storm of replicas that each fetch their own token)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }
