@@ -306,6 +306,11 @@ type stackOptions struct {
 	// WrapListeners, if set, wraps the gRPC and REST listeners before the
 	// server sees them, e.g. to count what it reads from each connection.
 	WrapListeners func(grpcLis, httpLis net.Listener) (net.Listener, net.Listener)
+
+	// shared, if set, is an EEO side (and its credentials) that several
+	// stacks use, as replicas of one deployment do; newReplicas sets it.
+	// The stack then neither starts nor stops a sandbox of its own.
+	shared *sharedEEO
 }
 
 // countingSink is logSink, counting the bytes written through it.
@@ -384,8 +389,16 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	if opts.Clock != nil {
 		now = opts.Clock.Now
 	}
-	creds := newStackCredentials(opts)
-	eeoSide := startEEO(t, opts, creds, now, logger)
+	var (
+		creds   stackCredentials
+		eeoSide *stackEEO
+	)
+	if opts.shared != nil {
+		creds, eeoSide = opts.shared.creds, opts.shared.eeo
+	} else {
+		creds = newStackCredentials(opts)
+		eeoSide = startEEO(t, opts, creds, now, logger)
+	}
 	tokens := newStackCache(t, opts, creds, eeoSide.upstreamURL, now, logger)
 	upstreams, upstreamTransport := newStackUpstreams(t, opts, eeoSide.upstreamURL, tokens.cache, logger)
 
@@ -433,7 +446,9 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		// any dial still finishing is closed rather than pooled.
 		tokens.transport.CloseIdleConnections()
 		upstreamTransport.CloseIdleConnections()
-		eeoSide.stop(t)
+		if opts.shared == nil {
+			eeoSide.stop(t)
+		}
 		clientTransport.CloseIdleConnections()
 	})
 	return s
