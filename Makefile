@@ -57,9 +57,9 @@ build: ## Build ./eeo-gateway with the version stamped in (VERSION, COMMIT, BUIL
 BENCH_GO := cd bench && $(GO)
 
 .PHONY: test
-test: browser python ## go vet and every test with the race detector, the bench module's too (installs chromium and the Python gRPC packages for their tests).
+test: browser python redis ## go vet and every test with the race detector, the bench module's too (installs chromium, redis-server and the Python gRPC packages for their tests).
 	$(GO) vet ./...
-	EEO_BROWSER_REQUIRED=1 EEO_PYTHON_REQUIRED=1 $(GO) test -race -count=1 ./...
+	EEO_BROWSER_REQUIRED=1 EEO_PYTHON_REQUIRED=1 EEO_REDIS_REQUIRED=1 $(GO) test -race -count=1 ./...
 	$(BENCH_GO) vet -mod=mod ./...
 	$(BENCH_GO) test -mod=mod -race -count=1 ./...
 
@@ -71,6 +71,11 @@ PYTHON_DEBS := protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-p
 python: ## Install Debian's protoc, gRPC Python plugin, python3-grpcio and python3-protobuf if missing.
 	@missing=$$(for p in $(PYTHON_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 		if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
+
+# The Redis backend's tests (internal/redistest) run Debian's redis-server.
+.PHONY: redis
+redis: ## Install Debian's redis-server with apt-get if it is missing.
+	@command -v redis-server >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
 
 # The docs page test (e2e/docs_browser_test.go) drives headless Chromium.
 .PHONY: browser
