@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,9 +13,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 )
 
 // script answers the n-th request (1-based) with steps[n-1], and every later
@@ -204,20 +207,27 @@ func TestRetryAfterBeyondBudget(t *testing.T) {
 	}
 }
 
-// Nor is a pause begun that would outlast the caller's deadline.
+// Nor is a pause begun that would outlast the caller's deadline. The call
+// runs in a synctest bubble on the time package's (fake) clock, so "no
+// pause" is exactly no time passing, however busy the machine.
 func TestRetryPauseBeyondDeadline(t *testing.T) {
-	h := newHarness(t, retryAfter(429, "8"), noBreaker)
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	start := time.Now()
-	_, err := h.client.GetImport(ctx, "imp_1")
-	ee := wantHTTPError(t, err, 429)
-	if ee.RetryAfter != 8*time.Second || h.requests.Load() != 1 || len(h.clock.Sleeps()) != 0 || time.Since(start) > 2*time.Second {
-		t.Errorf("RetryAfter %v after %d requests, pauses %v, %v", ee.RetryAfter, h.requests.Load(), h.clock.Sleeps(), time.Since(start))
-	}
-	if !strings.Contains(h.logs.String(), "deadline too close") {
-		t.Errorf("reason not logged:\n%s", h.logs.String())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		logs := &testkit.SyncBuffer{}
+		h := newMemHarness(t, retryAfter(429, "8"), noBreaker, func(o *eeo.Options) {
+			o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		})
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := h.client.GetImport(ctx, "imp_1")
+		ee := wantHTTPError(t, err, 429)
+		if elapsed := time.Since(start); ee.RetryAfter != 8*time.Second || h.requests.Load() != 1 || elapsed != 0 {
+			t.Errorf("RetryAfter %v after %d requests and %v; want 8s after one request and no pause", ee.RetryAfter, h.requests.Load(), elapsed)
+		}
+		if !strings.Contains(logs.String(), "deadline too close") {
+			t.Errorf("reason not logged:\n%s", logs.String())
+		}
+	})
 }
 
 func TestRetryMaxAttempts(t *testing.T) {
@@ -255,28 +265,31 @@ func TestRetryMaxElapsed(t *testing.T) {
 	}
 }
 
-// The caller's cancellation ends a pause at once, with the real Sleep.
+// The caller's cancellation ends a pause at once, with the real Sleep (the
+// time package's, fake in the synctest bubble: "at once" is exact).
 func TestRetryPauseEndsWithContext(t *testing.T) {
-	arrived := make(chan struct{}, 1)
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		retryAfter(503, "10")(w, r)
-	}, noBreaker, func(o *eeo.Options) { o.Sleep = nil; o.Now = nil })
-	ctx, cancel := context.WithCancel(t.Context())
-	go func() {
-		<-arrived
-		time.Sleep(50 * time.Millisecond) // into the 10s pause
-		cancel()
-	}()
-	start := time.Now()
-	_, err := h.client.GetImport(ctx, "imp_1")
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("returned after %v", d)
-	}
-	var ee *eeo.Error
-	if !errors.As(err, &ee) || !errors.Is(err, context.Canceled) || ee.Timeout() || h.requests.Load() != 1 {
-		t.Errorf("error %v after %d requests", err, h.requests.Load())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		arrived := make(chan struct{}, 1)
+		h := newMemHarness(t, func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			retryAfter(503, "10")(w, r)
+		}, noBreaker)
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			<-arrived
+			time.Sleep(50 * time.Millisecond) // into the 10s pause
+			cancel()
+		}()
+		start := time.Now()
+		_, err := h.client.GetImport(ctx, "imp_1")
+		if d := time.Since(start); d != 50*time.Millisecond {
+			t.Errorf("returned after %v, want 50ms: when the caller cancelled", d)
+		}
+		var ee *eeo.Error
+		if !errors.As(err, &ee) || !errors.Is(err, context.Canceled) || ee.Timeout() || h.requests.Load() != 1 {
+			t.Errorf("error %v after %d requests", err, h.requests.Load())
+		}
+	})
 }
 
 func TestCreateReportRetriedOnlyWithRequestID(t *testing.T) {
