@@ -432,13 +432,14 @@ func TestJWKSURLUnreachableAtNew(t *testing.T) {
 	}
 }
 
-// eventually polls cond for up to 5s.
+// eventually polls cond for up to 30s: a hang guard, generous because a
+// loaded CI machine can take seconds over the TLS fetches it waits for.
 func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 5s")
+			t.Fatal("condition not met in 30s")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -150,10 +150,11 @@ func issueFor(t *testing.T, ts *httptest.Server, id, secret string) string {
 }
 
 // eventually waits for cond, which depends on a handler finishing after
-// the client has already seen an error. The deadline is a hang guard.
+// the client has already seen an error. The deadline is a hang guard,
+// generous for a loaded CI machine.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
