@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,16 +53,18 @@ func boundBodies(timeout time.Duration, next http.Handler) http.Handler {
 }
 
 // takeUploadBody returns r's uncapped body with an idle deadline of idle
-// instead of the total one. Only the upload handler calls it, after routing
-// chose it, so the cap exemption follows the route actually served and not
-// a guess from the path. If something already read from the capped body
+// instead of the total one, and a func that makes its pending and later
+// reads fail at once. Only the upload handler calls it, after routing chose
+// it, so the cap exemption follows the route actually served and not a
+// guess from the path. If something already read from the capped body
 // (form parsing for a method override), the capped body is returned as is.
-func takeUploadBody(r *http.Request, idle time.Duration) io.Reader {
+func takeUploadBody(r *http.Request, idle time.Duration) (io.Reader, func()) {
 	raw, ok := r.Context().Value(rawBodyKey{}).(*rawBody)
 	if !ok || raw.capped.started {
-		return r.Body
+		return r.Body, func() {}
 	}
-	return &idleBody{body: raw.body, rc: raw.rc, idle: idle}
+	b := &idleBody{body: raw.body, rc: raw.rc, idle: idle}
+	return b, b.interrupt
 }
 
 // deadlineBody clears the read deadline once the body has been read to its
@@ -87,15 +91,30 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 // deadline at most every idle/8, so a fast upload does not pay for a
 // deadline update per read.
 type idleBody struct {
-	body     io.ReadCloser
-	rc       *http.ResponseController
-	idle     time.Duration
-	extended time.Time // when the deadline was last moved
-	done     bool
+	interrupted atomic.Bool
+	body        io.ReadCloser
+	rc          *http.ResponseController
+	idle        time.Duration
+	extended    time.Time   // when the deadline was last moved
+	done        atomic.Bool // the body has been read to its end
+}
+
+// errInterrupted fails the reads of an interrupted upload body.
+var errInterrupted = errors.New("upload body read interrupted: the call has ended")
+
+// interrupt fails the pending read, if any, and every later one.
+func (b *idleBody) interrupt() {
+	b.interrupted.Store(true)
+	if !b.done.Load() {
+		_ = b.rc.SetReadDeadline(time.Unix(1, 0))
+	}
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	if b.done {
+	if b.interrupted.Load() {
+		return 0, errInterrupted
+	}
+	if b.done.Load() {
 		return b.body.Read(p)
 	}
 	if now := time.Now(); now.Sub(b.extended) >= b.idle/8 {
@@ -104,7 +123,7 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.body.Read(p)
 	if err == io.EOF {
-		b.done = true
+		b.done.Store(true)
 		_ = b.rc.SetReadDeadline(time.Time{})
 	}
 	return n, err

@@ -83,7 +83,8 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 
 	// The route is the upload's, so the body is exempt from the JSON cap;
 	// files.max_upload_bytes bounds it instead.
-	r.Body = readCloser{takeUploadBody(r, f.uploadIdle), r.Body}
+	upload, interrupt := takeUploadBody(r, f.uploadIdle)
+	r.Body = readCloser{upload, r.Body}
 	var body io.Reader = r.Body
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		part, err := fileFromMultipart(r, md)
@@ -118,16 +119,44 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 		f.fail(ctx, w, r, err)
 		return
 	}
+	// The answer is awaited while the body is sent, so a server that ends
+	// the call early (refusing it: over the caller's share of transfers,
+	// say) is heard at once, and interrupts a body that may have stalled.
+	type answer struct {
+		resp *eeov1.CreateImportResponse
+		err  error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		resp := new(eeov1.CreateImportResponse)
+		err := stream.RecvMsg(resp)
+		answered <- answer{resp, err}
+		if err != nil {
+			interrupt()
+		}
+	}()
 	if err := sendUpload(stream, md, body); errors.Is(err, errBodyRead) {
+		select {
+		case a := <-answered:
+			if a.err != nil {
+				// The server ended the call first; its reason stands.
+				f.fail(ctx, w, r, a.err)
+				return
+			}
+		default:
+		}
 		// The body broke off or is malformed (chunked encoding, multipart
 		// boundary). Cancelling tells the server, which fails the upstream
 		// body; the client, if still there, learns nothing was imported.
 		cancel()
+		<-answered
 		f.fail(r.Context(), w, r, rpcerr.New(codes.InvalidArgument, ReasonUploadAborted,
 			"the request body ended early or is malformed; nothing was imported", nil))
 		return
 	}
-	resp, err := stream.CloseAndRecv()
+	stream.CloseSend()
+	a := <-answered
+	resp, err := a.resp, a.err
 	if err != nil {
 		f.fail(ctx, w, r, err)
 		return
