@@ -97,6 +97,9 @@ func (a *admission) tap(ctx context.Context, info *tap.Info) (context.Context, e
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	ps := &pendingStream{release: func() { a.pending.release(addr) }}
+	// Locked so that neither callback can end the stream before both are
+	// in place.
+	ps.mu.Lock()
 	ps.timer = time.AfterFunc(a.limits.PendingStreamTimeout, func() {
 		if ps.end() {
 			a.limits.refused(ReasonPendingStreamTimeout)
@@ -106,6 +109,7 @@ func (a *admission) tap(ctx context.Context, info *tap.Info) (context.Context, e
 	// A stream that ends (reset, cancelled) before its first message gives
 	// its place back too.
 	ps.stopAfter = context.AfterFunc(ctx, func() { ps.end() })
+	ps.mu.Unlock()
 	return context.WithValue(ctx, pendingKey{}, ps), nil
 }
 
@@ -114,23 +118,30 @@ type pendingKey struct{}
 
 // pendingStream is a stream's place among its peer's pending streams.
 type pendingStream struct {
-	once      sync.Once
-	release   func()
-	timer     *time.Timer
-	stopAfter func() bool
+	release func()
+
+	mu        sync.Mutex
+	ended     bool        // guarded by mu
+	timer     *time.Timer // guarded by mu
+	stopAfter func() bool // guarded by mu
 }
 
 // end gives the place back; it reports whether this call did.
-func (p *pendingStream) end() (ended bool) {
-	p.once.Do(func() {
-		ended = true
+func (p *pendingStream) end() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ended {
+		return false
+	}
+	p.ended = true
+	if p.timer != nil {
 		p.timer.Stop()
-		if p.stopAfter != nil {
-			p.stopAfter()
-		}
-		p.release()
-	})
-	return ended
+	}
+	if p.stopAfter != nil {
+		p.stopAfter()
+	}
+	p.release()
+	return true
 }
 
 // admitted marks ctx's stream as past its first message.
