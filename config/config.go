@@ -88,6 +88,10 @@ type Config struct {
 	// Upstream tunes the calls to EEO's import and report API: retries,
 	// circuit breaker, in-flight limit and timeouts.
 	Upstream UpstreamConfig `json:"upstream"`
+	// Redis, if set, is the optional Redis backend shared by replicas
+	// (work in progress, see RedisConfig); absent keeps everything in
+	// memory.
+	Redis *RedisConfig `json:"redis"`
 	// Accounts are the EEO accounts the gateway hands out tokens for.
 	// At least one is required.
 	Accounts []Account `json:"accounts"`
@@ -207,6 +211,9 @@ func (c *Config) setDefaults() {
 	def(&c.HTTP.BodyReadTimeout, Duration(defaultBodyReadTimeout))
 	def(&c.HTTP.UploadIdleTimeout, Duration(defaultUploadIdleTimeout))
 	c.Upstream.setDefaults()
+	if c.Redis != nil {
+		c.Redis.setDefaults()
+	}
 
 	for i := range c.Accounts {
 		def(&c.Accounts[i].AuthStyle, defaultAuthStyle)

@@ -81,6 +81,7 @@ func build(data []byte, getenv func(string) string, readFile func(string) ([]byt
 	errs.env = applyEnv(&c, getenv)
 	var unresolved map[int]bool
 	unresolved, errs.secrets = resolveSecrets(c.Accounts, getenv, readFile)
+	errs.secrets = append(errs.secrets, resolveRedisSecrets(c.Redis, getenv, readFile)...)
 	errs.validation = c.validate(unresolved)
 	return c, errs
 }
@@ -138,6 +139,10 @@ func checkShape(path string, v any, t reflect.Type) []error {
 	}
 
 	switch t.Kind() {
+	case reflect.Pointer:
+		// An optional section (access.jwt, redis): present, it is checked
+		// as the struct it points to.
+		return checkShape(path, v, t.Elem())
 	case reflect.Struct:
 		m, ok := v.(map[string]any)
 		if !ok {

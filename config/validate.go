@@ -78,6 +78,7 @@ func (c Config) validate(unresolved map[int]bool) []error {
 	p.add("http.body_read_timeout", checkPositive(c.HTTP.BodyReadTimeout))
 	p.add("http.upload_idle_timeout", checkPositive(c.HTTP.UploadIdleTimeout))
 	c.validateAccess(&p)
+	c.Redis.validate(&p)
 
 	if len(c.Accounts) == 0 {
 		p.add("accounts", errors.New("at least one account is required"))

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"net/url"
 )
 
 // Warnings reports what is valid but risky, each as a *FieldError: an
@@ -19,7 +21,38 @@ func (c Config) Warnings() []error {
 			}
 		}
 	}
+	if r := c.Redis; r != nil {
+		// Validation accepts the section so deployments can prepare for
+		// it; saying plainly that it changes nothing yet avoids a false
+		// sense of a shared token.
+		out = append(out, fieldErr("redis", errRedisNotWired))
+		if !r.UsesTLS() && !redisOnLoopback(*r) {
+			out = append(out, fieldErr("redis", errRedisPlaintext))
+		}
+	}
 	return out
+}
+
+// Warnings about the redis section.
+var (
+	errRedisNotWired  = errors.New("the Redis backend is work in progress: this section is validated but not used yet, replicas still hold their own tokens")
+	errRedisPlaintext = errors.New("plaintext Redis off loopback: the password and the (encrypted) tokens cross the network in clear; set redis.tls.enabled or use a rediss:// URL")
+)
+
+// redisOnLoopback reports whether r's server is on this machine.
+func redisOnLoopback(r RedisConfig) bool {
+	host := r.Addr
+	if r.URL != "" {
+		u, err := url.Parse(r.URL)
+		if err != nil {
+			return false
+		}
+		host = u.Host
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return isLoopbackHost(host)
 }
 
 // isLoopbackHost reports whether host (no port) is this machine.
