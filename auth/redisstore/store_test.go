@@ -31,7 +31,7 @@ type fixture struct {
 	raw *redis.Client
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	srv := redistest.Start(t, redistest.Options{})
 	raw := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
@@ -40,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // store returns a Store with its own client, as a replica would have.
-func (f *fixture) store(t *testing.T, k []byte) *redisstore.Store {
+func (f *fixture) store(t testing.TB, k []byte) *redisstore.Store {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: f.srv.Addr, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
@@ -61,7 +61,7 @@ func token(value string, now time.Time) auth.Token {
 }
 
 // lockAndStore stores tok as a replica that fetched it would.
-func lockAndStore(t *testing.T, s *redisstore.Store, tok auth.Token) auth.FetchLease {
+func lockAndStore(t testing.TB, s *redisstore.Store, tok auth.Token) auth.FetchLease {
 	t.Helper()
 	ctx := context.Background()
 	lease, err := s.Lock(ctx, account, time.Minute)
