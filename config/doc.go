@@ -9,7 +9,8 @@
 //  2. defaults for every field still at its zero value (see Default);
 //  3. environment overrides (below);
 //  4. each account's client secret, read from the environment variable named
-//     by client_secret_env or the file named by client_secret_file;
+//     by client_secret_env or the file named by client_secret_file, and,
+//     with a redis section, its password and encryption key likewise;
 //  5. Validate.
 //
 // Every error names what to fix: a field path such as
