@@ -44,6 +44,13 @@ type AccessConfig struct {
 	Policies []PolicyConfig `json:"policies"`
 	// RateLimit bounds each caller's request rate.
 	RateLimit RateLimitConfig `json:"rate_limit"`
+	// MaxConcurrentTransfersPerCaller bounds each caller's open uploads,
+	// downloads and watches; more are 429 CALLER_TRANSFER_LIMIT. Default
+	// 32.
+	MaxConcurrentTransfersPerCaller int `json:"max_concurrent_transfers_per_caller"`
+	// Unauthenticated bounds what failed authentication costs per client
+	// address: a JWT failure rate and audit aggregation.
+	Unauthenticated UnauthenticatedConfig `json:"unauthenticated"`
 }
 
 // Configured reports whether any caller authentication is set up.

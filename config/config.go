@@ -85,6 +85,8 @@ type Config struct {
 	Access AccessConfig `json:"access"`
 	// HTTP tunes the REST facade.
 	HTTP HTTPConfig `json:"http"`
+	// Limits bound connections and not-yet-authenticated gRPC calls.
+	Limits LimitsConfig `json:"limits"`
 	// Upstream tunes the calls to EEO's import and report API: retries,
 	// circuit breaker, in-flight limit and timeouts.
 	Upstream UpstreamConfig `json:"upstream"`

@@ -79,6 +79,8 @@ func (c Config) validate(unresolved map[int]bool) []error {
 	p.add("http.upload_idle_timeout", checkPositive(c.HTTP.UploadIdleTimeout))
 	c.validateAccess(&p)
 	c.Redis.validate(&p)
+	c.Access.validateBounds(&p)
+	c.Limits.validate(&p)
 
 	if len(c.Accounts) == 0 {
 		p.add("accounts", errors.New("at least one account is required"))

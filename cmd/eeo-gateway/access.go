@@ -59,8 +59,11 @@ func accessFromConfig(c config.AccessConfig, insecure bool, logger *slog.Logger)
 		return access.Config{}, errInsecureWithRules
 	}
 	out := access.Config{
-		MTLS:                 c.MTLS,
-		RateLimit:            access.RateLimit{PerSecond: c.RateLimit.PerSecond, Burst: c.RateLimit.Burst},
+		MTLS:                            c.MTLS,
+		RateLimit:                       access.RateLimit{PerSecond: c.RateLimit.PerSecond, Burst: c.RateLimit.Burst},
+		MaxConcurrentTransfersPerCaller: c.MaxConcurrentTransfersPerCaller,
+		Unauthenticated: access.Unauthenticated{PerSecond: c.Unauthenticated.PerSecond, Burst: c.Unauthenticated.Burst,
+			AuditBurst: c.Unauthenticated.AuditBurst, AuditInterval: c.Unauthenticated.AuditInterval.Std()},
 		AllowUnauthenticated: insecure,
 		Audit:                logger.With("component", "audit"),
 	}

@@ -12,5 +12,12 @@ func serverLimits(cfg config.Config) server.Limits {
 		AllowMethodOverride: cfg.HTTP.AllowMethodOverride,
 		BodyReadTimeout:     cfg.HTTP.BodyReadTimeout.Std(),
 		UploadIdleTimeout:   cfg.HTTP.UploadIdleTimeout.Std(),
+
+		MaxConnections:           cfg.Limits.MaxConnections,
+		MaxConnectionsPerPeer:    cfg.Limits.MaxConnectionsPerPeer,
+		MaxPendingStreamsPerPeer: cfg.Limits.MaxPendingStreamsPerPeer,
+		PendingStreamTimeout:     cfg.Limits.PendingStreamTimeout.Std(),
+		HandshakeTimeout:         cfg.Limits.HandshakeTimeout.Std(),
+		ConnectionIdleTimeout:    cfg.Limits.ConnectionIdleTimeout.Std(),
 	}
 }
