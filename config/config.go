@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
+	"github.com/eeo-gateway/eeo-gateway/server"
 )
 
 // Defaults, kept in one place so Default, the package documentation and the
@@ -16,7 +17,7 @@ const (
 	DevAdminAddr           = "127.0.0.1:9091"
 	defaultLogLevel        = "info"
 	defaultLogFormat       = "json"
-	defaultShutdownTimeout = 15 * time.Second
+	defaultShutdownTimeout = server.DefaultShutdownTimeout
 
 	// The token defaults are the cache's own, so the two cannot drift.
 	defaultIdleTimeout    = auth.DefaultIdleTimeout
@@ -28,14 +29,16 @@ const (
 
 	defaultAuthStyle = AuthStyleBasic
 
-	defaultMaxUploadBytes = 2 << 30
+	// The server's defaults are its own too (the upstream ones are eeo's,
+	// see UpstreamConfig).
+	defaultMaxUploadBytes = server.DefaultMaxUploadBytes
 
 	// defaultJWTMaxLifetime caps exp − iat of caller JWTs.
 	defaultJWTMaxLifetime = 24 * time.Hour
-	defaultWatchInterval  = 2 * time.Second
+	defaultWatchInterval  = server.DefaultWatchInterval
 
-	defaultBodyReadTimeout   = 30 * time.Second
-	defaultUploadIdleTimeout = 2 * time.Minute
+	defaultBodyReadTimeout   = server.DefaultBodyReadTimeout
+	defaultUploadIdleTimeout = server.DefaultUploadIdleTimeout
 )
 
 // Values of Account.AuthStyle.

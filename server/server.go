@@ -103,8 +103,9 @@ type Config struct {
 
 // Defaults for Config.
 const (
-	DefaultMaxUploadBytes = 2 << 30
-	DefaultWatchInterval  = 2 * time.Second
+	DefaultMaxUploadBytes  = 2 << 30
+	DefaultWatchInterval   = 2 * time.Second
+	DefaultShutdownTimeout = 15 * time.Second
 )
 
 // Request ids are remembered for a day, as Stripe does, and at most this
@@ -147,7 +148,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = 15 * time.Second
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
