@@ -43,7 +43,9 @@ func errTokenInvalid(why string) error {
 // lacks, so an operator can fix the policy from the error alone.
 func errPermissionDenied(c Caller, perm Permission, account, msg string) error {
 	return rpcerr.New(codes.PermissionDenied, ReasonPermissionDenied, msg,
-		map[string]string{"caller": c.Name, "permission": string(perm), "account": account})
+		// Clipped: both can come from the caller (an account of any size,
+		// a JWT subject), and an error must not echo a megabyte back.
+		map[string]string{"caller": clip(c.Name), "permission": string(perm), "account": clip(account)})
 }
 
 // errRateLimited asks the caller to come back after delay, which the REST

@@ -419,7 +419,7 @@ func (g *Guard) authorizeCall(caller Caller, rule methodRule, method, account st
 	}
 	if !g.policies.allows(caller.Name, rule.perm, account) {
 		return g.observeDenial(caller, rule, errPermissionDenied(caller, rule.perm, account,
-			fmt.Sprintf("caller %q lacks permission %q on account %q", caller.Name, rule.perm, account)))
+			fmt.Sprintf("caller %q lacks permission %q on account %q", clip(caller.Name), rule.perm, clip(account))))
 	}
 	return nil
 }

@@ -35,6 +35,7 @@ var (
 	fuzzIDRE        = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 	fuzzNameRE      = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 	fuzzPrintableRE = regexp.MustCompile(`^[\x21-\x7e]+$`)
+	fuzzAccountRE   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 	fuzzMediaTypeRE = regexp.MustCompile(`^[a-zA-Z0-9!#$&^_.+-]{1,127}/[a-zA-Z0-9!#$&^_.+-]{1,127}$`)
 	fuzzSHA256RE    = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 )
@@ -244,7 +245,9 @@ func FuzzRequestValidation(f *testing.F) {
 
 		// The oracle, from validate.go's rules, in the handlers' order.
 		accountOutcome := func(configured ...string) *fuzzOutcome {
-			if account == "" {
+			// Empty, or not shaped like an account name (the config's
+			// ^[a-z][a-z0-9-]{0,62}$): refused where it enters.
+			if account == "" || !fuzzAccountRE.MatchString(account) {
 				o := fuzzInvalid("account")
 				return &o
 			}

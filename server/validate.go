@@ -27,11 +27,35 @@ var (
 	mediaTypePattern = regexp.MustCompile(`^[a-zA-Z0-9!#$&^_.+-]{1,127}/[a-zA-Z0-9!#$&^_.+-]{1,127}$`)
 )
 
+// maxAccountName is the longest account name a configuration may hold
+// (config: ^[a-z][a-z0-9-]{0,62}$).
+const maxAccountName = 63
+
+// requireAccount checks the account field where it enters: present, and
+// shaped like a configured account name, so a megabyte of "account" is
+// refused in a few bytes and never reaches an error message, a log line or
+// a lookup.
 func requireAccount(account string) error {
 	if account == "" {
 		return rpcerr.InvalidField("account", "required: the name of a configured account, see ListAccounts")
 	}
+	if len(account) > maxAccountName || !accountName(account) {
+		return rpcerr.InvalidField("account", "must be an account name: a lower-case letter, then up to 62 lower-case letters, digits or '-'")
+	}
 	return nil
+}
+
+// accountName reports whether s has the form of an account name.
+func accountName(s string) bool {
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func checkID(field, id string) error {
