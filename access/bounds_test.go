@@ -218,8 +218,9 @@ func TestTransferLimitPerCaller(t *testing.T) {
 	}
 	// The server has both once they are past authorization: a third must be
 	// refused. Wait for the fake to have seen them.
+	wait := testCtx(t) // one deadline for the whole wait, not a new one per look
 	for e.files.count() < 2 {
-		if testCtx(t).Err() != nil {
+		if wait.Err() != nil {
 			t.Fatal("the two uploads never reached the service")
 		}
 		time.Sleep(time.Millisecond) // waiting for an event, not for time to pass
