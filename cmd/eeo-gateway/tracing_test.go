@@ -88,14 +88,22 @@ func TestOneTraceFromRESTCallerToEEO(t *testing.T) {
 		t.Errorf("traceparent at EEO = %q, want %q", seen, want)
 	}
 
-	// The call's log lines carry its trace id.
+	// The call's log lines carry its trace id. The server has written them
+	// before answering, but they reach s.logs through the harness's copier
+	// goroutine, which a loaded machine can leave behind: wait for them.
+	wantTraced := []string{"finished call", "audit", "token fetched"}
 	traced := map[string]bool{}
-	for _, l := range s.logLines("") {
-		if l["trace_id"] == traceID {
-			traced[l["msg"].(string)] = true
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		for _, l := range s.logLines("") {
+			if l["trace_id"] == traceID {
+				traced[l["msg"].(string)] = true
+			}
+		}
+		if allSet(traced, wantTraced) || time.Now().After(deadline) {
+			break
 		}
 	}
-	for _, msg := range []string{"finished call", "audit", "token fetched"} {
+	for _, msg := range wantTraced {
 		if !traced[msg] {
 			t.Errorf("no %q log line with trace_id %s (traced lines: %v)", msg, traceID, traced)
 		}
@@ -157,4 +165,14 @@ func attr(s tracetest.SpanStub, key string) string {
 		}
 	}
 	return ""
+}
+
+// allSet reports whether every key in keys is set in m.
+func allSet(m map[string]bool, keys []string) bool {
+	for _, k := range keys {
+		if !m[k] {
+			return false
+		}
+	}
+	return true
 }
