@@ -373,8 +373,8 @@ func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*cachedToke
 	defer cancel()
 	defer context.AfterFunc(c.closing, cancel)()
 	e.fetching.Store(true)
+	defer e.fetchEnded()
 	grant, err := e.fetcher.FetchToken(ctx)
-	e.fetching.Store(false)
 
 	e.stats.countFetch(err)
 	if err != nil {

@@ -73,6 +73,18 @@ func (e *entry) recordFailure(clk *clock, now int64, err error, maxWait time.Dur
 	return &FetchError{Account: e.name, Err: err, RetryAt: clk.time(retryAt)}
 }
 
+// fetchEnded ends a token request once its outcome is recorded: the account
+// stops reporting StateRefreshing, and the request's singleflight is
+// forgotten, so a call from then on starts afresh (and sees the recorded
+// token, or the backoff) instead of joining the request that ended. Were
+// the flag cleared as the request returned, a snapshot could show no
+// request in flight and no failure either, and a caller who then waited
+// out the backoff could still be handed the ended request's failure.
+func (e *entry) fetchEnded() {
+	e.flight.Forget("")
+	e.fetching.Store(false)
+}
+
 // recordSuccess counts a successful request, clears the backoff and caches st.
 func (e *entry) recordSuccess(st *cachedToken) {
 	e.mu.Lock()
