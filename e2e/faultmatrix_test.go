@@ -31,22 +31,27 @@ import (
 // The fault matrix's timings. The caller's deadline is either shorter than
 // every limit of the gateway (the latency row: the caller gives up first) or
 // longer (every other row: the gateway answers first, with its own status).
-// The gateway's limits are short in the blackhole row, whose cells wait for
-// them, and a little longer elsewhere, so that a loaded machine does not
-// turn a warm-up or a recovery into a timeout.
+// The gateway's limits are the same in every row, and long enough that a
+// loaded machine does not turn a warm-up or a recovery into a timeout: a
+// cell's recovery runs under the limits its fault ran under. (The blackhole
+// row once had shorter ones, 300-500 ms, to end its cells sooner; on a
+// machine with a load average of 25 on 2 cores a REST upload after the
+// fault was cleared then went 400 ms without moving a byte, and the cell
+// failed with EEO_TIMEOUT and no import.) The blackhole row waits for these
+// limits, so its caller is more patient still.
 const (
-	fmShortDeadline   = 200 * time.Millisecond // the caller's deadline in the latency row
-	fmLatency         = 600 * time.Millisecond // the proxy's delay there: beyond the deadline
-	fmPatientDeadline = 3 * time.Second        // the caller's deadline in every other row
-	fmFetchTimeout    = time.Second            // auth.Options.FetchTimeout
-	fmStreamIdle      = time.Second            // eeo.Options.StreamIdleTimeout (uploads)
-	fmOpTimeout       = 2 * time.Second        // eeo.Options.OperationTimeout (GETs)
-	fmBackoffInitial  = 100 * time.Millisecond // auth.Options.BackoffInitial (±50% jitter)
-	fmRetryAfter      = time.Second            // the 503 row's Retry-After
-	// The blackhole row's limits.
-	fmShortFetchTimeout = 300 * time.Millisecond
-	fmShortStreamIdle   = 400 * time.Millisecond
-	fmShortOpTimeout    = 500 * time.Millisecond
+	fmShortDeadline     = 200 * time.Millisecond // the caller's deadline in the latency row
+	fmLatency           = 600 * time.Millisecond // the proxy's delay there: beyond the deadline
+	fmPatientDeadline   = 3 * time.Second        // the caller's deadline in every other row but blackhole
+	fmBlackholeDeadline = 10 * time.Second       // the caller's deadline in the blackhole row
+	fmFetchTimeout      = time.Second            // auth.Options.FetchTimeout
+	fmStreamIdle        = time.Second            // eeo.Options.StreamIdleTimeout (uploads)
+	fmOpTimeout         = 2 * time.Second        // eeo.Options.OperationTimeout (GETs)
+	fmBackoffInitial    = 100 * time.Millisecond // auth.Options.BackoffInitial (±50% jitter)
+	fmRetryAfter        = time.Second            // the 503 row's Retry-After
+	// fmRecoveryWait bounds how long a cell polls, once its fault is
+	// cleared, for a fetch or an upload the fault broke off to end.
+	fmRecoveryWait = 5 * time.Second
 	// fmCut is where a reset or truncation cuts a token or CreateImport
 	// response: past the status line and the 100 Continue, inside the
 	// final answer, so EEO has done the work when the answer is lost.
@@ -347,18 +352,13 @@ var faultMatrix = []fmFault{
 		},
 	},
 	{
-		// The caller's deadline is longer than the gateway's own limits
+		// The caller's deadline is well beyond the gateway's own limits
 		// (fetch timeout, stream idle timeout, operation timeout), so the
 		// gateway answers first: EEO timed out.
 		name:     "blackhole",
 		inject:   proxyFault(faultproxy.Blackhole, nil),
 		clear:    clearProxy,
-		deadline: fmPatientDeadline,
-		tune: func(o *stackOptions) {
-			o.Cache.FetchTimeout = fmShortFetchTimeout
-			o.EEO.StreamIdleTimeout = fmShortStreamIdle
-			o.EEO.OperationTimeout = fmShortOpTimeout
-		},
+		deadline: fmBlackholeDeadline,
 		want: map[fmOp]fmOutcome{
 			opGetTokenGRPC:       fmErr(codes.Unavailable, server.ReasonEEOTimeout, 503).withRetry(time.Second),
 			opGetTokenREST:       fmErr(codes.Unavailable, server.ReasonEEOTimeout, 503).withRetry(time.Second),
@@ -599,9 +599,12 @@ func runFaultCell(t *testing.T, f fmFault, op fmOp, want fmOutcome, stackID *int
 
 	// (d) recovery: clear the fault, let whatever the fault left in flight
 	// end, move the fake clock past the cache's backoff if it is backing
-	// off, and the same call succeeds.
+	// off, and the same call succeeds. The cache reports StateRefreshing
+	// until a request's outcome, its backoff included, is recorded and no
+	// call can join it any more, so RetryAt read after that is the one to
+	// wait out, and the call below sends a request of its own.
 	f.clear(t, s)
-	waitUntil(t, "the cache's token request to end", 3*time.Second, func() bool { return fmAccount(s).State != auth.StateRefreshing })
+	waitUntil(t, "the cache's token request to end", fmRecoveryWait, func() bool { return fmAccount(s).State != auth.StateRefreshing })
 	if op.token() {
 		awaitFinishedCall(t, s, "GetToken", 1)
 	}
@@ -617,7 +620,7 @@ func runFaultCell(t *testing.T, f fmFault, op fmOp, want fmOutcome, stackID *int
 	var again fmResult
 	// An upload the fault broke off may still hold its request id at EEO
 	// for a moment (README: REQUEST_IN_PROGRESS, "retry it later").
-	waitUntil(t, "the request id to be released", time.Second, func() bool {
+	waitUntil(t, "the request id to be released", fmRecoveryWait, func() bool {
 		again = call(fmPatientDeadline)
 		return !op.create() || !inProgress(again)
 	})
