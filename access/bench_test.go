@@ -39,7 +39,7 @@ func (benchTokens) GetToken(_ context.Context, req *eeov1.GetTokenRequest) (*eeo
 
 // benchGuarded serves a trivial TokenService behind a Guard accepting an
 // API key and JWTs, and returns a client and the two bearer values.
-func benchGuarded(b *testing.B) (eeov1.TokenServiceClient, string, string) {
+func benchGuarded(b *testing.B, tap bool) (eeov1.TokenServiceClient, string, string) {
 	b.Helper()
 	key := "bench-key"
 	sum := sha256.Sum256([]byte(key))
@@ -74,7 +74,11 @@ func benchGuarded(b *testing.B) (eeov1.TokenServiceClient, string, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(g.Close)
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(g.UnaryInterceptor()))
+	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(g.UnaryInterceptor())}
+	if tap {
+		opts = append(opts, grpc.InTapHandle(g.TapHandle()))
+	}
+	srv := grpc.NewServer(opts...)
 	eeov1.RegisterTokenServiceServer(srv, benchTokens{})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -108,13 +112,28 @@ func benchGetToken(b *testing.B, c eeov1.TokenServiceClient, authz string) {
 // BenchmarkGuardGetTokenAPIKey is a guarded GetToken over loopback gRPC
 // with an API key: what authentication and authorization cost per call.
 func BenchmarkGuardGetTokenAPIKey(b *testing.B) {
-	c, key, _ := benchGuarded(b)
+	c, key, _ := benchGuarded(b, false)
 	benchGetToken(b, c, key)
 }
 
 // BenchmarkGuardGetTokenJWT is the same with a JWT (ES256) verified on
 // every call.
 func BenchmarkGuardGetTokenJWT(b *testing.B) {
-	c, _, tok := benchGuarded(b)
+	c, _, tok := benchGuarded(b, false)
+	benchGetToken(b, c, tok)
+}
+
+// BenchmarkGuardGetTokenAPIKeyTapped is BenchmarkGuardGetTokenAPIKey with
+// the Guard's tap in front, as production wires it: the key is matched at
+// the headers and the interceptor reuses the result.
+func BenchmarkGuardGetTokenAPIKeyTapped(b *testing.B) {
+	c, key, _ := benchGuarded(b, true)
+	benchGetToken(b, c, key)
+}
+
+// BenchmarkGuardGetTokenJWTTapped is BenchmarkGuardGetTokenJWT with the
+// tap: a shape check at the headers, then the same verification.
+func BenchmarkGuardGetTokenJWTTapped(b *testing.B) {
+	c, _, tok := benchGuarded(b, true)
 	benchGetToken(b, c, tok)
 }
