@@ -72,25 +72,7 @@ func (d Direct) download(ctx context.Context, reportID string, wantSize int64, w
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.BaseURL+"/v1/reports/"+url.PathEscape(reportID)+"/content", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	h := sha256.New()
-	n, err := io.Copy(h, resp.Body)
-	if err != nil {
-		return n, err
-	}
-	return n, checkSize(n, wantSize, h, wantSum)
+	return downloadChecked(ctx, d.BaseURL+"/v1/reports/"+url.PathEscape(reportID)+"/content", tok, wantSize, wantSum)
 }
 
 func doJSON(req *http.Request, into any) error {

@@ -221,12 +221,19 @@ func (c *client) downloadGRPC(ctx context.Context, rep *eeov1.Report) (int64, er
 }
 
 func (c *client) downloadREST(ctx context.Context, rep *eeov1.Report) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
-		c.t.RESTURL+"/v1/accounts/"+c.t.Account+"/reports/"+rep.GetReportId()+":download", nil)
+	return downloadChecked(ctx, c.t.RESTURL+"/v1/accounts/"+c.t.Account+"/reports/"+rep.GetReportId()+":download",
+		c.t.APIKey, rep.GetSizeBytes(), rep.GetSha256())
+}
+
+// downloadChecked GETs url with a bearer credential and checks the body
+// against the size and SHA-256 the report claims; the gateway and the
+// direct-to-EEO baseline share it so the two paths are measured alike.
+func downloadChecked(ctx context.Context, url, bearer string, wantSize int64, wantSum string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.t.APIKey)
+	req.Header.Set("Authorization", "Bearer "+bearer)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -240,7 +247,7 @@ func (c *client) downloadREST(ctx context.Context, rep *eeov1.Report) (int64, er
 	if err != nil {
 		return n, err
 	}
-	return n, checkSize(n, rep.GetSizeBytes(), h, rep.GetSha256())
+	return n, checkSize(n, wantSize, h, wantSum)
 }
 
 func checkSize(got, want int64, h hash.Hash, sum string) error {
