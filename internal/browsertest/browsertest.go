@@ -9,12 +9,15 @@ package browsertest
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 )
+
+// requiredEnv, set by make test, makes a missing browser a failure.
+const requiredEnv = "EEO_BROWSER_REQUIRED"
 
 // Binaries are the names looked up on PATH, in order; EEO_CHROMIUM, if
 // set, names the binary instead.
@@ -22,21 +25,13 @@ var binaries = []string{"chromium", "chromium-browser", "google-chrome"}
 
 // Find returns the Chromium binary's path, or "" if there is none.
 func Find() string {
-	if p := os.Getenv("EEO_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range binaries {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
+	return testkit.FindTool("EEO_CHROMIUM", binaries...)
 }
 
 // Required reports whether a missing browser fails the test instead of
 // skipping it.
 func Required() bool {
-	return os.Getenv("CI") != "" || os.Getenv("EEO_BROWSER_REQUIRED") != ""
+	return testkit.ToolRequired(requiredEnv)
 }
 
 // New starts a fresh headless Chromium (its own temporary profile, no
@@ -48,10 +43,7 @@ func New(t testing.TB) context.Context {
 	bin := Find()
 	if bin == "" {
 		const msg = "no chromium on PATH: `make browser` (or apt-get install -y chromium) installs it"
-		if Required() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testkit.MissingTool(t, requiredEnv, msg)
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),

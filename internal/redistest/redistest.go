@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 )
 
 const (
@@ -42,19 +44,16 @@ const (
 // EEO_REDIS_SERVER, if set, names the binary instead (valkey-server works
 // too).
 func Find() string {
-	if p := os.Getenv("EEO_REDIS_SERVER"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("redis-server"); err == nil {
-		return p
-	}
-	return ""
+	return testkit.FindTool("EEO_REDIS_SERVER", "redis-server")
 }
+
+// requiredEnv, set by make test, makes a missing redis-server a failure.
+const requiredEnv = "EEO_REDIS_REQUIRED"
 
 // Required reports whether a missing redis-server fails the test instead
 // of skipping it.
 func Required() bool {
-	return os.Getenv("CI") != "" || os.Getenv("EEO_REDIS_REQUIRED") != ""
+	return testkit.ToolRequired(requiredEnv)
 }
 
 // Options tune Start. The zero value is a plain server without a password.
@@ -93,10 +92,7 @@ func Start(t testing.TB, opts Options) *Server {
 	bin := Find()
 	if bin == "" {
 		const msg = "no redis-server on PATH: `make redis` (or apt-get install -y redis-server) installs it"
-		if Required() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testkit.MissingTool(t, requiredEnv, msg)
 	}
 	s := &Server{Dir: t.TempDir(), bin: bin, opts: opts}
 	t.Cleanup(func() { s.Stop(t) })
