@@ -85,6 +85,22 @@ type clients struct {
 	imports eeov1.ImportReportServiceClient
 }
 
+// idCmd builds a subcommand taking ACCOUNT and one resource ID that runs
+// run on a connection: most import and report subcommands have this shape,
+// and building them one way keeps their arity and dialling alike.
+func (o *options) idCmd(use, short string, run func(ctx context.Context, c clients, account, id string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.withConn(cmd, func(ctx context.Context, c clients) error {
+				return run(ctx, c, args[0], args[1])
+			})
+		},
+	}
+}
+
 // withConn dials the gateway, runs f with the command's context, and
 // closes the connection.
 func (o *options) withConn(cmd *cobra.Command, f func(ctx context.Context, c clients) error) error {

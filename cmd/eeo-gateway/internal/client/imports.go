@@ -51,20 +51,13 @@ func newImportTypesCmd(o *options) *cobra.Command {
 }
 
 func newImportGetCmd(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "get ACCOUNT IMPORT_ID",
-		Short: "An import's state and row counts",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.withConn(cmd, func(ctx context.Context, c clients) error {
-				resp, err := c.imports.GetImport(ctx, &eeov1.GetImportRequest{Account: args[0], ImportId: args[1]})
-				if err != nil {
-					return o.callError("getting the import", err)
-				}
-				return o.printImport(resp.GetDataImport())
-			})
-		},
-	}
+	return o.idCmd("get ACCOUNT IMPORT_ID", "An import's state and row counts", func(ctx context.Context, c clients, account, id string) error {
+		resp, err := c.imports.GetImport(ctx, &eeov1.GetImportRequest{Account: account, ImportId: id})
+		if err != nil {
+			return o.callError("getting the import", err)
+		}
+		return o.printImport(resp.GetDataImport())
+	})
 }
 
 func newImportListCmd(o *options) *cobra.Command {
@@ -115,54 +108,33 @@ func newImportListCmd(o *options) *cobra.Command {
 }
 
 func newImportErrorsCmd(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "errors ACCOUNT IMPORT_ID",
-		Short: "The rows of an import that failed validation",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.withConn(cmd, func(ctx context.Context, c clients) error {
-				resp, err := o.importErrors(ctx, c, args[0], args[1])
-				if err != nil {
-					return err
-				}
-				if o.json() {
-					return o.printJSON(resp)
-				}
-				return o.printImportErrors(resp.GetErrors())
-			})
-		},
-	}
+	return o.idCmd("errors ACCOUNT IMPORT_ID", "The rows of an import that failed validation", func(ctx context.Context, c clients, account, id string) error {
+		resp, err := o.importErrors(ctx, c, account, id)
+		if err != nil {
+			return err
+		}
+		if o.json() {
+			return o.printJSON(resp)
+		}
+		return o.printImportErrors(resp.GetErrors())
+	})
 }
 
 func newImportCancelCmd(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "cancel ACCOUNT IMPORT_ID",
-		Short: "Cancel an import that has not finished",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.withConn(cmd, func(ctx context.Context, c clients) error {
-				resp, err := c.imports.CancelImport(ctx, &eeov1.CancelImportRequest{Account: args[0], ImportId: args[1]})
-				if err != nil {
-					return o.callError("cancelling the import", err)
-				}
-				return o.printImport(resp.GetDataImport())
-			})
-		},
-	}
+	return o.idCmd("cancel ACCOUNT IMPORT_ID", "Cancel an import that has not finished", func(ctx context.Context, c clients, account, id string) error {
+		resp, err := c.imports.CancelImport(ctx, &eeov1.CancelImportRequest{Account: account, ImportId: id})
+		if err != nil {
+			return o.callError("cancelling the import", err)
+		}
+		return o.printImport(resp.GetDataImport())
+	})
 }
 
 func newImportWatchCmd(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "watch ACCOUNT IMPORT_ID",
-		Short: "Print each state change of an import until it ends",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.withConn(cmd, func(ctx context.Context, c clients) error {
-				_, err := o.watchImport(ctx, c, args[0], args[1], o.env.Stdout, o.json())
-				return err
-			})
-		},
-	}
+	return o.idCmd("watch ACCOUNT IMPORT_ID", "Print each state change of an import until it ends", func(ctx context.Context, c clients, account, id string) error {
+		_, err := o.watchImport(ctx, c, account, id, o.env.Stdout, o.json())
+		return err
+	})
 }
 
 // printImport shows one import.

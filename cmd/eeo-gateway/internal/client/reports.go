@@ -120,39 +120,25 @@ report; on a mismatch the command exits 6. -o - writes to stdout.`,
 
 func newReportDownloadCmd(o *options) *cobra.Command {
 	var out string
-	cmd := &cobra.Command{
-		Use:   "download ACCOUNT REPORT_ID [-o FILE]",
-		Short: "Download a finished report and verify its size and SHA-256",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.withConn(cmd, func(ctx context.Context, c clients) error {
-				resp, err := c.imports.GetReport(ctx, &eeov1.GetReportRequest{Account: args[0], ReportId: args[1]})
-				if err != nil {
-					return o.callError("getting the report", err)
-				}
-				return o.downloadAndReport(ctx, c, resp.GetReport(), out)
-			})
-		},
-	}
+	cmd := o.idCmd("download ACCOUNT REPORT_ID [-o FILE]", "Download a finished report and verify its size and SHA-256", func(ctx context.Context, c clients, account, id string) error {
+		r, err := o.getReport(ctx, c, account, id)
+		if err != nil {
+			return err
+		}
+		return o.downloadAndReport(ctx, c, r, out)
+	})
 	cmd.Flags().StringVarP(&out, "out", "o", "", "write the report to `FILE` (default: the report's file name; - for stdout)")
 	return cmd
 }
 
 func newReportGetCmd(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "get ACCOUNT REPORT_ID",
-		Short: "A report's state, size and checksum",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.withConn(cmd, func(ctx context.Context, c clients) error {
-				resp, err := c.imports.GetReport(ctx, &eeov1.GetReportRequest{Account: args[0], ReportId: args[1]})
-				if err != nil {
-					return o.callError("getting the report", err)
-				}
-				return o.printReport(resp.GetReport())
-			})
-		},
-	}
+	return o.idCmd("get ACCOUNT REPORT_ID", "A report's state, size and checksum", func(ctx context.Context, c clients, account, id string) error {
+		r, err := o.getReport(ctx, c, account, id)
+		if err != nil {
+			return err
+		}
+		return o.printReport(r)
+	})
 }
 
 func newReportListCmd(o *options) *cobra.Command {
@@ -203,34 +189,30 @@ func newReportListCmd(o *options) *cobra.Command {
 }
 
 func newReportCancelCmd(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "cancel ACCOUNT REPORT_ID",
-		Short: "Cancel a report that has not finished",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.withConn(cmd, func(ctx context.Context, c clients) error {
-				resp, err := c.imports.CancelReport(ctx, &eeov1.CancelReportRequest{Account: args[0], ReportId: args[1]})
-				if err != nil {
-					return o.callError("cancelling the report", err)
-				}
-				return o.printReport(resp.GetReport())
-			})
-		},
-	}
+	return o.idCmd("cancel ACCOUNT REPORT_ID", "Cancel a report that has not finished", func(ctx context.Context, c clients, account, id string) error {
+		resp, err := c.imports.CancelReport(ctx, &eeov1.CancelReportRequest{Account: account, ReportId: id})
+		if err != nil {
+			return o.callError("cancelling the report", err)
+		}
+		return o.printReport(resp.GetReport())
+	})
 }
 
 func newReportWatchCmd(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "watch ACCOUNT REPORT_ID",
-		Short: "Print each state change of a report until it ends",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.withConn(cmd, func(ctx context.Context, c clients) error {
-				_, err := o.watchReport(ctx, c, args[0], args[1], o.env.Stdout, o.json())
-				return err
-			})
-		},
+	return o.idCmd("watch ACCOUNT REPORT_ID", "Print each state change of a report until it ends", func(ctx context.Context, c clients, account, id string) error {
+		_, err := o.watchReport(ctx, c, account, id, o.env.Stdout, o.json())
+		return err
+	})
+}
+
+// getReport fetches one report, the first step of report get and report
+// download, with the same error either way.
+func (o *options) getReport(ctx context.Context, c clients, account, id string) (*eeov1.Report, error) {
+	resp, err := c.imports.GetReport(ctx, &eeov1.GetReportRequest{Account: account, ReportId: id})
+	if err != nil {
+		return nil, o.callError("getting the report", err)
 	}
+	return resp.GetReport(), nil
 }
 
 // printReport shows one report.
