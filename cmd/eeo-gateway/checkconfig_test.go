@@ -111,17 +111,7 @@ func TestCheckConfigUsage(t *testing.T) {
 // --online asks EEO (here the sandbox) for a token per account, and names
 // the account's line when that fails.
 func TestCheckConfigOnline(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sb := sandbox.New(sandbox.Options{Clients: []sandbox.Client{{ID: "demo-client", Secret: "right"}}})
-	done := make(chan error, 1)
-	go func() { done <- sb.Serve(ctx, lis) }()
-	defer func() { cancel(); <-done }()
-
-	base := "http://" + lis.Addr().String()
+	base := startCheckSandbox(t)
 	path := writeFile(t, "gw.yaml", `access:
   api_keys:
     - caller: ops
@@ -173,16 +163,7 @@ func TestCheckConfigOnlineFetchesJWKS(t *testing.T) {
 	missing := httptest.NewServer(http.NotFoundHandler())
 	defer missing.Close()
 
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sb := sandbox.New(sandbox.Options{Clients: []sandbox.Client{{ID: "demo-client", Secret: "right"}}})
-	done := make(chan error, 1)
-	go func() { done <- sb.Serve(ctx, lis) }()
-	defer func() { cancel(); <-done }()
-	base := "http://" + lis.Addr().String()
+	base := startCheckSandbox(t)
 	file := func(jwksURL string) string {
 		return writeFile(t, "gw.yaml", `access:
   jwt:
@@ -215,4 +196,20 @@ accounts:
 	if _, err := checkCmd(t, getenv, file(good.URL)); err != nil || served.Load() != before {
 		t.Fatalf("offline check: %v; JWKS fetched %d times", err, served.Load()-before)
 	}
+}
+
+// startCheckSandbox serves a sandbox EEO that knows demo-client/right until
+// the test ends, and returns its base URL, for the --online checks.
+func startCheckSandbox(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sb := sandbox.New(sandbox.Options{Clients: []sandbox.Client{{ID: "demo-client", Secret: "right"}}})
+	done := make(chan error, 1)
+	go func() { done <- sb.Serve(ctx, lis) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return "http://" + lis.Addr().String()
 }
