@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,6 +146,11 @@ func TestReadyzFailsAtDrainStartBeforeListenersClose(t *testing.T) {
 	g := startGateway(t, func(c *server.Config) { c.DrainDelay = time.Hour })
 	draining := make(chan struct{})
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	releaseDrain := func() { releaseOnce.Do(func() { close(release) }) }
+	// A failure below must not leave shutdown parked in the drain wait,
+	// or the package would hang until go test's timeout.
+	t.Cleanup(releaseDrain)
 	server.SetDrainWait(g.srv, func(d time.Duration) {
 		if d != time.Hour {
 			t.Errorf("drain wait %v, want the configured hour", d)
@@ -175,7 +181,7 @@ func TestReadyzFailsAtDrainStartBeforeListenersClose(t *testing.T) {
 	if resp, _ := g.restCall(t, http.MethodGet, "/v1/accounts/demo/token"); resp.StatusCode != http.StatusOK {
 		t.Errorf("REST call while draining = %d, want 200 from a still-open listener", resp.StatusCode)
 	}
-	close(release)
+	releaseDrain()
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
