@@ -50,6 +50,8 @@ require (
 
 require go.uber.org/atomic v1.12.0 // indirect
 
+require golang.org/x/oauth2 v0.38.0
+
 require (
 	github.com/agext/levenshtein v1.2.3 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
