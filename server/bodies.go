@@ -128,3 +128,12 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// rawUploadBody is the request body under every wrapper the facade put
+// on it, for draining after a refusal without moving deadlines.
+func rawUploadBody(r *http.Request) io.Reader {
+	if raw, ok := r.Context().Value(rawBodyKey{}).(*rawBody); ok {
+		return raw.body
+	}
+	return r.Body
+}

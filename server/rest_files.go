@@ -59,9 +59,15 @@ func (f *restFiles) callContext(r *http.Request, method, pattern string) (contex
 // expectedSha256, in camelCase or snake_case) or, for multipart, from form
 // fields before the file part.
 func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[string]string) {
+	// The route is the upload's, so the body is exempt from the JSON cap;
+	// files.max_upload_bytes bounds it instead. Every refusal goes through
+	// refuse, which knows from tracked how to deliver it.
+	upload, interrupt := takeUploadBody(r, f.uploadIdle)
+	tracked := &uploadBody{r: upload}
+	r.Body = readCloser{tracked, r.Body}
 	ctx, err := f.callContext(r, eeov1.ImportReportService_CreateImport_FullMethodName, "/v1/accounts/{account}/imports")
 	if err != nil {
-		f.fail(r.Context(), w, r, err)
+		f.refuse(r.Context(), w, r, tracked, err)
 		return
 	}
 	md := &eeov1.ImportMetadata{Account: params["account"]}
@@ -81,15 +87,11 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 		md.RequestId = v
 	}
 
-	// The route is the upload's, so the body is exempt from the JSON cap;
-	// files.max_upload_bytes bounds it instead.
-	upload, interrupt := takeUploadBody(r, f.uploadIdle)
-	r.Body = readCloser{upload, r.Body}
 	var body io.Reader = r.Body
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		part, err := fileFromMultipart(r, md)
 		if err != nil {
-			f.fail(ctx, w, r, rpcerr.InvalidField("file", err.Error()))
+			f.refuse(ctx, w, r, tracked, rpcerr.InvalidField("file", err.Error()))
 			return
 		}
 		defer part.Close()
@@ -105,7 +107,7 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 
 	for _, v := range []string{md.ImportType, md.FileName, md.ContentType, md.RequestId, md.ExpectedSha256} {
 		if !utf8.ValidString(v) {
-			f.fail(ctx, w, r, rpcerr.InvalidField("request", "metadata must be UTF-8"))
+			f.refuse(ctx, w, r, tracked, rpcerr.InvalidField("request", "metadata must be UTF-8"))
 			return
 		}
 	}
@@ -116,7 +118,7 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 	defer cancel()
 	stream, err := f.client.CreateImport(ctx)
 	if err != nil {
-		f.fail(ctx, w, r, err)
+		f.refuse(ctx, w, r, tracked, err)
 		return
 	}
 	// The answer is awaited while the body is sent, so a server that ends
@@ -140,7 +142,7 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 		case a := <-answered:
 			if a.err != nil {
 				// The server ended the call first; its reason stands.
-				f.fail(ctx, w, r, a.err)
+				f.refuse(ctx, w, r, tracked, a.err)
 				return
 			}
 		default:
@@ -150,7 +152,7 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 		// body; the client, if still there, learns nothing was imported.
 		cancel()
 		<-answered
-		f.fail(r.Context(), w, r, rpcerr.New(codes.InvalidArgument, ReasonUploadAborted,
+		f.refuse(r.Context(), w, r, tracked, rpcerr.New(codes.InvalidArgument, ReasonUploadAborted,
 			"the request body ended early or is malformed; nothing was imported", nil))
 		return
 	}
@@ -158,7 +160,7 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 	a := <-answered
 	resp, err := a.resp, a.err
 	if err != nil {
-		f.fail(ctx, w, r, err)
+		f.refuse(ctx, w, r, tracked, err)
 		return
 	}
 	runtime.ForwardResponseMessage(ctx, f.mux, outboundMarshaler(f.mux, r), w, r, resp)
