@@ -162,7 +162,7 @@ func parseImportRequest(r *http.Request) (importRequest, *apiError) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || !slices.Contains(req.typ.FileFormats, mt) {
-			return req, errRequest("Content-Type", "must be one of "+strings.Join(req.typ.FileFormats, ", "))
+			return req, errRequest("content_type", "must be one of "+strings.Join(req.typ.FileFormats, ", "))
 		}
 		req.contentType = mt
 	}

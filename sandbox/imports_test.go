@@ -200,7 +200,7 @@ func TestImportBadRequests(t *testing.T) {
 		{"missing file name", "import_type=participants", nil, "invalid_request", "file_name"},
 		{"control character in file name", "import_type=participants&file_name=a%0Ab", nil, "invalid_request", "file_name"},
 		{"bad checksum header", participantsQuery, []string{"X-Content-SHA256", strings.ToUpper(hexSHA(participantsCSV))}, "invalid_request", "X-Content-SHA256"},
-		{"wrong media type", participantsQuery, []string{"Content-Type", "application/json"}, "invalid_request", "Content-Type"},
+		{"wrong media type", participantsQuery, []string{"Content-Type", "application/json"}, "invalid_request", "content_type"},
 		{"long idempotency key", participantsQuery, []string{"Idempotency-Key", strings.Repeat("k", 256)}, "invalid_request", "Idempotency-Key"},
 	}
 	for _, tt := range tests {

@@ -129,11 +129,16 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// rawUploadBody is the request body under every wrapper the facade put
-// on it, for draining after a refusal without moving deadlines.
-func rawUploadBody(r *http.Request) io.Reader {
-	if raw, ok := r.Context().Value(rawBodyKey{}).(*rawBody); ok {
-		return raw.body
+// drainableBody is the body takeUploadBody handed out, without the idle
+// deadline's moves, for draining after a refusal: the uncapped body, or
+// the capped one if the upload had to take that (its cap still holds).
+func drainableBody(r *http.Request) io.Reader {
+	raw, ok := r.Context().Value(rawBodyKey{}).(*rawBody)
+	switch {
+	case !ok:
+		return r.Body
+	case raw.capped.started:
+		return raw.capped
 	}
-	return r.Body
+	return raw.body
 }

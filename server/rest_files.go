@@ -97,7 +97,9 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 		defer part.Close()
 		body = part
 	} else {
-		if md.ContentType == "" {
+		// curl --data-binary labels any file a form; that says nothing
+		// about it, so the file name decides (uploadContentType).
+		if md.ContentType == "" && mt != mediaTypeFormURL {
 			md.ContentType = mt
 		}
 		if r.ContentLength > 0 {

@@ -90,9 +90,7 @@ func (s *importReportService) CreateImport(stream eeov1.ImportReportService_Crea
 func (s *importReportService) checkUpload(md *eeov1.ImportMetadata) (eeo.Upload, error) {
 	u := eeo.Upload{ImportType: md.GetImportType(), FileName: md.GetFileName(), ContentType: md.GetContentType(),
 		RequestID: md.GetRequestId(), Size: md.GetSizeBytes()}
-	if u.ContentType == "" {
-		u.ContentType = "text/csv"
-	}
+	u.ContentType = uploadContentType(u.ContentType, u.FileName)
 	var err error
 	if u.ExpectedSHA256, err = normalizeSHA256("expected_sha256", md.GetExpectedSha256()); err != nil {
 		return u, err
@@ -149,6 +147,9 @@ func (s *importReportService) forward(ctx context.Context, up Upstream, stream e
 		// matching the declared size; feed checks that first, this is
 		// the backstop.
 		return eeo.Import{}, "", sizeMismatch()
+	}
+	if contentTypeRefused(r.err) {
+		return eeo.Import{}, "", unsupportedContentType(ctx, up, u)
 	}
 	if r.err != nil {
 		return eeo.Import{}, "", s.upstreamStatus(ctx, r.err, "")

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -12,18 +14,20 @@ import (
 // reach the caller as its status and google.rpc.Status JSON. Answering and
 // closing a connection the client is still writing to makes the kernel
 // reset it, and a reset discards the answer the client has not read yet; a
-// client that reads no answer before it has sent its whole body (Go's
-// net/http client) then sees only the reset. So a refusal mid-body is
-// answered with Connection: close and flushed, and then the rest of the
-// body is read and discarded, up to refusalDrainBytes and for at most
-// refusalDrainTime, before the connection closes. Clients that stop on an
-// early answer (curl) stop at once; others finish sending and read it. A
-// refused upload with more than refusalDrainBytes still to send, from a
-// client that does not stop, can still see a reset: the bound keeps a
-// refused caller from making the gateway read without limit.
+// client still busy sending a large file often has not. So a refusal
+// mid-body is answered in full (with Content-Length and Connection: close)
+// and flushed, and the connection is then kept open for up to
+// refusalHold: the gateway reads and discards at most refusalDrainBytes
+// more of the body, and once that budget is spent it stops reading and
+// waits out the rest of refusalHold before closing. A client that stops on
+// an early answer (curl) closes at once and ends the wait; one that keeps
+// writing (Go's net/http) blocks on a full socket while it reads the answer
+// that is already there. The byte budget keeps a refused caller from making
+// the gateway read more than the body caps elsewhere allow; the hold keeps
+// a handler for at most a second.
 const (
-	refusalDrainBytes = 64 << 20
-	refusalDrainTime  = 10 * time.Second
+	refusalDrainBytes = 256 << 10
+	refusalHold       = time.Second
 )
 
 // uploadBody tracks how far the upload handler read the request body, so a
@@ -71,13 +75,40 @@ func (f *restFiles) refuse(ctx context.Context, w http.ResponseWriter, r *http.R
 	if r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
 	}
-	f.fail(ctx, w, r, err)
 	if !duplex {
+		f.fail(ctx, w, r, err)
 		return
 	}
-	if rc.Flush() != nil {
+	// With a Content-Length the answer is complete once flushed; chunked,
+	// its last chunk would wait for the drain, and so would the client.
+	answer := &capturedResponse{header: w.Header(), code: http.StatusOK}
+	f.fail(ctx, answer, r, err)
+	w.Header().Set("Content-Length", strconv.Itoa(answer.body.Len()))
+	w.WriteHeader(answer.code)
+	if _, err := w.Write(answer.body.Bytes()); err != nil || rc.Flush() != nil {
 		return
 	}
-	_ = rc.SetReadDeadline(time.Now().Add(refusalDrainTime))
-	_, _ = io.CopyN(io.Discard, rawUploadBody(r), refusalDrainBytes)
+	until := time.Now().Add(refusalHold)
+	_ = rc.SetReadDeadline(until)
+	if _, err := io.CopyN(io.Discard, drainableBody(r), refusalDrainBytes); err != nil {
+		return // the body ended, the client left or the hold passed
+	}
+	hold := time.NewTimer(time.Until(until))
+	defer hold.Stop()
+	select {
+	case <-hold.C:
+	case <-r.Context().Done():
+	}
 }
+
+// capturedResponse holds an answer's status and body so they can be sent
+// with a Content-Length; its headers are the real response's.
+type capturedResponse struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (c *capturedResponse) Header() http.Header         { return c.header }
+func (c *capturedResponse) WriteHeader(code int)        { c.code = code }
+func (c *capturedResponse) Write(p []byte) (int, error) { return c.body.Write(p) }
