@@ -28,6 +28,7 @@ import (
 func newRESTHandler(ctx context.Context, conn, transfers *grpc.ClientConn, cfg Config, metrics *serverMetrics) (http.Handler, error) {
 	opts := []runtime.ServeMuxOption{
 		runtime.WithErrorHandler(restErrorHandler),
+		runtime.WithRoutingErrorHandler(restRoutingErrorHandler),
 		runtime.WithForwardResponseOption(noStore),
 		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(conn)),
 		runtime.WithIncomingHeaderMatcher(incomingHeaders(cfg.AllowedMetadataHeaders)),
@@ -86,6 +87,7 @@ func noStore(_ context.Context, w http.ResponseWriter, _ proto.Message) error {
 // the gRPC code's HTTP status) plus Retry-After from any RetryInfo, which
 // HTTP clients and proxies understand, and 413 for an oversized upload.
 func restErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	err = withErrorInfo(err)
 	if st, ok := status.FromError(err); ok {
 		for _, d := range st.Details() {
 			switch d := d.(type) {
