@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -90,15 +91,16 @@ func (f *restFiles) refuse(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	until := time.Now().Add(refusalHold)
 	_ = rc.SetReadDeadline(until)
-	if _, err := io.CopyN(io.Discard, drainableBody(r), refusalDrainBytes); err != nil {
-		return // the body ended, the client left or the hold passed
+	if _, err := io.CopyN(io.Discard, drainableBody(r), refusalDrainBytes); errors.Is(err, io.EOF) {
+		return // the body ended: the client is reading the answer
 	}
+	// The budget is spent, or the read failed: the deadline of an
+	// interrupted body, or the client gone. The request's context is no
+	// guide either (net/http cancels it on any read error), so the rest of
+	// the hold is waited out whatever happened.
 	hold := time.NewTimer(time.Until(until))
 	defer hold.Stop()
-	select {
-	case <-hold.C:
-	case <-r.Context().Done():
-	}
+	<-hold.C
 }
 
 // capturedResponse holds an answer's status and body so they can be sent
