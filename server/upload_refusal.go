@@ -19,13 +19,14 @@ import (
 // mid-body is answered in full (with Content-Length and Connection: close)
 // and flushed, and the connection is then kept open for up to
 // refusalHold: the gateway reads and discards at most refusalDrainBytes
-// more of the body, and once that budget is spent it stops reading and
-// waits out the rest of refusalHold before closing. A client that stops on
-// an early answer (curl) closes at once and ends the wait; one that keeps
-// writing (Go's net/http) blocks on a full socket while it reads the answer
-// that is already there. The byte budget keeps a refused caller from making
-// the gateway read more than the body caps elsewhere allow; the hold keeps
-// a handler for at most a second.
+// more of the body, and once that budget is spent (or a read fails) it
+// stops reading and waits out the rest of refusalHold before closing; only
+// a body read to its end ends the hold early. A client that stops on an
+// early answer (curl) simply stops sending; one that keeps writing (Go's
+// net/http) blocks on a full socket while it reads the answer that is
+// already there. The byte budget keeps a refused caller from making the
+// gateway read more than the body caps elsewhere allow; the hold keeps a
+// handler for at most a second.
 const (
 	refusalDrainBytes = 256 << 10
 	refusalHold       = time.Second
