@@ -16,6 +16,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // grpc-gateway maps neither raw nor multipart uploads onto a client stream,
@@ -140,10 +141,15 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 		}
 	}()
 	if err := sendUpload(stream, md, body); errors.Is(err, errBodyRead) {
+		waiting := true
 		select {
 		case a := <-answered:
-			if a.err != nil {
-				// The server ended the call first; its reason stands.
+			waiting = false
+			// The server ended the call first; its reason stands. But a
+			// failed body read can make net/http cancel the request's
+			// context, and then the "answer" is only our own stream
+			// reporting that cancellation, with no reason of the server's.
+			if a.err != nil && !cancelledHere(ctx, a.err) {
 				f.refuse(ctx, w, r, tracked, a.err)
 				return
 			}
@@ -153,7 +159,9 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 		// boundary). Cancelling tells the server, which fails the upstream
 		// body; the client, if still there, learns nothing was imported.
 		cancel()
-		<-answered
+		if waiting {
+			<-answered
+		}
 		f.refuse(r.Context(), w, r, tracked, rpcerr.New(codes.InvalidArgument, ReasonUploadAborted,
 			"the request body ended early or is malformed; nothing was imported", nil))
 		return
@@ -169,6 +177,13 @@ func (f *restFiles) upload(w http.ResponseWriter, r *http.Request, params map[st
 }
 
 var errBodyRead = errors.New("reading the request body")
+
+// cancelledHere reports whether err is the client stream's own report of
+// ctx ending (CANCELLED with no details), not a status the server sent.
+func cancelledHere(ctx context.Context, err error) bool {
+	s, _ := status.FromError(err)
+	return ctx.Err() != nil && s.Code() == codes.Canceled && len(s.Details()) == 0
+}
 
 // sendUpload sends the metadata and the body in chunks. It stops quietly
 // when the server has already answered (a Send error): CloseAndRecv then
