@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 )
 
 // debianPython is the interpreter Debian's python3-grpcio and
@@ -17,9 +19,9 @@ import (
 const debianPython = "/usr/bin/python3"
 
 // pythonWithGRPC returns a python3 that can import grpc and protobuf. When
-// there is none the test fails under CI (or EEO_PYTHON_REQUIRED, which
-// make test sets, after `make python` installed them) and is skipped
-// elsewhere.
+// there is none the test fails where testkit.ToolRequired says so (CI, or
+// EEO_PYTHON_REQUIRED, which make test sets after `make python` installed
+// them) and is skipped elsewhere.
 func pythonWithGRPC(t *testing.T) string {
 	t.Helper()
 	py := debianPython
@@ -31,10 +33,7 @@ func pythonWithGRPC(t *testing.T) string {
 		return py
 	}
 	msg := "no python3 with grpc and protobuf (" + strings.TrimSpace(string(out)) + "): `make python` installs Debian's python3-grpcio and python3-protobuf"
-	if os.Getenv("CI") == "true" || os.Getenv("EEO_PYTHON_REQUIRED") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	testkit.MissingTool(t, "EEO_PYTHON_REQUIRED", msg)
 	return ""
 }
 
