@@ -67,14 +67,13 @@ func ExampleClient_Transport() {
 		return
 	}
 	defer g.Close()
-	conn, err := g.Dial()
+	c, conn, err := g.Client() // client.New over a gRPC connection to the gateway
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer conn.Close()
 
-	c := client.New(conn)
 	eeoHTTP := &http.Client{Transport: c.Transport("demo", nil)}
 	before, _ := c.TokenSource("demo").Token()
 
@@ -101,7 +100,7 @@ func ExampleClient_Upload() {
 		return
 	}
 	defer g.Close()
-	conn, err := g.Dial()
+	c, conn, err := g.Client() // client.New over a gRPC connection to the gateway
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -110,7 +109,6 @@ func ExampleClient_Upload() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	c := client.New(conn)
 	csv := "participant_id,first_name,last_name,email\n" +
 		"P1,Ada,Lovelace,ada@example.com\n" +
 		"P2,Alan,Turing,alan@example.com\n"
@@ -145,7 +143,7 @@ func ExampleClient_Download() {
 		return
 	}
 	defer g.Close()
-	conn, err := g.Dial()
+	c, conn, err := g.Client() // client.New over a gRPC connection to the gateway
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -154,7 +152,6 @@ func ExampleClient_Download() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	c := client.New(conn)
 	files := eeov1.NewImportReportServiceClient(conn)
 	created, err := files.CreateReport(ctx, &eeov1.CreateReportRequest{
 		Account: "demo", ReportType: "participants", Parameters: map[string]string{"rows": "3"},
