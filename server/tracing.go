@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,7 +68,12 @@ func accountOf(req any) (string, bool) {
 		return "", false
 	}
 	acct := a.GetAccount()
-	return acct[:min(len(acct), maxAttrAccount)], true
+	if len(acct) <= maxAttrAccount {
+		return acct, true
+	}
+	// Cut on a rune boundary: OTLP marshals attributes as proto strings,
+	// and one invalid UTF-8 value fails the export of the whole batch.
+	return strings.ToValidUTF8(acct[:maxAttrAccount], ""), true
 }
 
 // annotateCallSpan records the call's request id and, once known, its
