@@ -216,7 +216,9 @@ func newURLKeySet(ctx context.Context, rawURL string, client *http.Client, every
 	}
 	client = jwksClient(client, origin)
 	fetch := func(ctx context.Context) ([]byte, error) { return fetchJWKS(ctx, client, rawURL) }
-	ks, err := newKeySet(slog.String("jwks_url", rawURL), fetch, every, now, log)
+	// Redacted: a URL with user:password@ would otherwise put that
+	// password in every JWKS log line (config does not refuse user info).
+	ks, err := newKeySet(slog.String("jwks_url", origin.Redacted()), fetch, every, now, log)
 	if err != nil {
 		return nil, err
 	}
