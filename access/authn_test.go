@@ -556,3 +556,27 @@ func TestAllowUnauthenticatedWithRulesRefused(t *testing.T) {
 		}
 	}
 }
+
+// A jwks_url may carry user:password@ for the identity provider; its log
+// lines name the URL with the password masked.
+func TestJWKSURLPasswordNeverLogged(t *testing.T) {
+	key := testkit.ES256Signer(t, "k1")
+	srv := newJWKSServer(t, testkit.JWKS(key))
+	log, buf, _ := auditLog(t)
+	withUser := strings.Replace(srv.URL, "https://", "https://idp-user:jwks-s3cret@", 1) + "/jwks.json"
+	newEnv(t, access.Config{
+		JWT: &access.JWTConfig{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"ES256"},
+			JWKSURL: withUser, HTTPClient: srv.Client(), RefreshEvery: 10 * time.Millisecond},
+		Policies: []access.Policy{allPolicy(jwtID("payroll-svc"))},
+		Audit:    log,
+	})
+	srv.failing.Store(true)
+	eventually(t, func() bool { return strings.Contains(buf.String(), "JWKS refresh failed") })
+	out := buf.String()
+	if strings.Contains(out, "jwks-s3cret") {
+		t.Fatalf("the JWKS password reached the log:\n%s", out)
+	}
+	if !strings.Contains(out, "idp-user:xxxxx@") {
+		t.Fatalf("the log does not name the (redacted) JWKS URL:\n%s", out)
+	}
+}
