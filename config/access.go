@@ -209,8 +209,13 @@ func (c Config) validateAccess(p *problems) {
 			// Keys fetched in the clear could be swapped by anyone on the path.
 			u, err := url.Parse(j.JWKSURL)
 			loopback := err == nil && isLoopbackHost(u.Hostname())
-			if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopback) {
+			switch {
+			case err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopback):
 				p.add("access.jwt.jwks_url", fmt.Errorf("must be an https URL (http only to loopback)"))
+			case u.User != nil:
+				// The URL is logged and shown by check-config; credentials
+				// in it would leak there. JWKS endpoints are public anyway.
+				p.add("access.jwt.jwks_url", fmt.Errorf("must not carry a user or password"))
 			}
 		}
 		p.add("access.jwt.leeway", checkNonNegative(j.Leeway))

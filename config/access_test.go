@@ -33,6 +33,9 @@ func TestAccessValidationNamesTheField(t *testing.T) {
 		{"jwt keys twice", func(c *config.Config) {
 			c.Access.JWT = &config.JWTConfig{Issuer: "i", Audience: "a", Algorithms: []string{"ES256"}, JWKSFile: "/k", JWKSURL: "https://idp/jwks"}
 		}, "access.jwt.jwks_file: set exactly one"},
+		{"jwks url with password", func(c *config.Config) {
+			c.Access.JWT = &config.JWTConfig{Issuer: "i", Audience: "a", Algorithms: []string{"ES256"}, JWKSURL: "https://u:hunter2@idp/jwks"}
+		}, "access.jwt.jwks_url: must not carry a user or password"},
 		{"mtls without CA", func(c *config.Config) { c.Access.MTLS = true }, "access.mtls: needs tls.client_ca_file"},
 		{"unknown permission", func(c *config.Config) {
 			c.Access.Policies = []config.PolicyConfig{{Caller: "x509:cn:a", Accounts: []string{"*"}, Permissions: []string{"tokens:all"}}}
@@ -50,6 +53,9 @@ func TestAccessValidationNamesTheField(t *testing.T) {
 		err := c.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the error echoes a password: %v", tc.name, err)
 		}
 	}
 }
