@@ -557,8 +557,9 @@ func TestAllowUnauthenticatedWithRulesRefused(t *testing.T) {
 	}
 }
 
-// A jwks_url may carry user:password@ for the identity provider; its log
-// lines name the URL with the password masked.
+// The config file refuses a jwks_url with user:password@ (secrets come from
+// env or files there), but access.Config is public API: a URL built with
+// one still has its password masked in the log lines.
 func TestJWKSURLPasswordNeverLogged(t *testing.T) {
 	key := testkit.ES256Signer(t, "k1")
 	srv := newJWKSServer(t, testkit.JWKS(key))
