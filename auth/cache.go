@@ -34,6 +34,10 @@ const (
 	DefaultFetchTimeout   = 10 * time.Second
 	DefaultBackoffInitial = 500 * time.Millisecond
 	DefaultBackoffMax     = 30 * time.Second
+
+	DefaultSharedPoll         = 100 * time.Millisecond
+	DefaultSharedCallTimeout  = 500 * time.Millisecond
+	DefaultSharedSyncInterval = 2 * time.Second
 )
 
 // maxRefreshAhead bounds how long before expiry a background refresh starts.
@@ -78,6 +82,34 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives fetch outcomes (never a token or secret); nil discards.
 	Logger *slog.Logger
+
+	// Shared, if set, is the store through which replicas of the gateway
+	// share one token per account (see SharedStore for the algorithm).
+	// Nil keeps every token in this process only.
+	Shared SharedStore
+	// SharedLockTTL is how long a replica's fetch lock lasts: a replica
+	// whose process dies mid-fetch is replaced after at most this long.
+	// Default FetchTimeout plus twice SharedCallTimeout plus a second, so
+	// a live holder always stores before its lock runs out.
+	SharedLockTTL time.Duration
+	// SharedPoll is the mean pause (jittered ±50%) between a waiting
+	// replica's looks at the store for the token another replica is
+	// fetching. Default DefaultSharedPoll.
+	SharedPoll time.Duration
+	// SharedCallTimeout bounds each call to the store; one that fails or
+	// times out makes the cache work locally until the store answers
+	// again. Default DefaultSharedCallTimeout.
+	SharedCallTimeout time.Duration
+	// SharedSyncInterval is how often the cache reports its tokens' use to
+	// the store (sliding the shared idle deadline) and checks them against
+	// the shared token, so a token another replica refreshed or
+	// invalidated is replaced or dropped here within this long. It must be
+	// less than IdleMargin. Default DefaultSharedSyncInterval.
+	SharedSyncInterval time.Duration
+	// OnSharedStatus, if set, is called with the new status each time the
+	// shared store goes down or comes back (see Cache.SharedStatus), on
+	// the goroutine whose call noticed; it must not block.
+	OnSharedStatus func(SharedStatus)
 }
 
 func (o Options) withDefaults() Options {
@@ -94,6 +126,10 @@ func (o Options) withDefaults() Options {
 	def(&o.BackoffInitial, DefaultBackoffInitial)
 	def(&o.BackoffMax, DefaultBackoffMax)
 	def(&o.ClockResolution, DefaultClockResolution)
+	def(&o.SharedPoll, DefaultSharedPoll)
+	def(&o.SharedCallTimeout, DefaultSharedCallTimeout)
+	def(&o.SharedSyncInterval, DefaultSharedSyncInterval)
+	def(&o.SharedLockTTL, o.FetchTimeout+2*o.SharedCallTimeout+time.Second)
 	o.IdleMargin = min(o.IdleMargin, o.IdleTimeout/2)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -116,7 +152,9 @@ type Cache struct {
 
 	mu      sync.Mutex
 	closed  bool           // guarded by mu
-	running sync.WaitGroup // fetches and background refreshes; Add under mu
+	running sync.WaitGroup // fetches, background refreshes, the sync loop; Add under mu
+
+	shared *sharedHealth // nil without Options.Shared
 }
 
 // validate rejects options under which the cache could not keep its
@@ -125,6 +163,16 @@ func (o Options) validate() error {
 	if o.Now == nil && (o.ClockResolution >= o.IdleMargin || o.ClockResolution >= o.ExpiryMargin) {
 		return fmt.Errorf("auth: clock resolution %v must be less than the idle margin (%v) and the expiry margin (%v)",
 			o.ClockResolution, o.IdleMargin, o.ExpiryMargin)
+	}
+	if o.Shared != nil {
+		if o.SharedSyncInterval >= o.IdleMargin {
+			return fmt.Errorf("auth: shared sync interval %v must be less than the idle margin (%v), or another replica's use could come too late",
+				o.SharedSyncInterval, o.IdleMargin)
+		}
+		if o.SharedLockTTL <= o.FetchTimeout+o.SharedCallTimeout {
+			return fmt.Errorf("auth: shared lock TTL %v must exceed the fetch timeout plus a store call (%v), or live holders would lose their lock",
+				o.SharedLockTTL, o.FetchTimeout+o.SharedCallTimeout)
+		}
 	}
 	return nil
 }
@@ -157,6 +205,11 @@ func NewCache(accounts []Account, opts Options) (*Cache, error) {
 	c.clock = newClock(opts.Now, opts.ClockResolution)
 	if c.clock.coarse() {
 		go c.clock.run(c.closing.Done())
+	}
+	if opts.Shared != nil {
+		c.shared = newSharedHealth(opts.Logger, opts.OnSharedStatus)
+		c.running.Add(1)
+		go c.syncLoop()
 	}
 	return c, nil
 }
@@ -208,38 +261,62 @@ func (c *Cache) Refresh(ctx context.Context, account string) (Token, error) {
 // reports whether a token was dropped.
 //
 // It is how the EEO client reports a token EEO answered 401 for, and is
-// counted as such (CauseRejected).
+// counted as such (CauseRejected). With a SharedStore the shared token is
+// dropped too, under the same condition, so no replica serves it again.
 func (c *Cache) Invalidate(account string, accessToken Secret) (bool, error) {
-	return c.invalidateIf(account, CauseRejected, func(t *Token) bool { return t.AccessToken.Equal(accessToken) })
+	dropped, err := c.invalidateIf(account, CauseRejected, func(t *Token) bool { return t.AccessToken.Equal(accessToken) })
+	if err != nil || c.shared == nil {
+		return dropped, err
+	}
+	return c.invalidateShared(account, Fingerprint(accessToken)) || dropped, nil
 }
 
 // InvalidateFingerprint is Invalidate for a caller that knows the token only
 // by its Fingerprint.
 func (c *Cache) InvalidateFingerprint(account, fingerprint string) (bool, error) {
-	return c.invalidateIf(account, CauseInvalidated, func(t *Token) bool { return t.Fingerprint == fingerprint })
+	dropped, err := c.invalidateIf(account, CauseInvalidated, func(t *Token) bool { return t.Fingerprint == fingerprint })
+	if err != nil || c.shared == nil {
+		return dropped, err
+	}
+	return c.invalidateShared(account, fingerprint) || dropped, nil
 }
 
 // Drop discards whatever token is cached for the account. It reports whether
-// one was.
+// one was. With a SharedStore it drops the shared token as well: the one
+// cached here or, without one, the one the store holds.
 func (c *Cache) Drop(account string) (bool, error) {
-	return c.invalidateIf(account, CauseInvalidated, func(*Token) bool { return true })
+	var fp string
+	dropped, err := c.invalidateIf(account, CauseInvalidated, func(t *Token) bool { fp = t.Fingerprint; return true })
+	if err != nil || c.shared == nil {
+		return dropped, err
+	}
+	return c.dropShared(account, fp) || dropped, nil
 }
 
 // Reset forgets the account's token and any backoff after failures, for
-// when its credentials change: the next call fetches at once.
+// when its credentials change: the next call fetches at once. With a
+// SharedStore the forgotten token is dropped there as well (if it is still
+// the shared one) and never adopted again by this replica.
 func (c *Cache) Reset(account string) error {
 	e, err := c.entry(account)
 	if err != nil {
 		return err
 	}
-	if st := e.current.Swap(nil); st != nil {
+	st := e.current.Swap(nil)
+	if st != nil {
 		e.stats.invalidations[CauseSecretRotated].Add(1)
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.lastErr, e.lastErrAt = nil, time.Time{}
 	e.retryAt.Store(noRetryAt)
 	e.backoff.Reset()
+	e.mu.Unlock()
+	if st != nil && c.shared != nil {
+		// The shared token came from the old credentials too; only that
+		// one is dropped, so a replica resetting later cannot discard the
+		// token the first one fetched with the new credentials.
+		c.invalidateShared(account, st.token.Fingerprint)
+	}
 	return nil
 }
 
@@ -354,13 +431,22 @@ func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*cachedToke
 	if c.closing.Err() != nil {
 		return nil, ErrClosed
 	}
-	// issuedAt is a lower bound on when the request is sent, so EEO's
-	// clocks for the token start no earlier than the cache's.
-	issuedAt, slack := c.clock.reading()
-	if st := e.current.Load(); !force && st != nil && st.usable(issuedAt, slack) {
-		return st, nil
+	now, slack := c.clock.reading()
+	cur := e.current.Load()
+	if !force && cur != nil && cur.usable(now, slack) {
+		return cur, nil
 	}
-	if err := e.backingOff(c.clock, issuedAt); err != nil {
+	if c.shared != nil {
+		return c.fetchShared(parent, e, cur, force)
+	}
+	return c.fetchLocal(parent, e)
+}
+
+// fetchLocal sends a token request to EEO unless the account is backing
+// off after a failure.
+func (c *Cache) fetchLocal(parent context.Context, e *entry) (*cachedToken, error) {
+	now, _ := c.clock.reading()
+	if err := e.backingOff(c.clock, now); err != nil {
 		e.stats.backoffRejections.Add(1)
 		return nil, err
 	}
@@ -368,12 +454,20 @@ func (c *Cache) fetch(parent context.Context, e *entry, force bool) (*cachedToke
 		return nil, ErrClosed
 	}
 	defer c.running.Done()
+	e.fetching.Store(true)
+	defer e.fetchEnded()
+	return c.request(parent, e)
+}
 
+// request sends one token request to EEO and records its outcome. The
+// caller has checked the backoff and registered with Close.
+func (c *Cache) request(parent context.Context, e *entry) (*cachedToken, error) {
+	// issuedAt is a lower bound on when the request is sent, so EEO's
+	// clocks for the token start no earlier than the cache's.
+	issuedAt, _ := c.clock.reading()
 	ctx, cancel := context.WithTimeout(parent, c.opts.FetchTimeout)
 	defer cancel()
 	defer context.AfterFunc(c.closing, cancel)()
-	e.fetching.Store(true)
-	defer e.fetchEnded()
 	grant, err := e.fetcher.FetchToken(ctx)
 
 	e.stats.countFetch(err)

@@ -129,3 +129,16 @@ func (c *clock) run(stop <-chan struct{}) {
 		c.cur.Store(parked)
 	}
 }
+
+// at converts a wall-clock time (another replica's, from a SharedStore) to
+// a reading.
+func (c *clock) at(t time.Time) int64 { return int64(t.Sub(c.wall)) }
+
+// exact returns the precise time as a reading, without the coarse clock
+// and without waking its ticker: for background work that is not a hit.
+func (c *clock) exact() int64 {
+	if c.now != nil {
+		return int64(c.now().Sub(c.base))
+	}
+	return int64(time.Since(c.base))
+}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,47 @@ type entry struct {
 	lastErr   error                       // guarded by mu; nil once a request succeeds
 	lastErrAt time.Time                   // guarded by mu
 	backoff   *backoff.ExponentialBackOff // guarded by mu
+	rejected  [rejectedKept]string        // guarded by mu; fingerprints invalidated here, never adopted again
+	rejectedN int                         // guarded by mu; next slot of rejected
+
+	// syncedUse is the lastUse of the current token that the shared store
+	// already knows (SharedStore only): the sync loop Touches the store
+	// only when lastUse has moved past it.
+	syncedUse atomic.Int64
+}
+
+// rejectedKept is how many invalidated fingerprints an entry remembers, so
+// a shared token that a failed InvalidateIf left behind is not adopted.
+const rejectedKept = 4
+
+// reject remembers an invalidated fingerprint.
+func (e *entry) reject(fp string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if slices.Contains(e.rejected[:], fp) {
+		return
+	}
+	e.rejected[e.rejectedN] = fp
+	e.rejectedN = (e.rejectedN + 1) % rejectedKept
+}
+
+// isRejected reports whether fp was invalidated here.
+func (e *entry) isRejected(fp string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Contains(e.rejected[:], fp)
+}
+
+// recordAdoption caches st, taken from the shared store: a valid token
+// exists, so a backoff after a failed request of our own ends.
+func (e *entry) recordAdoption(st *cachedToken) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lastErr, e.lastErrAt = nil, time.Time{}
+	e.retryAt.Store(noRetryAt)
+	e.backoff.Reset()
+	e.current.Store(st)
+	e.syncedUse.Store(st.lastUse.Load())
 }
 
 // noRetryAt is retryAt when not backing off: before every clock reading.

@@ -9,16 +9,66 @@ import (
 // SharedStore is where replicas of the gateway share one token per account
 // (issue 14), so that an upstream keeping one active token per client does
 // not see each replica fetch, and revoke, its own. auth/redisstore
-// implements it on Redis.
+// implements it on Redis; Options.Shared hands one to a Cache.
 //
-// Work in progress: Cache does not use a SharedStore yet. The intended use
-// keeps the lock-free in-process hit path in front: on a local miss the
-// Cache Loads the shared token; if there is none it takes the account's
-// FetchLock, Loads again (another replica may have just stored one),
-// fetches from EEO and Stores under the lease, then Unlocks; replicas that
-// find the lock held wait for the stored token instead of fetching. A 401
-// drops the shared token with InvalidateIf, which keeps a newer token
-// another replica stored. Uses slide the shared idle deadline with Touch.
+// # How a Cache uses it
+//
+// The in-process hit path stays in front, unchanged: a cached token that
+// is still valid is served without a store call, lock or allocation. The
+// store is consulted only on a local miss, on a refresh, on an
+// invalidation, and by a background sync loop.
+//
+// On a miss (inside the account's singleflight, so at most one per
+// replica and account) the Cache Loads the shared token and, if it may be
+// served, adopts it with its shared expiry and idle deadline: no request
+// to EEO. Otherwise it takes the account's fetch Lock (TTL
+// Options.SharedLockTTL), Loads again (another replica may just have
+// stored), fetches from EEO, Stores under the lease and Unlocks. If
+// another replica holds the lock it looks again every Options.SharedPoll
+// (jittered, never later than the lock's expiry): it adopts the holder's
+// token as soon as it is stored, and takes the lock over when it is free
+// again, so a holder whose process died is replaced after the lock TTL.
+// Callers stop waiting at their own deadlines, as without a store.
+//
+// Failures are not shared: if EEO refuses the holder's request, the lock
+// is released without a token and the next replica to take it sends its
+// own request, then backs off as without a store.
+//
+// A refresh (Cache.Refresh, or the background refresh ahead of expiry,
+// which every replica reaches at the same time) goes the same way, but
+// takes only a token other than the one it replaces: the first replica
+// fetches, the others adopt its token.
+//
+// A 401 (Cache.Invalidate, InvalidateFingerprint, Drop) drops the shared
+// token with InvalidateIf, which keeps a newer token another replica
+// stored; the replica also remembers the fingerprint and never adopts it
+// again.
+//
+// Every Options.SharedSyncInterval (default 2 s, less than the idle
+// margin) a loop reconciles each cached token with the store: if this
+// replica used it since the last round it Touches the shared idle
+// deadline, so any replica's use counts; then it Loads the shared token. A
+// later use elsewhere slides the local idle deadline; a different token
+// (another replica refreshed) replaces the local one; no token (another
+// replica invalidated it, or the store lost it, say Redis restarted empty)
+// drops the local one, so the next call fetches through the lock and the
+// replicas converge on one token again. A token refreshed or invalidated on
+// one replica is therefore served by the others for at most
+// SharedSyncInterval plus a store round trip; a 401 on a replica that
+// still holds the old token drops it at once. No token is pushed back into
+// an empty store: which replica's token should win is unclear after an
+// outage, and one fetch under the lock settles it.
+//
+// # When the store fails
+//
+// Each call is bounded by Options.SharedCallTimeout. A failed or timed-out
+// call marks the store down (Cache.SharedStatus, Options.OnSharedStatus,
+// one WARN log line) and the Cache works as if it had none: local
+// fetches, local tokens, no store calls on misses, so no caller waits out
+// a timeout. A Token call that the local cache or EEO can satisfy never
+// fails because of the store. The sync loop keeps trying each interval;
+// the first call that succeeds marks it up again (one WARN line), and
+// sharing resumes.
 //
 // Times are wall-clock times of the replicas, so their clocks must agree
 // to well within the cache's idle and expiry margins (NTP does).
@@ -66,3 +116,8 @@ type FetchLease struct {
 // holds the lock (it expired and another replica took it) or a later lease
 // has already stored a token.
 var ErrLeaseLost = errors.New("shared token store: fetch lock lost")
+
+// ErrSharedUnreadable is wrapped by a SharedStore.Load error when the store
+// holds a token this replica cannot read (encrypted under another key, or
+// altered). The Cache treats it as no shared token, and the store as up.
+var ErrSharedUnreadable = errors.New("shared token store: token unreadable")

@@ -24,13 +24,17 @@ const (
 	CauseInvalidated
 	// CauseSecretRotated: the account's client secret changed (Cache.Reset).
 	CauseSecretRotated
+	// CauseShared: the shared store (Options.Shared) no longer holds the
+	// token: another replica refreshed it (ours is replaced by theirs) or
+	// invalidated it, or the store lost it.
+	CauseShared
 
 	numCauses
 )
 
 // Causes lists every InvalidationCause, in order.
 func Causes() []InvalidationCause {
-	return []InvalidationCause{CauseIdle, CauseExpired, CauseRejected, CauseInvalidated, CauseSecretRotated}
+	return []InvalidationCause{CauseIdle, CauseExpired, CauseRejected, CauseInvalidated, CauseSecretRotated, CauseShared}
 }
 
 // String returns the cause's lower-case name, as metrics label it.
@@ -46,6 +50,8 @@ func (c InvalidationCause) String() string {
 		return "invalidate_token"
 	case CauseSecretRotated:
 		return "secret_rotation"
+	case CauseShared:
+		return "shared_store"
 	}
 	return "unknown"
 }
@@ -75,6 +81,7 @@ type entryStats struct {
 	joined              atomic.Int64
 	backgroundRefreshes atomic.Int64
 	backoffRejections   atomic.Int64
+	adopted             atomic.Int64
 	fetches             [fetchSlots]atomic.Int64
 	invalidations       [numCauses]atomic.Int64
 }
@@ -116,6 +123,9 @@ type AccountStats struct {
 	// BackoffRejections counts calls failed at once because token requests
 	// were backing off after a failure.
 	BackoffRejections int64
+	// Adopted counts tokens taken from the shared store (Options.Shared),
+	// stored there by another replica's request, instead of requesting one.
+	Adopted int64
 	// FetchResults counts token requests sent to EEO by outcome:
 	// FetchReasonOK, an ErrorKind's String, or FetchReasonOther. Every key
 	// is present.
@@ -143,6 +153,7 @@ func (c *Cache) Stats() []AccountStats {
 			Joined:              s.joined.Load(),
 			BackgroundRefreshes: s.backgroundRefreshes.Load(),
 			BackoffRejections:   s.backoffRejections.Load(),
+			Adopted:             s.adopted.Load(),
 			FetchResults:        make(map[string]int64, len(s.fetches)),
 			Invalidations:       make(map[InvalidationCause]int64, numCauses),
 		}

@@ -7,8 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
+
+	"github.com/eeo-gateway/eeo-gateway/auth"
 )
 
 // KeySize is the length of the encryption key: AES-256.
@@ -17,8 +18,8 @@ const KeySize = 32
 // ErrUndecryptable is returned by Load for a stored token this store cannot
 // read: encrypted under another key (a replica with a different
 // redis.encryption_key), for another account, or altered. The caller
-// treats it as "no shared token".
-var ErrUndecryptable = errors.New("redisstore: stored token cannot be decrypted with this key")
+// treats it as "no shared token" (it wraps auth.ErrSharedUnreadable).
+var ErrUndecryptable = fmt.Errorf("redisstore: stored token cannot be decrypted with this key: %w", auth.ErrSharedUnreadable)
 
 // aadVersion starts the GCM additional data; a change of the record's
 // format changes it, so old records fail to open instead of misparsing.

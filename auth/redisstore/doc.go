@@ -1,8 +1,15 @@
 // Package redisstore is auth.SharedStore on Redis (or Valkey): the one
 // token per EEO account that replicas of the gateway share (issue 14).
 //
-// Work in progress: the store is complete and tested against a real
-// redis-server, but auth.Cache does not use it yet.
+// Pass a Store as auth.Options.Shared: the Cache keeps its lock-free
+// in-process hit path in front and calls the store only on misses,
+// refreshes, invalidations and from its sync loop (every
+// auth.Options.SharedSyncInterval, 2 s by default), which slides the
+// shared idle deadline with this replica's use and picks up a token
+// another replica refreshed or invalidated. So a refresh or invalidation
+// on one replica reaches the others within that interval plus a round
+// trip, and a Redis outage only makes each replica work alone until Redis
+// answers again; auth.SharedStore describes the algorithm.
 //
 // # Keys
 //

@@ -51,7 +51,7 @@ func NewTokenCacheCollector(cache TokenStats, now func() time.Time) prometheus.C
 			"Token requests sent to EEO's token endpoint, by outcome (success, error) and reason (ok or the failure's kind).",
 			[]string{"account", "outcome", "reason"}, nil),
 		invalidations: prometheus.NewDesc("eeo_gateway_token_invalidations_total",
-			"Cached tokens dropped, by cause: idle, expired, rejected_by_eeo (401), invalidate_token (a caller), secret_rotation.",
+			"Cached tokens dropped, by cause: idle, expired, rejected_by_eeo (401), invalidate_token (a caller), secret_rotation, shared_store (another replica refreshed or invalidated it).",
 			[]string{"account", "cause"}, nil),
 		expiry: prometheus.NewDesc("eeo_gateway_token_expiry_seconds",
 			"Seconds until the cached token's absolute expiry (negative once past); absent without a cached token.", account, nil),
