@@ -146,6 +146,7 @@ type Cache struct {
 	entries map[string]*entry // fixed at construction, so read without a lock
 	names   []string          // sorted keys of entries
 	few     []*entry          // all entries when there are few; see entry
+	hits    *hitCounts        // per account, by entry.idx
 
 	closing context.Context // cancelled by Close; aborts fetches in flight
 	stop    context.CancelFunc
@@ -196,6 +197,10 @@ func NewCache(accounts []Account, opts Options) (*Cache, error) {
 		c.names = append(c.names, a.Name)
 	}
 	slices.Sort(c.names)
+	c.hits = newHitCounts(len(c.names))
+	for i, name := range c.names {
+		c.entries[name].idx = i
+	}
 	if len(c.names) <= fewAccounts {
 		for _, name := range c.names {
 			c.few = append(c.few, c.entries[name])
@@ -229,7 +234,7 @@ func (c *Cache) Token(ctx context.Context, account string) (tok Token, err error
 		if now >= st.refreshAt && now >= e.retryAt.Load() {
 			c.refreshInBackground(e)
 		}
-		e.stats.hits.n.Add(1)
+		c.hits.add(e.idx)
 		// Filled in place: a Token is ~140 bytes, and copies of it were
 		// a third of a hit.
 		st.handOut(now, c.clock.res, &tok)

@@ -19,6 +19,7 @@ import (
 // across a request to EEO.
 type entry struct {
 	name    string
+	idx     int // position in Cache.names: the account's hit counter
 	fetcher Fetcher
 	flight  singleflight.Group // at most one token request at a time
 

@@ -72,11 +72,10 @@ const (
 	fetchSlots     = fetchSlotOther + 1
 )
 
-// entryStats are one account's counters. They are atomics so the hit path
-// stays free of locks and allocations; Stats reads them when metrics are
-// scraped.
+// entryStats are one account's counters but its hits (see hitCounts). They
+// are atomics so that counting stays free of locks and allocations; Stats
+// reads them when metrics are scraped.
 type entryStats struct {
-	hits                paddedCounter // every hit of every caller: kept off the hot line
 	misses              atomic.Int64
 	joined              atomic.Int64
 	backgroundRefreshes atomic.Int64
@@ -84,14 +83,6 @@ type entryStats struct {
 	adopted             atomic.Int64
 	fetches             [fetchSlots]atomic.Int64
 	invalidations       [numCauses]atomic.Int64
-}
-
-// paddedCounter sits on a cache line of its own, so counting hits does not
-// slow down the loads of the token pointer next to it on other cores.
-type paddedCounter struct {
-	_ [64]byte
-	n atomic.Int64
-	_ [56]byte
 }
 
 // countFetch counts a finished token request by outcome.
@@ -148,7 +139,7 @@ func (c *Cache) Stats() []AccountStats {
 		s := &e.stats
 		a := AccountStats{
 			Name:                name,
-			Hits:                s.hits.n.Load(),
+			Hits:                c.hits.load(e.idx),
 			Misses:              s.misses.Load(),
 			Joined:              s.joined.Load(),
 			BackgroundRefreshes: s.backgroundRefreshes.Load(),

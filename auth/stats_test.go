@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -92,4 +93,40 @@ func TestStatsCountBackgroundRefresh(t *testing.T) {
 			t.Fatalf("stats = %+v, want one background refresh, two fetches, one hit", s)
 		}
 	})
+}
+
+// TestHitsCountedExactlyFromEveryCore: hits are counted per core and summed
+// when read; none may be lost or credited to another account, whatever the
+// number of accounts or of goroutines hitting at once.
+func TestHitsCountedExactlyFromEveryCore(t *testing.T) {
+	const accounts, goroutines = 40, 8 // more accounts than share a cache line
+	var list []auth.Account
+	for i := range accounts {
+		list = append(list, auth.Account{Name: fmt.Sprintf("acct-%02d", i), Fetcher: &authtest.Fetcher{ExpiresIn: time.Hour}})
+	}
+	c, err := auth.NewCache(list, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for i, a := range list {
+				for range i + g%2 { // account i: i or i+1 calls per goroutine
+					if _, err := c.Token(t.Context(), a.Name); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, s := range c.Stats() {
+		calls := int64(goroutines*i + goroutines/2)
+		if s.Hits+s.Misses != calls || s.Misses < 1 {
+			t.Errorf("%s: %d hits + %d misses, want %d calls and at least the cold miss", s.Name, s.Hits, s.Misses, calls)
+		}
+	}
 }
