@@ -94,8 +94,7 @@ type Config struct {
 	// circuit breaker, in-flight limit and timeouts.
 	Upstream UpstreamConfig `json:"upstream"`
 	// Redis, if set, is the optional Redis backend shared by replicas
-	// (work in progress, see RedisConfig); absent keeps everything in
-	// memory.
+	// (see RedisConfig); absent keeps everything in memory.
 	Redis *RedisConfig `json:"redis"`
 	// Accounts are the EEO accounts the gateway hands out tokens for.
 	// At least one is required.

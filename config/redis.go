@@ -29,9 +29,10 @@ const (
 )
 
 // RedisConfig selects the optional Redis (or Valkey) backend through which
-// replicas share one EEO token per account (issue 14). Absent means the
-// embedded in-memory default, which needs nothing. Work in progress: the
-// gateway validates this section, but does not use Redis yet.
+// replicas share one EEO token per account and one idempotency record per
+// request_id (issue 14). Absent means the embedded in-memory default, which
+// needs nothing. While Redis is down each replica falls back to its own
+// memory (README: "Running several replicas (Redis)").
 type RedisConfig struct {
 	// Addr is the server's host:port. Exactly one of Addr and URL is set.
 	Addr string `json:"addr"`

@@ -22,10 +22,6 @@ func (c Config) Warnings() []error {
 		}
 	}
 	if r := c.Redis; r != nil {
-		// Validation accepts the section so deployments can prepare for
-		// it; saying plainly that it changes nothing yet avoids a false
-		// sense of a shared token.
-		out = append(out, fieldErr("redis", errRedisNotWired))
 		if !r.UsesTLS() && !redisOnLoopback(*r) {
 			out = append(out, fieldErr("redis", errRedisPlaintext))
 		}
@@ -33,9 +29,8 @@ func (c Config) Warnings() []error {
 	return out
 }
 
-// Warnings about the redis section.
+// errRedisPlaintext warns about the redis section.
 var (
-	errRedisNotWired  = errors.New("the Redis backend is work in progress: this section is validated but not used yet, replicas still hold their own tokens")
 	errRedisPlaintext = errors.New("plaintext Redis off loopback: the password and the (encrypted) tokens cross the network in clear; set redis.tls.enabled or use a rediss:// URL")
 )
 

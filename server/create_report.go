@@ -42,11 +42,11 @@ func (s *importReportService) CreateReport(ctx context.Context, req *eeov1.Creat
 
 	key := requestKey{account: req.GetAccount(), kind: "report", id: req.GetRequestId()}
 	fingerprint := reportFingerprint(call)
-	owner, prior, err := s.requests.begin(key)
+	claim, prior, err := s.requests.begin(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	if !owner {
+	if claim == nil {
 		if prior.fingerprint != fingerprint {
 			return nil, requestIDReused()
 		}
@@ -58,10 +58,10 @@ func (s *importReportService) CreateReport(ctx context.Context, req *eeov1.Creat
 	}
 	rep, err := up.CreateReport(ctx, call)
 	if err != nil {
-		s.requests.forget(key)
+		s.requests.forget(ctx, claim)
 		return nil, s.upstreamStatus(ctx, err, "")
 	}
-	s.requests.finish(key, fingerprint, rep.ID)
+	s.requests.finish(ctx, claim, fingerprint, rep.ID)
 	s.owners.record(kindReport, rep.ID, req.GetAccount())
 	return &eeov1.CreateReportResponse{Report: reportProto(req.GetAccount(), rep)}, nil
 }

@@ -39,7 +39,7 @@ type Upstream interface {
 type importReportService struct {
 	eeov1.UnimplementedImportReportServiceServer
 	upstreams      map[string]Upstream
-	requests       *requestLog
+	requests       *requests
 	owners         *objectOwners
 	maxUploadBytes int64
 	watchInterval  time.Duration

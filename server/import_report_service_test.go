@@ -178,23 +178,45 @@ func TestCreateImportRequestIDIsIdempotent(t *testing.T) {
 	}
 }
 
-func TestConcurrentRetryWhileFirstInFlightIsAborted(t *testing.T) {
+// A retry with the same request_id while the first upload is still at EEO
+// creates nothing: it waits for the first and gets its import, or, if its
+// deadline comes first, ABORTED (REQUEST_IN_PROGRESS) or DEADLINE_EXCEEDED.
+func TestConcurrentRetryWaitsForTheFirst(t *testing.T) {
 	hold, events := make(chan struct{}), make(chan upload, 1)
 	g := startGateway(t, func(c *server.Config) {
 		fake := c.Upstreams["demo"].(*fakeUpstream)
 		fake.hold, fake.events = hold, events
 	})
 	md := meta(func(m *eeov1.ImportMetadata) { m.RequestId = "req-2" })
-	firstDone := make(chan error, 1)
-	go func() { _, err := uploadGRPC(t.Context(), g, md, []byte(csvFile), 10); firstDone <- err }()
+	firstDone := make(chan *eeov1.CreateImportResponse, 1)
+	go func() {
+		resp, err := uploadGRPC(t.Context(), g, md, []byte(csvFile), 10)
+		if err != nil {
+			t.Error(err)
+		}
+		firstDone <- resp
+	}()
 	<-events // the first upload's body is at EEO, which has not answered yet
 
-	_, err := uploadGRPC(t.Context(), g, md, []byte(csvFile), 10)
-	testkit.WantStatus(t, err, codes.Aborted, server.ReasonRequestInProgress)
+	impatient, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_, err := uploadGRPC(impatient, g, md, []byte(csvFile), 10)
+	if c := status.Code(err); c != codes.DeadlineExceeded {
+		testkit.WantStatus(t, err, codes.Aborted, server.ReasonRequestInProgress)
+	}
+	retryDone := make(chan *eeov1.CreateImportResponse, 1)
+	go func() {
+		resp, err := uploadGRPC(t.Context(), g, md, []byte(csvFile), 10)
+		if err != nil {
+			t.Error(err)
+		}
+		retryDone <- resp
+	}()
 
 	close(hold)
-	if err := <-firstDone; err != nil {
-		t.Fatal(err)
+	first, retry := <-firstDone, <-retryDone
+	if first.GetDataImport().GetImportId() == "" || retry.GetDataImport().GetImportId() != first.GetDataImport().GetImportId() {
+		t.Fatalf("first got %v, the waiting retry %v; want the same import", first, retry)
 	}
 	if n := g.up.importCount(); n != 1 {
 		t.Fatalf("imports upstream = %d, want 1", n)

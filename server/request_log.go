@@ -5,19 +5,9 @@ import (
 	"time"
 )
 
-// requestLog makes create requests idempotent by request_id, per account
-// (IETF draft-ietf-httpapi-idempotency-key-header; Stripe's semantics):
-//
-//   - the first request with an id runs and its result is remembered;
-//   - a retry with the same id while the first still runs fails with
-//     ABORTED (REQUEST_IN_PROGRESS) and creates nothing;
-//   - a retry after it succeeded gets the original object back if it asks
-//     for the same thing, or ALREADY_EXISTS (REQUEST_ID_REUSED) if not;
-//   - a first request that failed is forgotten, so a retry runs afresh.
-//
-// The id is also sent to EEO as Idempotency-Key, which covers retries that
-// reach another gateway replica or outlive this process; this log covers
-// EEO's behaviour with the key being unknown.
+// requestLog is the in-memory request-id log: the whole log of a single
+// replica, and the fallback of a shared one (requests) while Redis is
+// down. See requests for the semantics.
 type requestLog struct {
 	ttl time.Duration
 	max int
@@ -37,6 +27,10 @@ type requestEntry struct {
 	done        bool
 	fingerprint string // what was asked for; set when done
 	resultID    string // the created object; set when done
+	// settled is closed when an in-progress entry is finished, forgotten
+	// or evicted, waking the retries that wait for it; nil for entries
+	// recorded done.
+	settled chan struct{}
 }
 
 func newRequestLog(ttl time.Duration, max int, now func() time.Time) *requestLog {
@@ -45,29 +39,69 @@ func newRequestLog(ttl time.Duration, max int, now func() time.Time) *requestLog
 
 // begin claims key. owner is true when the caller must run the request and
 // then call finish or forget. Otherwise prior is the finished original, or
-// the error is REQUEST_IN_PROGRESS.
-func (l *requestLog) begin(key requestKey) (owner bool, prior requestEntry, err error) {
+// wait is closed once the request in progress settles, when the caller
+// begins again.
+func (l *requestLog) begin(key requestKey) (owner bool, prior requestEntry, wait <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.expire()
 	if e, ok := l.entries[key]; ok {
 		if !e.done {
-			return false, requestEntry{}, requestInProgress()
+			return false, requestEntry{}, e.settled
 		}
 		return false, *e, nil
 	}
-	l.entries[key] = &requestEntry{created: l.now()}
-	l.order = append(l.order, key)
+	l.add(key, &requestEntry{created: l.now(), settled: make(chan struct{})})
 	return true, requestEntry{}, nil
+}
+
+// lookup is begin without the claim: the finished original, or a channel
+// to wait on, or neither when key is unknown here.
+func (l *requestLog) lookup(key requestKey) (prior requestEntry, found bool, wait <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.expire()
+	e, ok := l.entries[key]
+	switch {
+	case !ok:
+		return requestEntry{}, false, nil
+	case !e.done:
+		return requestEntry{}, true, e.settled
+	}
+	return *e, true, nil
+}
+
+// add inserts e. Called with mu held.
+func (l *requestLog) add(key requestKey, e *requestEntry) {
+	l.entries[key] = e
+	l.order = append(l.order, key)
 }
 
 // finish records the owner's success.
 func (l *requestLog) finish(key requestKey, fingerprint, resultID string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.entries[key]; ok {
+	if e, ok := l.entries[key]; ok && !e.done {
 		e.done, e.fingerprint, e.resultID = true, fingerprint, resultID
+		close(e.settled)
 	}
+}
+
+// record remembers a finished request that was claimed elsewhere (in
+// Redis, which failed to take its result), so retries reaching this
+// replica still get it.
+func (l *requestLog) record(key requestKey, fingerprint, resultID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.entries[key]; ok {
+		if !e.done {
+			e.done, e.fingerprint, e.resultID = true, fingerprint, resultID
+			close(e.settled)
+		}
+		return
+	}
+	l.expire()
+	l.add(key, &requestEntry{created: l.now(), done: true, fingerprint: fingerprint, resultID: resultID})
 }
 
 // forget drops the owner's claim after a failure.
@@ -76,6 +110,7 @@ func (l *requestLog) forget(key requestKey) {
 	defer l.mu.Unlock()
 	if e, ok := l.entries[key]; ok && !e.done {
 		delete(l.entries, key)
+		close(e.settled)
 	}
 }
 
@@ -94,6 +129,9 @@ func (l *requestLog) expire() {
 			break
 		}
 		delete(l.entries, k)
+		if !e.done {
+			close(e.settled) // its waiters begin again, and one runs it
+		}
 		n++
 	}
 	l.order = l.order[n:]

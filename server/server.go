@@ -14,6 +14,7 @@ import (
 	"time"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/redishealth"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -93,6 +94,19 @@ type Config struct {
 	// Limits bound bodies, connections and streams; zero fields take
 	// their defaults.
 	Limits Limits
+	// RequestStore, if set, keeps the request-id log that makes
+	// CreateImport and CreateReport idempotent where every replica sees it
+	// (*redisrequests.Store on Redis): a retry is deduplicated whichever
+	// replica it reaches, also after a restart, and a retry while the
+	// first still runs on another replica waits for it there. While
+	// RedisHealth marks Redis down the replica's in-memory log stands in.
+	// Nil keeps the log in this process only.
+	RequestStore RequestStore
+	// RedisHealth is the breaker in front of RequestStore's Redis, shared
+	// with every other user of that Redis (the token cache). Nil with a
+	// RequestStore builds one for it alone, with this Config's Logger and
+	// Metrics.
+	RedisHealth *redishealth.Tracker
 	// StreamTap, if set, runs when a gRPC stream's headers arrive, before
 	// any of its messages is read or an interceptor runs: the place to
 	// refuse, cheaply and without I/O, calls that carry no acceptable
@@ -131,6 +145,18 @@ type Server struct {
 	drainWait func(time.Duration)
 }
 
+// newRequests is the request-id log cfg asks for.
+func newRequests(cfg Config) (*requests, error) {
+	r := &requests{local: newRequestLog(requestIDTTL, maxRequestIDs, cfg.Now), shared: cfg.RequestStore, health: cfg.RedisHealth}
+	if r.shared != nil && r.health == nil {
+		var err error
+		if r.health, err = redishealth.New(redishealth.Options{Logger: cfg.Logger, Metrics: cfg.Metrics}); err != nil {
+			return nil, fmt.Errorf("server: registering metrics: %w", err)
+		}
+	}
+	return r, nil
+}
+
 // Listeners are the sockets a Server serves. GRPC and HTTP are required;
 // Admin, if set, gets the admin endpoints (see AdminConfig), plaintext
 // whatever Config.TLS says.
@@ -162,11 +188,14 @@ func New(cfg Config) (*Server, error) {
 	cfg.Limits.setDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), drainWait: time.Sleep}
 	s.draining, s.drainStarted = context.WithCancel(context.Background())
-	requests := newRequestLog(requestIDTTL, maxRequestIDs, cfg.Now)
+	requests, err := newRequests(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var unary []grpc.UnaryServerInterceptor
 	streams := []grpc.StreamServerInterceptor{endWatchesOnDrain(s.draining)}
 	if cfg.Metrics != nil {
-		m, err := newServerMetrics(cfg.Metrics, requests)
+		m, err := newServerMetrics(cfg.Metrics, requests.local)
 		if err != nil {
 			return nil, fmt.Errorf("server: registering metrics: %w", err)
 		}

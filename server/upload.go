@@ -65,11 +65,11 @@ func (s *importReportService) CreateImport(stream eeov1.ImportReportService_Crea
 	}
 
 	key := requestKey{account: md.GetAccount(), kind: "import", id: u.RequestID}
-	owner, prior, err := s.requests.begin(key)
+	claim, prior, err := s.requests.begin(ctx, key)
 	if err != nil {
 		return err
 	}
-	if !owner {
+	if claim == nil {
 		imp, err := s.replayImport(ctx, up, stream, u, chunk, prior)
 		if err != nil {
 			return err
@@ -78,10 +78,10 @@ func (s *importReportService) CreateImport(stream eeov1.ImportReportService_Crea
 	}
 	imp, sum, err := s.forward(ctx, up, stream, u, chunk)
 	if err != nil {
-		s.requests.forget(key)
+		s.requests.forget(ctx, claim)
 		return err
 	}
-	s.requests.finish(key, importFingerprint(u, sum), imp.ID)
+	s.requests.finish(ctx, claim, importFingerprint(u, sum), imp.ID)
 	s.owners.record(kindImport, imp.ID, md.GetAccount())
 	return stream.SendAndClose(&eeov1.CreateImportResponse{DataImport: importProto(md.GetAccount(), imp)})
 }

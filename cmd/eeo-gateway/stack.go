@@ -98,6 +98,15 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 	}
 	s.onClose(guard.Close)
 
+	rb, err := newRedisBackend(cfg.Redis, logger, registry)
+	if err != nil {
+		return err
+	}
+	if rb != nil {
+		s.onClose(rb.close)
+		s.background = append(s.background, rb.watch)
+	}
+
 	cache, secretFiles, err := newTokenCache(cfg, logger, obs)
 	if err != nil {
 		return err
@@ -136,6 +145,8 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		WatchInterval:          cfg.Files.WatchInterval.Std(),
 		Logger:                 logger,
 		StreamTap:              guard.TapHandle(),
+		RequestStore:           rb.requestStore(),
+		RedisHealth:            rb.healthTracker(),
 		UnaryInterceptors:      []grpc.UnaryServerInterceptor{guard.UnaryInterceptor()},
 		StreamInterceptors:     []grpc.StreamServerInterceptor{guard.StreamInterceptor()},
 		RESTMetadata:           guard.ForwardCertificate,

@@ -3,15 +3,16 @@
 // in Redis, so a retry with the same request_id is deduplicated whichever
 // replica it reaches, and after a restart (issue 14).
 //
-// Work in progress: the store is complete and tested against a real
-// redis-server, but server/ does not use it yet.
+// server/ uses it when the gateway is configured with Redis, with its
+// in-memory log as the fallback while Redis is down.
 //
 // A record goes through the states of server's in-memory log:
 //
 //   - Begin claims a request id with an in-progress marker that carries a
 //     random owner token and a lease (SET NX PX): the claimant runs the
-//     request. If the claimant dies, the lease runs out and a retry runs
-//     afresh instead of waiting forever.
+//     request, renewing the lease with Extend while it runs. If the
+//     claimant dies, the lease runs out and a retry runs afresh instead of
+//     waiting forever.
 //   - Finish replaces the marker with the result (what was asked for and
 //     the created object's id), kept for the record TTL (24 h by default);
 //     Forget drops the marker after a failure, so a retry runs afresh. Both
@@ -59,6 +60,7 @@ type Store struct {
 	ttl    time.Duration
 	finish *redis.Script
 	forget *redis.Script
+	extend *redis.Script
 }
 
 // pendingPrefix starts an in-progress marker; a finished record is JSON,
@@ -79,6 +81,7 @@ func New(opts Options) (*Store, error) {
 	}
 	s.finish = redis.NewScript(finishSrc)
 	s.forget = redis.NewScript(forgetSrc)
+	s.extend = redis.NewScript(extendSrc)
 	return s, nil
 }
 
@@ -111,7 +114,7 @@ type Claim struct {
 // holds the request id's in-progress marker.
 var ErrInProgress = errors.New("redisrequests: request in progress")
 
-// ErrClaimLost is returned by Finish and Forget when the caller's marker is
+// ErrClaimLost is returned by Extend, Finish and Forget when the caller's marker is
 // gone: its lease ran out (and another caller may have claimed the id).
 var ErrClaimLost = errors.New("redisrequests: in-progress claim lost")
 
@@ -164,6 +167,26 @@ const forgetSrc = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
 `
+
+// extendSrc renews the marker ARGV[1] at KEYS[1] to ARGV[2] ms.
+const extendSrc = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+`
+
+// Extend renews the claim's lease to lease from now, so a request that
+// runs longer than one lease (a large upload) keeps its claim; a claimant
+// that dies stops renewing, and its claim runs out at most lease later.
+func (s *Store) Extend(ctx context.Context, c *Claim, lease time.Duration) error {
+	n, err := s.extend.Run(ctx, s.rdb, []string{s.key(c.key)}, c.token, lease.Milliseconds()).Int()
+	if err != nil {
+		return fmt.Errorf("redisrequests: extend: %w", err)
+	}
+	if n == 0 {
+		return ErrClaimLost
+	}
+	return nil
+}
 
 // Finish records the claimed request's result for the record TTL.
 func (s *Store) Finish(ctx context.Context, c *Claim, r Result) error {

@@ -151,3 +151,34 @@ func TestRedisDown(t *testing.T) {
 		t.Errorf("Begin with Redis down = %v, %v; want an error", c, err)
 	}
 }
+
+// Extend keeps a long request's claim beyond its first lease, and only the
+// claimant's: after its claim ran out and another took the id, its Extend
+// is ErrClaimLost and does not lengthen the other's lease.
+func TestExtend(t *testing.T) {
+	stores, raw, _ := replicas(t, 2)
+	a, b := stores[0], stores[1]
+	ctx := context.Background()
+	const redisKey = "eeo-gateway:{acme}:req:import:req-1"
+	c, _, err := a.Begin(ctx, key, time.Second)
+	if err != nil || c == nil {
+		t.Fatalf("Begin: %v, %v", c, err)
+	}
+	if err := a.Extend(ctx, c, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := raw.PTTL(ctx, redisKey).Val(); ttl < 59*time.Minute {
+		t.Errorf("lease after Extend = %v, want about 1h", ttl)
+	}
+	raw.Del(ctx, redisKey) // the lease ran out
+	cB, _, err := b.Begin(ctx, key, time.Second)
+	if err != nil || cB == nil {
+		t.Fatalf("B's Begin: %v, %v", cB, err)
+	}
+	if err := a.Extend(ctx, c, time.Hour); !errors.Is(err, redisrequests.ErrClaimLost) {
+		t.Errorf("A's late Extend = %v, want ErrClaimLost", err)
+	}
+	if ttl := raw.PTTL(ctx, redisKey).Val(); ttl > time.Second {
+		t.Errorf("B's lease after A's late Extend = %v, want at most 1s", ttl)
+	}
+}
