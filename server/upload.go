@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
@@ -153,6 +154,14 @@ func (s *importReportService) forward(ctx context.Context, up Upstream, stream e
 	}
 	if r.err != nil {
 		return eeo.Import{}, "", s.upstreamStatus(ctx, r.err, "")
+	}
+	if stoppedEarly && u.ExpectedSHA256 != "" && strings.EqualFold(r.imp.SHA256, u.ExpectedSHA256) {
+		// EEO answered before reading the whole body: a retry whose
+		// Idempotency-Key it knew (sent to another replica, or after a
+		// restart), decided on the declared hash. The import it returned
+		// holds exactly the declared bytes; cancelling it would destroy
+		// what the first attempt created.
+		return r.imp, u.ExpectedSHA256, nil
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	if stoppedEarly || (r.imp.SHA256 != "" && r.imp.SHA256 != sum) {
