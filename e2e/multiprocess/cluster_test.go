@@ -170,7 +170,6 @@ log_level: info
 log_format: json
 shutdown_timeout: 5s
 token:
-  fetch_timeout: 10s
   backoff_initial: 50ms
   backoff_max: 500ms
 %s
