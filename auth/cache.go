@@ -414,7 +414,16 @@ func (c *Cache) refreshInBackground(e *entry) {
 	go func() {
 		defer c.running.Done()
 		defer e.refreshing.Store(false)
-		<-e.flight.DoChan("", func() (any, error) { return c.fetch(context.Background(), e, true) })
+		<-e.flight.DoChan("", func() (any, error) {
+			// A token that is no longer due was put in place since the
+			// refresh was asked for (another replica's, by the sync loop).
+			if st := e.current.Load(); st != nil {
+				if now, slack := c.clock.reading(); st.usable(now, slack) && now < st.refreshAt {
+					return st, nil
+				}
+			}
+			return c.fetch(context.Background(), e, true)
+		})
 	}()
 }
 
