@@ -152,3 +152,48 @@ func TestAuditRateLimitedOnlyForAuditedMethods(t *testing.T) {
 		t.Fatalf("events %v", got)
 	}
 }
+
+// A GetToken served from the token cache is routine: with the default
+// configuration it is not audited, while one that reached EEO, one that
+// failed and one that was refused are. AuditTokenCacheHits audits the hits
+// too.
+func TestTokenCacheHitsAreAuditedOnlyWhenConfigured(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		auditHits  bool
+		cacheHits  bool
+		wantEvents int // for one allowed GetToken, then one denied one
+	}{
+		{"hit, default", false, true, 1},
+		{"fetched from EEO, default", false, false, 2},
+		{"hit, AuditTokenCacheHits", true, true, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log, buf, events := auditLog(t)
+			key, k := apiKey(t, "payroll")
+			e := newEnv(t, access.Config{
+				APIKeys:             []access.APIKey{k},
+				Policies:            []access.Policy{{Caller: keyID("payroll"), Accounts: []string{"A"}, Permissions: []access.Permission{access.PermTokenGet}}},
+				Audit:               log,
+				AuditTokenCacheHits: tc.auditHits,
+			})
+			e.tokens.cacheHits = tc.cacheHits
+			ctx := bearer(testCtx(t), key)
+			if _, err := e.tc.GetToken(ctx, &eeov1.GetTokenRequest{Account: "A"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := e.tc.GetToken(ctx, &eeov1.GetTokenRequest{Account: "B"})
+			testkit.WantStatus(t, err, codes.PermissionDenied, access.ReasonPermissionDenied)
+			got := events()
+			if len(got) != tc.wantEvents {
+				t.Fatalf("%d audit events, want %d:\n%s", len(got), tc.wantEvents, buf)
+			}
+			if last := got[len(got)-1]; last["outcome"] != "PermissionDenied" || last["account"] != "B" {
+				t.Errorf("last event %v, want the denial", last)
+			}
+			if tc.wantEvents == 2 && (got[0]["outcome"] != "OK" || got[0]["account"] != "A") {
+				t.Errorf("first event %v, want the allowed GetToken", got[0])
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/access/identity"
+	"github.com/eeo-gateway/eeo-gateway/internal/callnote"
 	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -45,8 +46,15 @@ type Config struct {
 	// RateLimit bounds each caller's request rate; zero means unlimited.
 	RateLimit RateLimit
 	// Audit receives one "audit" event per audited or refused call, and
-	// JWKS reload notices; nil discards them.
+	// JWKS reload notices; nil discards them. A GetToken served from the
+	// token cache, without reaching EEO, is routine and not audited unless
+	// AuditTokenCacheHits is set; every other GetToken (one that waited for
+	// a token request to EEO, or failed, or was refused) is.
 	Audit *slog.Logger
+	// AuditTokenCacheHits audits GetToken calls served from the token cache
+	// too: an event per call, which at high call rates costs more than the
+	// rest of the call.
+	AuditTokenCacheHits bool
 	// Observer is told of authentications, permission denials and rate
 	// limit refusals, for metrics; nil tells no one.
 	Observer Observer
@@ -84,6 +92,7 @@ type Guard struct {
 	reflection Reflection
 	limits     *limiters // nil: unlimited
 	audit      auditor
+	auditHits  bool // Config.AuditTokenCacheHits
 	unauth     *unauthTracker
 	transfers  *transferSlots
 	// unauthenticated is the error for a call without credentials; its
@@ -129,6 +138,7 @@ func newGuard(ctx context.Context, cfg Config) (*Guard, error) {
 		mtls:       cfg.MTLS,
 		reflection: cfg.Reflection,
 		audit:      auditor{log: cfg.Audit, now: cfg.Now},
+		auditHits:  cfg.AuditTokenCacheHits,
 		obs:        cfg.Observer,
 	}
 	var err error
@@ -235,8 +245,13 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 			g.audit.write(ctx, rec, err)
 			return nil, err
 		}
-		resp, err := handler(withCaller(ctx, caller), req)
-		if rule.audit {
+		hctx := withCaller(ctx, caller)
+		var note *callnote.Note
+		if rule.audit && rule.hitsRoutine && !g.auditHits {
+			hctx, note = callnote.With(hctx)
+		}
+		resp, err := handler(hctx, req)
+		if rule.audit && (err != nil || note == nil || !note.CacheHit()) {
 			g.audit.write(ctx, rec, err)
 		}
 		if err != nil {

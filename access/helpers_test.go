@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/eeo-gateway/eeo-gateway/internal/callnote"
 	"io"
 	"log/slog"
 	"net"
@@ -70,10 +71,16 @@ func (r *record) last() access.Caller {
 type fakeTokens struct {
 	eeov1.UnimplementedTokenServiceServer
 	record
+	// cacheHits makes GetToken report (callnote) that it served the token
+	// from the cache; set before the first call.
+	cacheHits bool
 }
 
 func (f *fakeTokens) GetToken(ctx context.Context, req *eeov1.GetTokenRequest) (*eeov1.GetTokenResponse, error) {
 	f.note(ctx)
+	if f.cacheHits {
+		callnote.CacheHit(ctx)
+	}
 	return &eeov1.GetTokenResponse{Token: &eeov1.Token{Account: req.GetAccount(), AccessToken: fakeAccessToken, TokenType: "Bearer"}}, nil
 }
 

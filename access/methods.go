@@ -74,6 +74,10 @@ type methodRule struct {
 	// audit: the call hands out a credential, moves data or changes state,
 	// so every attempt, allowed or not, gets an audit event.
 	audit bool
+	// hitsRoutine: a call the handler reports as served from the token
+	// cache (callnote.CacheHit) is routine, and audited only with
+	// Config.AuditTokenCacheHits.
+	hitsRoutine bool
 	// newFirst allocates a streaming method's first request message, which
 	// the Guard reads and authorizes before the handler starts; nil for
 	// unary methods, whose request the interceptor already holds.
@@ -91,7 +95,7 @@ var methodRules = map[string]methodRule{
 	reflectionv1.ServerReflection_ServerReflectionInfo_FullMethodName:      {kind: kindReflection},
 	reflectionv1alpha.ServerReflection_ServerReflectionInfo_FullMethodName: {kind: kindReflection},
 
-	eeov1.TokenService_GetToken_FullMethodName:        {kind: kindGuarded, perm: PermTokenGet, account: accountInRequest, audit: true},
+	eeov1.TokenService_GetToken_FullMethodName:        {kind: kindGuarded, perm: PermTokenGet, account: accountInRequest, audit: true, hitsRoutine: true},
 	eeov1.TokenService_RefreshToken_FullMethodName:    {kind: kindGuarded, perm: PermTokenRefresh, account: accountInRequest, audit: true},
 	eeov1.TokenService_InvalidateToken_FullMethodName: {kind: kindGuarded, perm: PermTokenInvalidate, account: accountInRequest, audit: true},
 	eeov1.TokenService_ListAccounts_FullMethodName:    {kind: kindGuarded, perm: PermAccountsList, account: accountNone},

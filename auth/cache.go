@@ -394,6 +394,7 @@ func (c *Cache) await(ctx context.Context, e *entry, force bool) (Token, error) 
 		now, _ := c.clock.reading()
 		var tok Token
 		r.Val.(*cachedToken).handOut(now, c.clock.res, &tok)
+		tok.Fetched = true
 		return tok, nil
 	case <-ctx.Done():
 		return Token{}, fmt.Errorf("waiting for %q token: %w", e.name, context.Cause(ctx))

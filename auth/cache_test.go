@@ -511,3 +511,37 @@ func BenchmarkTokenHitParallel(b *testing.B) {
 		}
 	})
 }
+
+// Audit logging tells issuance from routine hits by Token.Fetched: set for
+// every caller that waited for the token request (the one that started it
+// and those that joined it), never for a hit.
+func TestFetchedTellsIssuanceFromHits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &authtest.Fetcher{ExpiresIn: time.Hour}
+		release := f.Hold()
+		c := newCache(t, f, auth.Options{})
+		var wg sync.WaitGroup
+		fetched := make([]bool, 3)
+		for i := range fetched {
+			wg.Go(func() { fetched[i] = mustToken(t, c).Fetched })
+		}
+		synctest.Wait() // all three wait on the one fetch
+		release()
+		wg.Wait()
+		if f.Calls() != 1 {
+			t.Fatalf("%d fetches, want 1", f.Calls())
+		}
+		for i, ok := range fetched {
+			if !ok {
+				t.Errorf("caller %d waited for the token request but Fetched is false", i)
+			}
+		}
+		if mustToken(t, c).Fetched {
+			t.Error("a cache hit has Fetched set")
+		}
+		refreshed, err := c.Refresh(t.Context(), "demo")
+		if err != nil || !refreshed.Fetched {
+			t.Errorf("Refresh: Fetched = %v, err = %v; want true, nil", refreshed.Fetched, err)
+		}
+	})
+}

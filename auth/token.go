@@ -43,6 +43,11 @@ type Token struct {
 	// now (the cache records uses to its clock resolution, 10 ms by
 	// default, and may withdraw the token that much earlier).
 	IdleDeadline time.Time
+	// Fetched reports that the call waited for a token request to EEO
+	// (started one, or joined one in flight) instead of being served from
+	// the cache: what audit logging counts as issuance, as opposed to a
+	// routine cache hit.
+	Fetched bool
 }
 
 // Fingerprint returns a short, non-reversible identifier of an access token:

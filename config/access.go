@@ -51,6 +51,11 @@ type AccessConfig struct {
 	// Unauthenticated bounds what failed authentication costs per client
 	// address: a JWT failure rate and audit aggregation.
 	Unauthenticated UnauthenticatedConfig `json:"unauthenticated"`
+	// AuditTokenCacheHits audits GetToken calls served from the token
+	// cache too. Default false: issuance that reached EEO, refreshes,
+	// invalidations, failures and refusals are audited, routine hits only
+	// appear in the access log.
+	AuditTokenCacheHits bool `json:"audit_token_cache_hits"`
 }
 
 // Configured reports whether any caller authentication is set up.

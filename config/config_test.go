@@ -84,6 +84,7 @@ func TestDefault(t *testing.T) {
 		{"http_addr", c.HTTPAddr, "127.0.0.1:8080"},
 		{"admin_addr (off)", c.AdminAddr, ""},
 		{"admin.pprof", c.Admin.Pprof, false},
+		{"access.audit_token_cache_hits", c.Access.AuditTokenCacheHits, false},
 		{"log_level", c.LogLevel, "info"},
 		{"log_format", c.LogFormat, "json"},
 		{"shutdown_timeout", c.ShutdownTimeout, sec(15 * time.Second)},

@@ -220,6 +220,8 @@ func TestSecurityJWT(t *testing.T) {
 		JWT: &access.JWTConfig{Issuer: iss.name, Audience: audience, Algorithms: []string{"ES256"}, JWKSFile: iss.jwksFile},
 		Policies: []access.Policy{{Caller: identity.FromJWT(iss.name, "svc-payroll"), Accounts: []string{account},
 			Permissions: []access.Permission{access.PermTokenGet}}},
+		// The second GetToken is a cache hit, audited only when asked.
+		AuditTokenCacheHits: true,
 	}
 	s := newStack(t, stackOptions{Access: cfg})
 	now := time.Now()

@@ -38,7 +38,8 @@ const payrollID = "spiffe://example.org/payroll"
 //   - both TLS listeners refuse plaintext.
 func TestSecurityClientCertificates(t *testing.T) {
 	p := newPKI()
-	cfg := &access.Config{MTLS: true, Policies: []access.Policy{{Caller: payrollID, Accounts: []string{account},
+	// The REST GetToken is a cache hit, audited only when asked.
+	cfg := &access.Config{MTLS: true, AuditTokenCacheHits: true, Policies: []access.Policy{{Caller: payrollID, Accounts: []string{account},
 		Permissions: []access.Permission{access.PermTokenGet}}}}
 	s := newStack(t, stackOptions{
 		Access:    cfg,

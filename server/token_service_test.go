@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/callnote"
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -284,5 +287,39 @@ func TestRESTForwardsOnlyAllowedHeaders(t *testing.T) {
 		if strings.HasPrefix(k, "Grpc-Metadata-") {
 			t.Errorf("internal metadata leaked as %s", k)
 		}
+	}
+}
+
+// GetToken tells the interceptors around it (the access guard's audit)
+// whether it served the token from the cache or had to ask EEO, over gRPC
+// and REST alike.
+func TestGetTokenReportsCacheHits(t *testing.T) {
+	var hits []bool
+	var mu sync.Mutex
+	note := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if info.FullMethod != eeov1.TokenService_GetToken_FullMethodName {
+			return handler(ctx, req)
+		}
+		ctx, n := callnote.With(ctx)
+		resp, err := handler(ctx, req)
+		mu.Lock()
+		hits = append(hits, n.CacheHit())
+		mu.Unlock()
+		return resp, err
+	}
+	g := startGateway(t, func(c *server.Config) { c.UnaryInterceptors = []grpc.UnaryServerInterceptor{note} })
+	client := eeov1.NewTokenServiceClient(g.conn)
+	for range 2 {
+		if _, err := client.GetToken(t.Context(), &eeov1.GetTokenRequest{Account: "demo"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if resp, _ := g.restCall(t, http.MethodGet, "/v1/accounts/demo/token"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("REST GetToken: HTTP %d", resp.StatusCode)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []bool{false, true, true}; !slices.Equal(hits, want) {
+		t.Errorf("cache hits reported %v, want %v (a fetch, then hits)", hits, want)
 	}
 }

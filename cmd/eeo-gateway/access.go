@@ -66,6 +66,7 @@ func accessFromConfig(c config.AccessConfig, insecure bool, logger *slog.Logger)
 			AuditBurst: c.Unauthenticated.AuditBurst, AuditInterval: c.Unauthenticated.AuditInterval.Std()},
 		AllowUnauthenticated: insecure,
 		Audit:                logger.With("component", "audit"),
+		AuditTokenCacheHits:  c.AuditTokenCacheHits,
 	}
 	switch c.Reflection {
 	case "public":
