@@ -48,9 +48,15 @@ require (
 	sigs.k8s.io/yaml v1.6.0
 )
 
-require go.uber.org/atomic v1.12.0 // indirect
+require (
+	go.uber.org/atomic v1.12.0 // indirect
+	go.uber.org/multierr v1.10.0 // indirect
+)
 
-require golang.org/x/oauth2 v0.38.0
+require (
+	go.uber.org/zap v1.28.0
+	golang.org/x/oauth2 v0.38.0
+)
 
 require (
 	github.com/agext/levenshtein v1.2.3 // indirect

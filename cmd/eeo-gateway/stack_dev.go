@@ -50,7 +50,7 @@ func newDevStack(f serveFlags, e env) (_ *stack, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration:\n%w", err)
 	}
-	if s.logger, err = newLogger(cfg.LogLevel, cfg.LogFormat, e.stderr); err != nil {
+	if s.logger, err = newServiceLogger(s, cfg.LogLevel, cfg.LogFormat, e.stderr); err != nil {
 		return nil, err
 	}
 	s.cfg = cfg

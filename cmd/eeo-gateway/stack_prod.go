@@ -19,18 +19,18 @@ func newProductionStack(f serveFlags, e env) (*stack, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration:\n%w", err)
 	}
-	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat, e.stderr)
-	if err != nil {
+	s := &stack{cfg: cfg, env: e}
+	if s.logger, err = newServiceLogger(s, cfg.LogLevel, cfg.LogFormat, e.stderr); err != nil {
 		return nil, err
 	}
 	for _, w := range append(cfg.Warnings(), cfg.FilePermissionWarnings(os.Stat)...) {
-		logger.Warn("configuration: " + w.Error())
+		s.logger.Warn("configuration: " + w.Error())
 	}
-	guardCfg, err := accessFromConfig(cfg.Access, f.insecure, logger)
+	guardCfg, err := accessFromConfig(cfg.Access, f.insecure, s.logger)
 	if err != nil {
+		s.close()
 		return nil, err
 	}
-	s := &stack{cfg: cfg, logger: logger, env: e}
 	if err := s.buildGateway(guardCfg); err != nil {
 		return nil, err
 	}
