@@ -5,6 +5,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -42,8 +43,10 @@ type auditRecord struct {
 	// reports), which callers reuse on retries: a different thing from the
 	// call's request id, which every retry gets anew.
 	idempotencyKey string
-	clientAddr     string
-	start          time.Time
+	// clientAddr is rendered only when an event is written: most
+	// records (routine cache hits, reads) never are.
+	clientAddr net.Addr
+	start      time.Time
 }
 
 // startRecord begins the record of a call: its request id (settled by the
@@ -52,13 +55,15 @@ type auditRecord struct {
 // REST client's, which the server puts in place of the in-process peer).
 func (a *auditor) startRecord(ctx context.Context, method string) auditRecord {
 	rec := auditRecord{method: method, start: a.now(), requestID: requestid.From(ctx)}
-	if md, ok := metadata.FromIncomingContext(ctx); ok && rec.requestID == "" {
-		if ids := md.Get(requestid.MetadataKey); len(ids) > 0 {
+	if rec.requestID == "" {
+		// Not through the server's call context: the raw metadata. Only
+		// then, since reading it copies the call's metadata.
+		if ids := metadata.ValueFromIncomingContext(ctx, requestid.MetadataKey); len(ids) > 0 {
 			rec.requestID = ids[0]
 		}
 	}
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		rec.clientAddr = p.Addr.String()
+	if p, ok := peer.FromContext(ctx); ok {
+		rec.clientAddr = p.Addr
 	}
 	return rec
 }
@@ -95,8 +100,12 @@ func (a *auditor) write(ctx context.Context, rec auditRecord, err error) {
 	if rec.idempotencyKey != "" {
 		attrs = append(attrs, slog.String("idempotency_key", clip(rec.idempotencyKey)))
 	}
+	var clientAddr string
+	if rec.clientAddr != nil {
+		clientAddr = rec.clientAddr.String()
+	}
 	attrs = append(attrs,
-		slog.String("client_addr", rec.clientAddr),
+		slog.String("client_addr", clientAddr),
 		slog.Duration("duration", a.now().Sub(rec.start)),
 	)
 	a.log.LogAttrs(ctx, level, AuditMessage, attrs...)

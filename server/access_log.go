@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
@@ -21,9 +22,9 @@ import (
 // before this replaced it, less grpc.start_time (the line's time less
 // grpc.duration):
 //
-//	request_id, protocol, grpc.component, grpc.service, grpc.method,
-//	grpc.method_type, peer.address, grpc.request.deadline (if any),
-//	grpc.code, grpc.error (if any), grpc.duration
+//	protocol, grpc.component, grpc.service, grpc.method, grpc.method_type,
+//	request_id, peer.address, grpc.request.deadline (if any), grpc.code,
+//	grpc.error (if any), grpc.duration
 //
 // at the level go-grpc-middleware gives the code (logging.DefaultServerCodeToLevel),
 // except health checks, at DEBUG: probes call them every few seconds.
@@ -40,7 +41,35 @@ import (
 const accessLogMessage = "finished call"
 
 // accessLog is the access-log interceptor pair.
-type accessLog struct{ log *slog.Logger }
+type accessLog struct {
+	log *slog.Logger
+	// byMethod holds, per full method name, log with the fields that are
+	// the same on every line of the method, which the JSON handler then
+	// encodes once instead of on every call. Only registered methods
+	// reach the interceptors, so it stays small.
+	byMethod *sync.Map // string → *slog.Logger
+}
+
+func newAccessLog(log *slog.Logger) accessLog {
+	return accessLog{log: log, byMethod: new(sync.Map)}
+}
+
+// methodLog is log with the method's constant fields.
+func (a accessLog) methodLog(fullMethod, methodType string) *slog.Logger {
+	if l, ok := a.byMethod.Load(fullMethod); ok {
+		return l.(*slog.Logger)
+	}
+	service, method := splitMethod(fullMethod)
+	l := a.log.With(
+		slog.String("protocol", "grpc"),
+		slog.String("grpc.component", "server"),
+		slog.String("grpc.service", service),
+		slog.String("grpc.method", method),
+		slog.String("grpc.method_type", methodType),
+	)
+	a.byMethod.Store(fullMethod, l)
+	return l
+}
 
 func (a accessLog) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	health := isHealthMethod(info.FullMethod)
@@ -78,19 +107,12 @@ func (a accessLog) write(ctx context.Context, fullMethod, methodType string, hea
 	if !a.log.Enabled(ctx, level) {
 		return
 	}
-	service, method := splitMethod(fullMethod)
-	var buf [11]slog.Attr
+	// Five attributes or fewer are held in the record without allocating.
+	var buf [6]slog.Attr
 	attrs := buf[:0]
 	if id := requestid.From(ctx); id != "" {
 		attrs = append(attrs, slog.String("request_id", id))
 	}
-	attrs = append(attrs,
-		slog.String("protocol", "grpc"),
-		slog.String("grpc.component", "server"),
-		slog.String("grpc.service", service),
-		slog.String("grpc.method", method),
-		slog.String("grpc.method_type", methodType),
-	)
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		attrs = append(attrs, slog.String("peer.address", p.Addr.String()))
 	}
@@ -102,7 +124,7 @@ func (a accessLog) write(ctx context.Context, fullMethod, methodType string, hea
 		attrs = append(attrs, slog.String("grpc.error", err.Error()))
 	}
 	attrs = append(attrs, slog.String("grpc.duration", d.String()))
-	a.log.LogAttrs(ctx, level, accessLogMessage, attrs...)
+	a.methodLog(fullMethod, methodType).LogAttrs(ctx, level, accessLogMessage, attrs...)
 }
 
 // healthMethodPrefix starts the full name of every grpc.health.v1.Health

@@ -26,19 +26,19 @@ import (
 // never change for it. REST requests pass through the same chain because the facade dials
 // the gRPC server.
 
-func unaryChain(log *slog.Logger, extra []grpc.UnaryServerInterceptor) []grpc.UnaryServerInterceptor {
+func unaryChain(log *slog.Logger, access accessLog, extra []grpc.UnaryServerInterceptor) []grpc.UnaryServerInterceptor {
 	return append([]grpc.UnaryServerInterceptor{
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(recoverPanic(log))),
 		unaryCallContext,
-		accessLog{log}.unary,
+		access.unary,
 	}, extra...)
 }
 
-func streamChain(log *slog.Logger, extra []grpc.StreamServerInterceptor) []grpc.StreamServerInterceptor {
+func streamChain(log *slog.Logger, access accessLog, extra []grpc.StreamServerInterceptor) []grpc.StreamServerInterceptor {
 	return append([]grpc.StreamServerInterceptor{
 		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(recoverPanic(log))),
 		streamCallContext,
-		accessLog{log}.stream,
+		access.stream,
 	}, extra...)
 }
 
