@@ -43,10 +43,11 @@ type Token struct {
 	// now (the cache records uses to its clock resolution, 10 ms by
 	// default, and may withdraw the token that much earlier).
 	IdleDeadline time.Time
-	// Fetched reports that the call waited for a token request to EEO
-	// (started one, or joined one in flight) instead of being served from
-	// the cache: what audit logging counts as issuance, as opposed to a
-	// routine cache hit.
+	// Fetched reports that the call was not a cache hit: it waited for
+	// the account's fetch (started it, or joined it in flight), a token
+	// request to EEO or, with a SharedStore, possibly a pick-up of another
+	// replica's token. Audit logging counts it as issuance, as opposed to
+	// a routine hit.
 	Fetched bool
 }
 
