@@ -328,6 +328,11 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 	return serveFailure
 }
 
+// Close releases what New started: the gRPC server's stream workers. A
+// Server that was served needs it no more than one that was not, and
+// calling it after Serve returned is harmless.
+func (s *Server) Close() { s.grpc.Stop() }
+
 func serveErr(what string, err error) error {
 	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) {
 		return nil

@@ -165,6 +165,7 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 	if err != nil {
 		return err
 	}
+	s.onClose(s.server.Close)
 
 	// The server closes the listeners once it serves; these closers only
 	// matter when the stack is closed without having run.
