@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/auth/redisstore"
 	"github.com/eeo-gateway/eeo-gateway/config"
 	"github.com/eeo-gateway/eeo-gateway/internal/redisconn"
@@ -17,8 +18,9 @@ import (
 )
 
 // redisBackend is the optional Redis backend (the config's redis section):
-// one client, the breaker that tracks whether it answers, and the two
-// stores replicas share through it. The nil *redisBackend is the embedded
+// one client, the two stores replicas share through it — tokens (to the
+// token cache, which tracks its health itself) and request ids (to the
+// server) — and the breaker in front of the latter. The nil *redisBackend is the embedded
 // default: no Redis.
 type redisBackend struct {
 	client   *redis.Client
@@ -84,6 +86,15 @@ func (b *redisBackend) requestStore() server.RequestStore {
 		return nil
 	}
 	return b.requests
+}
+
+// tokenStore is auth.Options.Shared: nil (not a nil pointer in an
+// interface) without Redis.
+func (b *redisBackend) tokenStore() auth.SharedStore {
+	if b == nil {
+		return nil
+	}
+	return b.tokens
 }
 
 // healthTracker is the breaker every user of the Redis shares; nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,10 +17,11 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 )
 
-// `serve --config` with a redis section keeps its request-id log in Redis;
-// with Redis stopped it keeps serving from memory, says so once, and
-// /metrics shows it (promlint-clean); Redis back, records go to it again.
-// The Redis password appears in no log line and no answer.
+// `serve --config` with a redis section keeps its token (encrypted) and
+// its request-id log in Redis; with Redis stopped it keeps serving from
+// memory — a token refresh included — says so once per store, and /metrics
+// shows it (promlint-clean); Redis back, records go to it again. The Redis
+// password appears in no log line and no answer.
 func TestServeWithRedis(t *testing.T) {
 	const password = "redis-pa55-" + "never-in-logs"
 	srv := redistest.Start(t, redistest.Options{Password: password})
@@ -57,20 +59,45 @@ redis:
 	if !inRedis("up-1") {
 		t.Fatal("the request-id record is not in Redis")
 	}
+	token := func(method, path string) string {
+		t.Helper()
+		code, _, body := st.rest(t, method, path, nil, nil)
+		answers.WriteString(body)
+		var resp struct{ Token struct{ AccessToken string } }
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &resp) != nil || resp.Token.AccessToken == "" {
+			t.Fatalf("%s %s: %d %s", method, path, code, body)
+		}
+		return resp.Token.AccessToken
+	}
+	tok := token(http.MethodGet, "/v1/accounts/acme/token")
+	stored := raw.HGetAll(t.Context(), "eeo-gateway:{acme}:token").Val()
+	if len(stored) == 0 {
+		t.Fatal("the token is not in Redis")
+	}
+	for field, v := range stored {
+		if strings.Contains(v, tok) {
+			t.Fatalf("Redis holds the token in clear (field %s)", field)
+		}
+	}
 
 	srv.Stop(t)
 	for _, id := range []string{"down-1", "down-2", "down-3"} {
 		report(id)
 	}
+	if fresh := token(http.MethodPost, "/v1/accounts/acme/token:refresh"); fresh == tok {
+		t.Error("the refresh with Redis down returned the old token")
+	}
 	m := testkit.Scrape(t, nil, st.adminURL+"/metrics")
-	if up := m.Get("eeo_gateway_redis_up"); up != 0 {
-		t.Errorf("eeo_gateway_redis_up = %v with Redis stopped, want 0", up)
+	for _, store := range []string{"requests", "tokens"} {
+		if up := m.Get("eeo_gateway_redis_up", "store", store); up != 0 {
+			t.Errorf("eeo_gateway_redis_up{store=%q} = %v with Redis stopped, want 0", store, up)
+		}
 	}
 	if n := m.Get("eeo_gateway_redis_fallbacks_total", "operation", "request_begin"); n < 3 {
 		t.Errorf("fallbacks of request_begin = %v, want at least 3", n)
 	}
 	lintMetrics(t, st.adminURL)
-	if n := len(st.logLines("redis down: each replica uses its own token cache and request-id log until it answers again")); n != 1 {
+	if n := len(st.logLines("redis down: request ids are deduplicated by this replica alone until it answers")); n != 1 {
 		t.Errorf("%d 'redis down' lines, want 1", n)
 	}
 	if resp, err := http.Get(st.adminURL + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
@@ -82,23 +109,28 @@ redis:
 	srv.Restart(t)
 	// The gateway's own PING finds it back within RetryAfter and a half
 	// (5s + 2.5s), with no call needed; then records go to Redis again.
-	const upAgain = "redis up again: replicas share tokens and request ids through it"
+	const upAgain = "redis up again: replicas share request ids through it"
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(20 * time.Second)
-	for len(st.logLines(upAgain)) == 0 {
+	// The token cache finds it back by its own sync loop.
+	const tokensBack = "shared token store is back: replicas share tokens again"
+	for len(st.logLines(upAgain)) == 0 || len(st.logLines(tokensBack)) == 0 {
 		select {
 		case <-tick.C:
 		case <-deadline:
-			t.Fatalf("no %q line 20s after Redis came back", upAgain)
+			t.Fatalf("no %q and %q lines 20s after Redis came back", upAgain, tokensBack)
 		}
 	}
 	report("back")
 	if !inRedis("back") {
 		t.Error("the record of a request after Redis came back is not in Redis")
 	}
-	if up := testkit.Scrape(t, nil, st.adminURL+"/metrics").Get("eeo_gateway_redis_up"); up != 1 {
-		t.Errorf("eeo_gateway_redis_up = %v after Redis came back, want 1", up)
+	m = testkit.Scrape(t, nil, st.adminURL+"/metrics")
+	for _, store := range []string{"requests", "tokens"} {
+		if up := m.Get("eeo_gateway_redis_up", "store", store); up != 1 {
+			t.Errorf("eeo_gateway_redis_up{store=%q} = %v after Redis came back, want 1", store, up)
+		}
 	}
 	if n := len(st.logLines(upAgain)); n != 1 {
 		t.Errorf("%d 'redis up again' lines, want 1", n)

@@ -13,6 +13,7 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/config"
 	"github.com/eeo-gateway/eeo-gateway/internal/metrics"
+	"github.com/eeo-gateway/eeo-gateway/internal/redishealth"
 	"github.com/eeo-gateway/eeo-gateway/internal/version"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"github.com/eeo-gateway/eeo-gateway/tlsfiles"
@@ -107,11 +108,14 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		s.background = append(s.background, rb.watch)
 	}
 
-	cache, secretFiles, err := newTokenCache(cfg, logger, obs)
+	cache, secretFiles, err := newTokenCache(cfg, logger, obs, rb.tokenStore())
 	if err != nil {
 		return err
 	}
 	s.onClose(cache.Close)
+	if rb != nil {
+		registry.MustRegister(redishealth.UpGauge(redishealth.StoreTokens, func() bool { return cache.SharedStatus().Up }))
+	}
 	registry.MustRegister(metrics.NewTokenCacheCollector(cache, nil))
 	if len(secretFiles) > 0 {
 		s.background = append(s.background, func(ctx context.Context) {

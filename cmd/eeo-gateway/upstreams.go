@@ -20,7 +20,8 @@ const secretCheckInterval = 10 * time.Second
 // newTokenCache builds one client-credentials fetcher per account. The HTTP
 // client's own timeouts bound connection set-up; the cache's fetch timeout
 // bounds the whole exchange.
-func newTokenCache(cfg config.Config, logger *slog.Logger, obs *observability) (*auth.Cache, map[string]*auth.FileSecret, error) {
+// With shared set (Redis), replicas share one token per account through it.
+func newTokenCache(cfg config.Config, logger *slog.Logger, obs *observability, shared auth.SharedStore) (*auth.Cache, map[string]*auth.FileSecret, error) {
 	base := newTokenHTTPClient(cfg).Transport
 	accounts := make([]auth.Account, 0, len(cfg.Accounts))
 	files := map[string]*auth.FileSecret{}
@@ -44,6 +45,7 @@ func newTokenCache(cfg config.Config, logger *slog.Logger, obs *observability) (
 		BackoffInitial: t.BackoffInitial.Std(),
 		BackoffMax:     t.BackoffMax.Std(),
 		Logger:         logger.With("component", "token-cache"),
+		Shared:         shared,
 	})
 	return cache, files, err
 }

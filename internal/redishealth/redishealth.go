@@ -4,15 +4,16 @@
 // per-replica state while it does not, and come back to Redis when it
 // answers again.
 //
-// One Tracker serves one Redis client and every user of it: cmd/eeo-gateway
-// builds it and hands the same Tracker to each (server.Config.RedisHealth
-// for the idempotency records; the token cache takes it the same way), so
-// there is one breaker, one eeo_gateway_redis_up gauge and one log line
-// per transition, whichever user noticed.
+// cmd/eeo-gateway builds one Tracker for the idempotency records
+// (server.Config.RedisHealth) and PINGs Redis through it (Watch). The
+// token cache tracks its own store's health (auth.Cache.SharedStatus,
+// logged by the cache); UpGauge exposes it under the same metric, so
+// eeo_gateway_redis_up has one series per store: store="requests" and
+// store="tokens".
 //
 // A Tracker is a circuit breaker (sony/gobreaker) around every Redis call:
 // ConsecutiveFailures failed calls in a row mark Redis down — one WARN
-// line, the gauge 0 — and from then on calls are refused at once
+// line, the gauge (store="requests") 0 — and from then on calls are refused at once
 // (ErrUnavailable) without touching the network, so a dead or blackholed
 // Redis costs the callers nothing; every RetryAfter one call (a caller's,
 // or Watch's PING) is let through, and its success marks Redis up again
@@ -53,8 +54,8 @@ var errCallerGone = errors.New("redishealth: caller gone")
 type Options struct {
 	// Logger receives the transitions; nil discards them.
 	Logger *slog.Logger
-	// Metrics, if set, receives eeo_gateway_redis_up and
-	// eeo_gateway_redis_fallbacks_total.
+	// Metrics, if set, receives eeo_gateway_redis_up{store="requests"}
+	// and eeo_gateway_redis_fallbacks_total.
 	Metrics prometheus.Registerer
 	// CallTimeout bounds each Call (all the round trips of one operation),
 	// so a slow Redis delays a caller by at most this much before it
@@ -77,7 +78,6 @@ type Tracker struct {
 	log       *slog.Logger
 	timeout   time.Duration
 	retry     time.Duration
-	up        prometheus.Gauge
 	fallbacks *prometheus.CounterVec
 	// lastErr is the latest failure, for the line that says Redis went
 	// down (gobreaker's state callback does not get the error).
@@ -103,16 +103,11 @@ func New(opts Options) (*Tracker, error) {
 		log:     opts.Logger,
 		timeout: opts.CallTimeout,
 		retry:   opts.RetryAfter,
-		up: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "eeo_gateway_redis_up",
-			Help: "1 while the configured Redis answers, 0 while the gateway has marked it down and uses each replica's local token cache and request-id log instead.",
-		}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "eeo_gateway_redis_fallbacks_total",
 			Help: "Redis operations that did not get Redis's answer (refused while Redis is marked down, failed or timed out), so the gateway used its local state instead, by operation.",
 		}, []string{"operation"}),
 	}
-	t.up.Set(1)
 	failures := opts.ConsecutiveFailures
 	t.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        "redis",
@@ -125,7 +120,7 @@ func New(opts Options) (*Tracker, error) {
 		},
 	})
 	if opts.Metrics != nil {
-		for _, c := range []prometheus.Collector{t.up, t.fallbacks} {
+		for _, c := range []prometheus.Collector{UpGauge(StoreRequests, t.Up), t.fallbacks} {
 			if err := opts.Metrics.Register(c); err != nil {
 				return nil, err
 			}
@@ -140,18 +135,38 @@ func New(opts Options) (*Tracker, error) {
 func (t *Tracker) changed(from, to gobreaker.State) {
 	switch {
 	case from == gobreaker.StateClosed && to == gobreaker.StateOpen:
-		t.up.Set(0)
 		attrs := []any{"retry_every", t.retry}
 		if err := t.lastErr.Load(); err != nil {
 			// go-redis errors name the address and what failed, never
 			// the password.
 			attrs = append(attrs, "error", (*err).Error())
 		}
-		t.log.Warn("redis down: each replica uses its own token cache and request-id log until it answers again", attrs...)
+		t.log.Warn("redis down: request ids are deduplicated by this replica alone until it answers", attrs...)
 	case to == gobreaker.StateClosed:
-		t.up.Set(1)
-		t.log.Info("redis up again: replicas share tokens and request ids through it")
+		t.log.Info("redis up again: replicas share request ids through it")
 	}
+}
+
+// Stores, the values of eeo_gateway_redis_up's store label.
+const (
+	StoreRequests = "requests" // the idempotency records (this Tracker)
+	StoreTokens   = "tokens"   // the shared token store (auth.Cache)
+)
+
+// UpGauge is eeo_gateway_redis_up{store=store}, reading up at scrape time:
+// 1 while that store's Redis answers, 0 while its user has marked it down
+// and works from local state.
+func UpGauge(store string, up func() bool) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "eeo_gateway_redis_up",
+		Help:        "1 while the configured Redis answers the store's calls, 0 while the gateway has marked it down and uses this replica's local state instead (store: tokens, the token cache; requests, the request-id log).",
+		ConstLabels: prometheus.Labels{"store": store},
+	}, func() float64 {
+		if up() {
+			return 1
+		}
+		return 0
+	})
 }
 
 // Up reports whether Redis is marked up. The nil Tracker is always up.
