@@ -381,19 +381,18 @@ func (c *Cache) await(ctx context.Context, e *entry, force bool) (Token, error) 
 	// The fetch outlives this caller: it keeps ctx's values (trace IDs) but
 	// not its cancellation, so a caller that gives up fails no one else.
 	detached := context.WithoutCancel(ctx)
-	led := false // set only if this caller's function is the one that runs
-	ch := e.flight.DoChan("", func() (any, error) { led = true; return c.fetch(detached, e, force) })
+	fl, led := e.flights.join(func() (*cachedToken, error) { return c.fetch(detached, e, force) })
 	select {
-	case r := <-ch:
+	case <-fl.done:
 		if !led {
 			e.stats.joined.Add(1)
 		}
-		if r.Err != nil {
-			return Token{}, r.Err
+		if fl.err != nil {
+			return Token{}, fl.err
 		}
 		now, _ := c.clock.reading()
 		var tok Token
-		r.Val.(*cachedToken).handOut(now, c.clock.res, &tok)
+		fl.st.handOut(now, c.clock.res, &tok)
 		tok.Fetched = true
 		return tok, nil
 	case <-ctx.Done():
@@ -415,7 +414,7 @@ func (c *Cache) refreshInBackground(e *entry) {
 	go func() {
 		defer c.running.Done()
 		defer e.refreshing.Store(false)
-		<-e.flight.DoChan("", func() (any, error) {
+		fl, _ := e.flights.join(func() (*cachedToken, error) {
 			// A token that is no longer due was put in place since the
 			// refresh was asked for (another replica's, by the sync loop).
 			if st := e.current.Load(); st != nil {
@@ -425,6 +424,7 @@ func (c *Cache) refreshInBackground(e *entry) {
 			}
 			return c.fetch(context.Background(), e, true)
 		})
+		<-fl.done
 	}()
 }
 

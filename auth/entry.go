@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
-	"golang.org/x/sync/singleflight"
 )
 
 // entry is one account's slot in the Cache.
@@ -21,7 +20,7 @@ type entry struct {
 	name    string
 	idx     int // position in Cache.names: the account's hit counter
 	fetcher Fetcher
-	flight  singleflight.Group // at most one token request at a time
+	flights flights // at most one token request at a time
 
 	current    atomic.Pointer[cachedToken] // nil: no token cached
 	fetching   atomic.Bool                 // a token request is in flight
@@ -124,7 +123,7 @@ func (e *entry) recordFailure(clk *clock, now int64, err error, maxWait time.Dur
 // request in flight and no failure either, and a caller who then waited
 // out the backoff could still be handed the ended request's failure.
 func (e *entry) fetchEnded() {
-	e.flight.Forget("")
+	e.flights.forget(nil)
 	e.fetching.Store(false)
 }
 
