@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -30,6 +32,7 @@ type config struct {
 	stampede    int
 	count       int
 	fileRounds  int
+	only        string // comma-separated step keys; empty runs them all
 }
 
 func main() {
@@ -43,12 +46,34 @@ func main() {
 	flag.IntVar(&c.stampede, "stampede", 10_000, "concurrent GetToken calls in the stampede")
 	flag.IntVar(&c.count, "count", 5, "runs of each Go benchmark; the median is reported")
 	flag.IntVar(&c.fileRounds, "file-rounds", 2, "rounds of file transfers; each transfer's best is reported")
+	flag.StringVar(&c.only, "only", "", "run only these steps (comma-separated: "+strings.Join(stepKeys(), ",")+
+		") and print the report instead of writing -out, for working on one measurement")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, c); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// steps are the measurements, in the order they run.
+var steps = []struct {
+	key, name string
+	f         func(context.Context, *report) error
+}{
+	{"hit", "cache hit (Go benchmarks)", measureCacheHit},
+	{"memory", "memory per record and per account (Go benchmarks)", measureMemory},
+	{"load", "GetToken vs Health, REST vs gRPC (load generator)", measureLoad},
+	{"stampede", "stampede on a cold cache", measureStampede},
+	{"files", "file transfers", measureFiles},
+}
+
+func stepKeys() []string {
+	var keys []string
+	for _, s := range steps {
+		keys = append(keys, s.key)
+	}
+	return keys
 }
 
 func run(ctx context.Context, c config) error {
@@ -60,17 +85,19 @@ func run(ctx context.Context, c config) error {
 	r := &report{cfg: c, started: time.Now(), machine: probeMachine(ctx, root)}
 	log.Printf("machine: %s, %d cores, load %s", r.machine.CPU, r.machine.Cores, r.machine.LoadBefore)
 
-	steps := []struct {
-		name string
-		f    func(context.Context, *report) error
-	}{
-		{"cache hit (Go benchmarks)", measureCacheHit},
-		{"memory per record and per account (Go benchmarks)", measureMemory},
-		{"GetToken vs Health, REST vs gRPC (load generator)", measureLoad},
-		{"stampede on a cold cache", measureStampede},
-		{"file transfers", measureFiles},
+	only := map[string]bool{}
+	for _, k := range strings.Split(c.only, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			if !slices.Contains(stepKeys(), k) {
+				return fmt.Errorf("-only %s: no such step (have %s)", k, strings.Join(stepKeys(), ", "))
+			}
+			only[k] = true
+		}
 	}
 	for _, s := range steps {
+		if len(only) > 0 && !only[s.key] {
+			continue
+		}
 		log.Printf("== %s", s.name)
 		if err := s.f(ctx, r); err != nil {
 			// One broken measurement must not hide the others: record it.
@@ -86,10 +113,14 @@ func run(ctx context.Context, c config) error {
 	}
 	r.machine.LoadAfter = loadAverage()
 	r.elapsed = time.Since(r.started)
-	if err := os.WriteFile(c.out, []byte(r.markdown()), 0o644); err != nil {
-		return err
+	if len(only) > 0 { // a partial report must not replace the full one
+		fmt.Print(r.markdown())
+	} else {
+		if err := os.WriteFile(c.out, []byte(r.markdown()), 0o644); err != nil {
+			return err
+		}
+		log.Printf("wrote %s in %v", c.out, r.elapsed.Round(time.Second))
 	}
-	log.Printf("wrote %s in %v", c.out, r.elapsed.Round(time.Second))
 	if len(r.failures) > 0 {
 		return fmt.Errorf("%d measurements failed (see the report)", len(r.failures))
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/bench/loadgen"
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/internal/benchstack"
 	"github.com/eeo-gateway/eeo-gateway/internal/filebench"
 	"google.golang.org/grpc"
@@ -128,17 +129,26 @@ func measureStampede(ctx context.Context, r *report) error {
 		}
 		calls[i] = loadgen.GRPCGetToken(conns[i], benchstack.Account)
 	}
-	before, err := stack.SandboxStats(ctx)
-	if err != nil {
-		return err
-	}
 	r.commands = append(r.commands, fmt.Sprintf("stampede (bench/loadgen.Burst): %d concurrent gRPC GetToken released at once over %d connections, "+
-		"sandbox token latency %v (PUT /sandbox/faults), cold cache, then the same burst warm", r.cfg.stampede, len(conns), stampedeLatency))
+		"sandbox token latency %v (PUT /sandbox/faults): a first burst on the fresh gateway process, InvalidateToken, "+
+		"the cold-cache burst (measured), then the same burst warm", r.cfg.stampede, len(conns), stampedeLatency))
 	burst := func() loadgen.Result {
 		var n atomic.Int64
 		return loadgen.Burst(ctx, r.cfg.stampede, func(ctx context.Context) error {
 			return calls[int(n.Add(1))%len(calls)](ctx) // round robin over the connections
 		})
+	}
+	// The first burst of a fresh process also pays for growing its heap,
+	// goroutine stacks and connection buffers to 10k calls in flight, which
+	// a warm burst does not: it is shown, but the target compares a cold
+	// cache with a warm one in the same warmed-up process.
+	r.stampedeFirst = burst()
+	if _, err := eeov1.NewTokenServiceClient(conns[0]).InvalidateToken(ctx, &eeov1.InvalidateTokenRequest{Account: benchstack.Account}); err != nil {
+		return fmt.Errorf("dropping the token before the cold burst: %w", err)
+	}
+	before, err := stack.SandboxStats(ctx)
+	if err != nil {
+		return err
 	}
 	r.stampedeCold = burst()
 	after, err := stack.SandboxStats(ctx)
@@ -147,12 +157,18 @@ func measureStampede(ctx context.Context, r *report) error {
 	}
 	r.stampedeFetches = after.TokenRequests - before.TokenRequests
 	r.stampedeWarm = burst()
+	log.Printf("first (fresh process): %v", r.stampedeFirst)
 	log.Printf("cold: %v; %d token requests reached the sandbox", r.stampedeCold, r.stampedeFetches)
 	log.Printf("warm: %v", r.stampedeWarm)
-	if err := r.stampedeCold.Check(); err != nil {
-		return fmt.Errorf("cold burst: %w", err)
+	for _, b := range []struct {
+		name string
+		res  loadgen.Result
+	}{{"first burst", r.stampedeFirst}, {"cold burst", r.stampedeCold}, {"warm burst", r.stampedeWarm}} {
+		if err := b.res.Check(); err != nil {
+			return fmt.Errorf("%s: %w", b.name, err)
+		}
 	}
-	return r.stampedeWarm.Check()
+	return nil
 }
 
 // stampedeLatency is what the sandbox adds to each token request.

@@ -25,6 +25,7 @@ type report struct {
 	bytesPerAccount float64
 	bytesPerRecord  float64
 	load            []loadRound
+	stampedeFirst   loadgen.Result // the fresh process's first burst
 	stampedeCold    loadgen.Result
 	stampedeWarm    loadgen.Result
 	stampedeFetches int64
@@ -100,8 +101,8 @@ func (r *report) rows() []row {
 		cold, warm := r.stampedeCold.Quantile(0.99), r.stampedeWarm.Quantile(0.99)
 		rows = append(rows, row{"4", fmt.Sprintf("Stampede: %d concurrent GetToken, cold cache, EEO token latency %v", r.cfg.stampede, stampedeLatency),
 			"exactly 1 upstream fetch; p99 ≤ 60 ms + warm p99",
-			fmt.Sprintf("**%d fetch(es)**; cold p50 %v p99 %v; warm p50 %v p99 %v (cold − warm p99: %v)", r.stampedeFetches,
-				ms(r.stampedeCold.Quantile(0.5)), ms(cold), ms(r.stampedeWarm.Quantile(0.5)), ms(warm), ms(cold-warm)),
+			fmt.Sprintf("**%d fetch(es)**; cold p50 %v p99 %v; warm p50 %v p99 %v (**cold − warm p99: %v**; a fresh process's first burst: p99 %v)", r.stampedeFetches,
+				ms(r.stampedeCold.Quantile(0.5)), ms(cold), ms(r.stampedeWarm.Quantile(0.5)), ms(warm), ms(cold-warm), ms(r.stampedeFirst.Quantile(0.99))),
 			check(r.stampedeFetches == 1 && cold <= 60*time.Millisecond+warm && r.stampedeCold.Errors == 0)})
 	} else {
 		rows = append(rows, row{"4", "Stampede", "exactly 1 upstream fetch; p99 ≤ 60 ms + warm p99", "failed to run", notMeasured})
@@ -183,7 +184,11 @@ func (r *report) markdown() string {
 		for _, c := range []struct {
 			name string
 			res  loadgen.Result
-		}{{"cold (one token request, 50 ms at EEO)", r.stampedeCold}, {"warm (cached)", r.stampedeWarm}} {
+		}{{"first burst of the fresh process (cold cache too; not judged)", r.stampedeFirst},
+			{"cold cache (after InvalidateToken; one token request, 50 ms at EEO)", r.stampedeCold}, {"warm (cached)", r.stampedeWarm}} {
+			if c.res.Calls == 0 {
+				continue
+			}
 			fmt.Fprintf(&b, "| %s | %d | %d | %v | %v | %v |\n", c.name, c.res.Calls, c.res.Errors,
 				ms(c.res.Quantile(0.5)), ms(c.res.Quantile(0.99)), ms(c.res.Quantile(1)))
 		}
