@@ -233,14 +233,21 @@ func (c *cluster) eventually(what string, cond func() bool) {
 	}
 }
 
-// restart stops replica i gracefully (SIGTERM) and starts it again on the
-// same config file, with new ports and empty memory.
-func (c *cluster) restart(i int) {
+// restartAll stops every replica gracefully (SIGTERM to all at once, as
+// a rolling update's last step or a full redeploy does) and starts them
+// again on the same config files, with new ports and empty memory.
+func (c *cluster) restartAll() {
 	c.t.Helper()
-	g := c.gateways[i]
-	g.stop(c.t)
-	g.conn.Close()
-	c.gateways[i] = c.startGateway(i)
+	for _, g := range c.gateways {
+		g.conn.Close()
+		g.terminate()
+	}
+	for _, g := range c.gateways {
+		g.waitStopped(c.t)
+	}
+	for i := range c.gateways {
+		c.gateways[i] = c.startGateway(i)
+	}
 }
 
 // getToken calls GetToken on g and remembers the token for the output

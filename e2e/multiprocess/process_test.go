@@ -81,15 +81,14 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-// stop asks the process to shut down (SIGTERM, what an orchestrator
-// sends) and waits for it; it fails the test if the process takes longer
-// than stopTimeout or exits with an error.
-func (p *proc) stop(t *testing.T) {
+// terminate asks the process to shut down (SIGTERM, what an orchestrator
+// sends); waitStopped waits for it.
+func (p *proc) terminate() { _ = p.cmd.Process.Signal(syscall.SIGTERM) }
+
+// waitStopped waits for a terminated process to exit; it fails the test
+// if that takes longer than stopTimeout or the exit is an error.
+func (p *proc) waitStopped(t *testing.T) {
 	t.Helper()
-	if p.exited() {
-		t.Fatalf("%s had already exited: %v", p.name, p.waitErr)
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(stopTimeout):
