@@ -534,9 +534,11 @@ type ImportMetadata struct {
 	// The file's media type; default "text/csv".
 	ContentType string `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
 	// Idempotency key: a retry with the same request_id and the same file
-	// returns the original import instead of creating another. Reusing it for
-	// a different file fails with ALREADY_EXISTS; while the first request is
-	// still running a retry fails with ABORTED.
+	// returns the original import instead of creating another, whichever
+	// gateway replica it reaches. Reusing it for a different file fails with
+	// ALREADY_EXISTS. A retry while the first request is still running waits
+	// for it and then gets the same answer; if the retry's deadline comes
+	// first it fails with ABORTED, having created nothing.
 	RequestId string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Lower-case hex SHA-256 of the file; when given, an upload whose bytes do
 	// not match creates nothing and fails with INVALID_ARGUMENT.
@@ -1948,8 +1950,10 @@ type CreateReportRequest struct {
 	// The format; default CSV.
 	Format ReportFormat `protobuf:"varint,4,opt,name=format,proto3,enum=eeo.v1.ReportFormat" json:"format,omitempty"`
 	// Idempotency key: a retry with the same request_id and the same request
-	// returns the original report. Reusing it for a different request fails
-	// with ALREADY_EXISTS.
+	// returns the original report, whichever gateway replica it reaches.
+	// Reusing it for a different request fails with ALREADY_EXISTS. A retry
+	// while the first request is still running waits for it; if the retry's
+	// deadline comes first it fails with ABORTED, having created nothing.
 	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
