@@ -30,12 +30,13 @@ func TestCheckExampleFilePassesOffline(t *testing.T) {
 	if r.HasErrors() {
 		t.Fatalf("example.yaml has errors:\n%s", strings.Join(problemLines(r), "\n"))
 	}
-	if got := r.Count(config.SeverityWarning); got != 2 {
-		t.Errorf("want 2 warnings (one per absent secret), got:\n%s", strings.Join(problemLines(r), "\n"))
+	// Two client secrets, the Redis password and its encryption key.
+	if got := r.Count(config.SeverityWarning); got != 4 {
+		t.Errorf("want 4 warnings (one per absent secret), got:\n%s", strings.Join(problemLines(r), "\n"))
 	}
 	strict := config.Check("testdata/example.yaml", env{}.get, os.ReadFile, config.CheckOptions{RequireSecrets: true})
-	if strict.Count(config.SeverityError) != 2 {
-		t.Errorf("with RequireSecrets the 2 absent secrets are errors, got:\n%s", strings.Join(problemLines(strict), "\n"))
+	if strict.Count(config.SeverityError) != 4 {
+		t.Errorf("with RequireSecrets the 4 absent secrets are errors, got:\n%s", strings.Join(problemLines(strict), "\n"))
 	}
 }
 

@@ -170,7 +170,7 @@ func TestLoadExampleFile(t *testing.T) {
 		}
 		return os.ReadFile(path)
 	}
-	getenv := env{"EEO_ACME_PLAN_CLIENT_SECRET": secretValue}.get
+	getenv := env{"EEO_ACME_PLAN_CLIENT_SECRET": secretValue, "EEO_REDIS_PASSWORD": redisPassword, "EEO_REDIS_ENCRYPTION_KEY": redisKeyHex}.get
 	c, err := config.Load(filepath.Join("testdata", "example.yaml"), getenv, readFile)
 	if err != nil {
 		t.Fatalf("Load(example.yaml): %v", err)
@@ -184,6 +184,9 @@ func TestLoadExampleFile(t *testing.T) {
 	}
 	if globex.Name != "globex-espp" || globex.ClientSecret.Reveal() != "globex-secret" || globex.AuthStyle != "form" {
 		t.Errorf("accounts[1] = %+v", globex)
+	}
+	if r := c.Redis; r == nil || r.Addr != "redis.internal:6379" || !r.UsesTLS() || r.Password.Reveal() != redisPassword || r.EncryptionKey.Reveal() != string(redisKey) {
+		t.Errorf("redis = %+v", c.Redis)
 	}
 	if c.Token.IdleTimeout.Std() != 3599*time.Second || c.ShutdownDrainDelay.Std() != 5*time.Second {
 		t.Errorf("token.idle_timeout = %v, shutdown_drain_delay = %v", c.Token.IdleTimeout, c.ShutdownDrainDelay)

@@ -13,6 +13,7 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/eeo-gateway/eeo-gateway/cmd/eeo-gateway/internal/exitcode"
 	"github.com/eeo-gateway/eeo-gateway/config"
+	"github.com/eeo-gateway/eeo-gateway/internal/redisconn"
 	"github.com/eeo-gateway/eeo-gateway/tlsfiles"
 	"github.com/spf13/cobra"
 )
@@ -58,8 +59,8 @@ Exit status 0 if the file is valid (warnings allowed), 1 if not.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&f.requireSecrets, "require-secrets", false, "a client secret, TLS or JWKS file not present here is an error, not a warning")
-	fl.BoolVar(&f.online, "online", false, "also fetch the JWKS and request one EEO token per account (implies --require-secrets)")
+	fl.BoolVar(&f.requireSecrets, "require-secrets", false, "a client secret, TLS, Redis TLS or JWKS file not present here is an error, not a warning")
+	fl.BoolVar(&f.online, "online", false, "also fetch the JWKS, PING Redis and request one EEO token per account (implies --require-secrets)")
 	fl.StringVarP(&f.output, "output", "o", outputText, "text or json")
 	return cmd
 }
@@ -74,6 +75,7 @@ func checkConfig(ctx context.Context, path string, f checkConfigFlags, getenv fu
 	}
 	checkTLSFiles(r, absent)
 	checkJWKS(r, absent, f.online)
+	checkRedis(ctx, r, absent, f.online)
 	if f.online && !r.HasErrors() {
 		checkTokens(ctx, r)
 	}
@@ -93,6 +95,33 @@ func checkTLSFiles(r *config.Report, absent config.Severity) {
 	}
 	if _, err := tlsfiles.New(tlsfiles.Options{CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFile: t.ClientCAFile}); err != nil {
 		r.Add(config.SeverityError, "tls", err)
+	}
+}
+
+// checkRedis loads the Redis TLS files as serve would, when they are
+// present, and with online PINGs Redis (with its password and TLS), which
+// serve does not need at start but replicas need to share anything.
+func checkRedis(ctx context.Context, r *config.Report, absent config.Severity, online bool) {
+	c := r.Config.Redis
+	if c == nil || r.HasErrorsAt("redis.tls") {
+		return
+	}
+	if !filesPresent(r, absent, map[string]string{"redis.tls.ca_file": c.TLS.CAFile, "redis.tls.cert_file": c.TLS.CertFile, "redis.tls.key_file": c.TLS.KeyFile}) || r.HasErrorsAt("redis") {
+		return
+	}
+	client, err := redisconn.New(*c)
+	if err != nil {
+		r.Add(config.SeverityError, "redis", err)
+		return
+	}
+	defer client.Close()
+	if !online {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.DialTimeout.Std()+c.ReadTimeout.Std())
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		r.Add(config.SeverityError, "redis", fmt.Errorf("PING: %w", err))
 	}
 }
 

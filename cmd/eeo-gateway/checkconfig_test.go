@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/eeo-gateway/eeo-gateway/cmd/eeo-gateway/internal/exitcode"
+	"github.com/eeo-gateway/eeo-gateway/internal/redistest"
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/sandbox"
 )
@@ -46,7 +47,7 @@ func TestCheckConfigExamplePassesOffline(t *testing.T) {
 	// The example's secrets and TLS files are not on this machine; where
 	// the gateway runs they must be.
 	out, err = checkCmd(t, noEnv, "--require-secrets", "../../config/testdata/example.yaml")
-	if exitcode.Of(err) != exitcode.Failure || strings.Count(out, ": error: ") != 5 {
+	if exitcode.Of(err) != exitcode.Failure || strings.Count(out, ": error: ") != 8 || !strings.Contains(out, "redis.tls.ca_file") {
 		t.Fatalf("--require-secrets: exit %d, output:\n%s", exitcode.Of(err), out)
 	}
 }
@@ -212,4 +213,44 @@ func startCheckSandbox(t *testing.T) string {
 	go func() { done <- sb.Serve(ctx, lis) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return "http://" + lis.Addr().String()
+}
+
+// --online PINGs the configured Redis with its password; a wrong password
+// is an error at the redis section that does not show the password, and
+// offline Redis is not contacted.
+func TestCheckConfigOnlineRedis(t *testing.T) {
+	const password = "check-redis-pa55"
+	base := startCheckSandbox(t)
+	srv := redistest.Start(t, redistest.Options{Password: password})
+	path := writeFile(t, "gw.yaml", `accounts:
+  - name: demo
+    token_url: `+base+`/oauth2/token
+    base_url: `+base+`
+    client_id: demo-client
+    client_secret_env: DEMO_SECRET
+redis:
+  addr: `+srv.Addr+`
+  password_env: REDIS_PASSWORD
+  encryption_key_env: REDIS_KEY
+`)
+	getenv := func(redisPassword string) func(string) string {
+		return func(k string) string {
+			return map[string]string{"DEMO_SECRET": "right", "REDIS_PASSWORD": redisPassword,
+				"REDIS_KEY": "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}[k]
+		}
+	}
+	if out, err := checkCmd(t, getenv(password), "--online", path); err != nil || !strings.Contains(out, "OK (0 warnings)") {
+		t.Fatalf("--online with the right password: %v\n%s", err, out)
+	}
+	out, err := checkCmd(t, getenv("wrong-"+password), "--online", path)
+	if exitcode.Of(err) != exitcode.Failure || !strings.Contains(out, "error: redis: PING: ") {
+		t.Fatalf("--online with a wrong password: exit %d\n%s", exitcode.Of(err), out)
+	}
+	if strings.Contains(out, password) {
+		t.Fatalf("output shows the password:\n%s", out)
+	}
+	srv.Stop(t)
+	if out, err := checkCmd(t, getenv(password), path); err != nil {
+		t.Fatalf("offline with Redis stopped: %v\n%s", err, out)
+	}
 }
