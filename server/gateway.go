@@ -25,7 +25,7 @@ import (
 // /healthz backed by gRPC health. Long-lived streams (uploads, downloads,
 // watches) go over their own connection, transfers, so however many of them
 // are open, unary calls and /healthz still find room on conn.
-func newRESTHandler(ctx context.Context, conn, transfers *grpc.ClientConn, cfg Config, metrics *serverMetrics) (http.Handler, error) {
+func newRESTHandler(ctx context.Context, conn grpc.ClientConnInterface, transfers *grpc.ClientConn, cfg Config, metrics *serverMetrics) (http.Handler, error) {
 	opts := []runtime.ServeMuxOption{
 		runtime.WithErrorHandler(restErrorHandler),
 		runtime.WithRoutingErrorHandler(restRoutingErrorHandler),
@@ -45,7 +45,7 @@ func newRESTHandler(ctx context.Context, conn, transfers *grpc.ClientConn, cfg C
 		opts = append(opts, runtime.WithMetadata(cfg.RESTMetadata))
 	}
 	gw := runtime.NewServeMux(opts...)
-	if err := eeov1gw.RegisterTokenServiceHandler(ctx, gw, conn); err != nil {
+	if err := eeov1gw.RegisterTokenServiceHandlerClient(ctx, gw, eeov1.NewTokenServiceClient(conn)); err != nil {
 		return nil, err
 	}
 	transferClient := eeov1.NewImportReportServiceClient(transfers)

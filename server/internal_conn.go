@@ -15,7 +15,9 @@ import (
 // The REST facade reaches the gRPC server over an in-process connection
 // rather than the network listener: it needs no TLS client certificate when
 // the gRPC port requires mTLS, nothing outside the process can use it, and
-// every interceptor still runs because it is the same grpc.Server.
+// every interceptor still runs because it is the same grpc.Server. Unary
+// calls take a shorter way to the same tap, interceptors and handlers
+// unless tracing is on (inproc.go); streams always use the connection.
 
 const internalBufferBytes = 1 << 20
 

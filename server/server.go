@@ -153,6 +153,12 @@ type Server struct {
 	// drainWait waits out Config.DrainDelay; tests replace it to hold a
 	// shutdown at the point where it is draining but still listening.
 	drainWait func(time.Duration)
+
+	// What the REST facade's in-process unary calls go through: the
+	// server's tap and unary chain, and its unary methods.
+	tap        tap.ServerInHandle
+	unaryChain grpc.UnaryServerInterceptor
+	unary      inprocMethods
 }
 
 // newRequests is the request-id log cfg asks for.
@@ -232,22 +238,35 @@ func New(cfg Config) (*Server, error) {
 	}
 	adm := newAdmission(cfg.Limits, cfg.StreamTap)
 	access := newAccessLog(cfg.Logger)
+	s.tap = adm.tap
+	// One interceptor made of the whole chain, which the REST facade's
+	// in-process calls (inprocConn) run too.
+	s.unaryChain = chainUnary(append([]grpc.UnaryServerInterceptor{admitUnary}, unaryChain(cfg.Logger, access, unary)...))
 	s.grpc = grpc.NewServer(append(serverOpts, grpc.Creds(newServerCredentials(cfg.TLS)),
-		grpc.InTapHandle(adm.tap),
-		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{admitUnary}, unaryChain(cfg.Logger, access, unary)...)...),
+		grpc.InTapHandle(s.tap),
+		grpc.UnaryInterceptor(s.unaryChain),
 		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{admitStream}, streamChain(cfg.Logger, access, streams)...)...),
 	)...)
-	eeov1.RegisterTokenServiceServer(s.grpc, &tokenService{tokens: cfg.Tokens, now: cfg.Now})
-	eeov1.RegisterImportReportServiceServer(s.grpc, &importReportService{
-		upstreams:      cfg.Upstreams,
-		requests:       requests,
-		owners:         newObjectOwners(),
-		maxUploadBytes: cfg.MaxUploadBytes,
-		watchInterval:  cfg.WatchInterval,
-		draining:       s.draining,
-		now:            cfg.Now,
-	})
-	healthpb.RegisterHealthServer(s.grpc, s.health)
+	s.unary = inprocMethods{}
+	for _, svc := range []struct {
+		desc *grpc.ServiceDesc
+		impl any
+	}{
+		{&eeov1.TokenService_ServiceDesc, &tokenService{tokens: cfg.Tokens, now: cfg.Now}},
+		{&eeov1.ImportReportService_ServiceDesc, &importReportService{
+			upstreams:      cfg.Upstreams,
+			requests:       requests,
+			owners:         newObjectOwners(),
+			maxUploadBytes: cfg.MaxUploadBytes,
+			watchInterval:  cfg.WatchInterval,
+			draining:       s.draining,
+			now:            cfg.Now,
+		}},
+		{&healthpb.Health_ServiceDesc, s.health},
+	} {
+		s.grpc.RegisterService(svc.desc, svc.impl)
+		s.unary.add(svc.desc, svc.impl)
+	}
 	reflection.Register(s.grpc) // v1 and v1alpha, for grpcurl list/describe
 	for name := range s.grpc.GetServiceInfo() {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
@@ -283,7 +302,13 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 		return fmt.Errorf("connecting the REST facade to the gRPC server: %w", err)
 	}
 	defer transfers.Close()
-	rest, err := newRESTHandler(ctx, conn, transfers, s.cfg, s.metrics)
+	var unaryConn grpc.ClientConnInterface = conn
+	if s.cfg.TracerProvider == nil {
+		// With tracing, over the connection: its stats handlers make the
+		// client and server spans of every call.
+		unaryConn = newInprocConn(conn, s.unary, s.tap, s.unaryChain, internal.Addr())
+	}
+	rest, err := newRESTHandler(ctx, unaryConn, transfers, s.cfg, s.metrics)
 	if err != nil {
 		return fmt.Errorf("building REST facade: %w", err)
 	}

@@ -1,0 +1,204 @@
+package server
+
+import (
+	"context"
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
+	"google.golang.org/protobuf/proto"
+)
+
+// inprocConn is the REST facade's connection for unary calls. Sending a
+// unary call over the in-process HTTP/2 connection cost a REST request
+// more than the rest of the gRPC call: a client stream, HPACK both ways,
+// the request and response marshalled and parsed again, two writer
+// goroutines. inprocConn instead hands the call to the gRPC server's
+// method handler directly, through exactly what the in-process connection
+// would have put it through:
+//
+//   - the incoming metadata is the outgoing metadata the facade set;
+//   - the peer is the in-process connection's (InternalAuthInfo), so the
+//     REST client's address and forwarded identity are believed as before;
+//   - the server's tap (admission, then Config.StreamTap) runs first and
+//     its refusal is the call's status;
+//   - then the server's whole unary interceptor chain (recovery, call
+//     context, logging, metrics, caller authentication, …) and the handler;
+//   - grpc.SetHeader and SetTrailer work, and reach the caller's
+//     grpc.Header / grpc.Trailer call options;
+//   - a handler error becomes its status (a plain error UNKNOWN, a context
+//     error its code), and a response over the send limit
+//     RESOURCE_EXHAUSTED, as grpc-go does;
+//   - the call's context is cancelled when the handler returns.
+//
+// The handler gets its own copy of the request and the caller its own copy
+// of the response, as over a connection. Streams, and methods it does not
+// know, go over the in-process connection. With tracing on, unary calls
+// do too, so the gRPC server span and its stats handler stay as they were.
+type inprocConn struct {
+	conn      *grpc.ClientConn // the in-process connection
+	methods   map[string]inprocMethod
+	tap       tap.ServerInHandle
+	intercept grpc.UnaryServerInterceptor
+	peer      *peer.Peer
+	maxSend   int
+}
+
+// inprocMethod is a registered unary method and the service implementing it.
+type inprocMethod struct {
+	srv     any
+	handler grpc.MethodHandler
+}
+
+// inprocMethods collects the unary methods of the services a server
+// registers.
+type inprocMethods map[string]inprocMethod
+
+// add records desc's unary methods, implemented by srv.
+func (m inprocMethods) add(desc *grpc.ServiceDesc, srv any) {
+	for _, md := range desc.Methods {
+		m["/"+desc.ServiceName+"/"+md.MethodName] = inprocMethod{srv: srv, handler: md.Handler}
+	}
+}
+
+func newInprocConn(conn *grpc.ClientConn, methods inprocMethods, tap tap.ServerInHandle, intercept grpc.UnaryServerInterceptor, addr net.Addr) *inprocConn {
+	return &inprocConn{
+		conn:      conn,
+		methods:   methods,
+		tap:       tap,
+		intercept: intercept,
+		peer: &peer.Peer{Addr: addr, LocalAddr: addr,
+			AuthInfo: InternalAuthInfo{credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}}},
+		maxSend: maxMessageBytes,
+	}
+}
+
+// Invoke implements grpc.ClientConnInterface.
+func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	m, ok := c.methods[method]
+	if !ok {
+		return c.conn.Invoke(ctx, method, args, reply, opts...)
+	}
+	in, ok1 := args.(proto.Message)
+	out, ok2 := reply.(proto.Message)
+	if !ok1 || !ok2 {
+		return status.Errorf(codes.Internal, "in-process call %s: request or response is not a proto.Message", method)
+	}
+	md, _ := metadata.FromOutgoingContext(ctx)
+	// The handler's context has what the server would have made of the
+	// call, and none of the facade's outgoing metadata.
+	ctx = metadata.NewOutgoingContext(ctx, nil)
+	ctx = metadata.NewIncomingContext(ctx, md)
+	ctx = peer.NewContext(ctx, c.peer)
+	if c.tap != nil {
+		var err error
+		if ctx, err = c.tap(ctx, &tap.Info{FullMethodName: method, Header: md}); err != nil {
+			if st, ok := status.FromError(err); ok {
+				return st.Err()
+			}
+			return status.Error(codes.PermissionDenied, err.Error())
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return status.FromContextError(err).Err()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream := &inprocStream{method: method}
+	ctx = grpc.NewContextWithServerTransportStream(ctx, stream)
+	dec := func(v any) error {
+		dst, ok := v.(proto.Message)
+		if !ok {
+			return status.Errorf(codes.Internal, "in-process call %s: request is not a proto.Message", method)
+		}
+		proto.Merge(dst, in)
+		return nil
+	}
+	resp, err := m.handler(m.srv, ctx, dec, c.intercept)
+	stream.deliver(opts)
+	if err != nil {
+		st, ok := status.FromError(err)
+		if !ok {
+			st = status.FromContextError(err)
+		}
+		return st.Err()
+	}
+	msg, ok := resp.(proto.Message)
+	if !ok {
+		return status.Errorf(codes.Internal, "in-process call %s: response is not a proto.Message", method)
+	}
+	if size := proto.Size(msg); size > c.maxSend {
+		return status.Errorf(codes.ResourceExhausted, "grpc: trying to send message larger than max (%d vs. %d)", size, c.maxSend)
+	}
+	proto.Merge(out, msg)
+	return nil
+}
+
+// NewStream implements grpc.ClientConnInterface over the in-process
+// connection.
+func (c *inprocConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	return c.conn.NewStream(ctx, desc, method, opts...)
+}
+
+// inprocStream is the grpc.ServerTransportStream of an in-process call: it
+// collects the header and trailer metadata the handler sets.
+type inprocStream struct {
+	method          string
+	header, trailer metadata.MD
+}
+
+func (s *inprocStream) Method() string { return s.method }
+
+func (s *inprocStream) SetHeader(md metadata.MD) error {
+	if s.header == nil {
+		// The common case, one SetHeader (the request id): no merge.
+		s.header = md
+		return nil
+	}
+	s.header = metadata.Join(s.header, md)
+	return nil
+}
+
+func (s *inprocStream) SendHeader(md metadata.MD) error { return s.SetHeader(md) }
+
+func (s *inprocStream) SetTrailer(md metadata.MD) error {
+	s.trailer = metadata.Join(s.trailer, md)
+	return nil
+}
+
+// deliver hands the header and trailer to the caller's call options.
+func (s *inprocStream) deliver(opts []grpc.CallOption) {
+	for _, o := range opts {
+		switch o := o.(type) {
+		case grpc.HeaderCallOption:
+			*o.HeaderAddr = s.header
+		case grpc.TrailerCallOption:
+			*o.TrailerAddr = s.trailer
+		}
+	}
+}
+
+// chainUnary makes one interceptor of ints, outermost first, as
+// grpc.ChainUnaryInterceptor does: the server and the in-process
+// connection run the very same chain.
+func chainUnary(ints []grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		return ints[0](ctx, req, info, chainedHandler(ints, 0, info, handler))
+	}
+}
+
+func chainedHandler(ints []grpc.UnaryServerInterceptor, i int, info *grpc.UnaryServerInfo, final grpc.UnaryHandler) grpc.UnaryHandler {
+	if i == len(ints)-1 {
+		return final
+	}
+	return func(ctx context.Context, req any) (any, error) {
+		return ints[i+1](ctx, req, info, chainedHandler(ints, i+1, info, final))
+	}
+}
+
+var _ grpc.ClientConnInterface = (*inprocConn)(nil)
