@@ -37,7 +37,7 @@ func newServerMetrics(reg prometheus.Registerer, requests *requestLog) (*serverM
 	}
 	idLog := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "eeo_gateway_request_id_log_entries",
-		Help: "Import and report request ids remembered for idempotent retries (bounded; entries expire after 24h).",
+		Help: "Import and report request ids remembered in this replica's memory for idempotent retries (bounded; entries expire after 24h). With Redis configured only those claimed while it was down: the rest are in Redis.",
 	}, func() float64 { return float64(requests.len()) })
 	for _, c := range []prometheus.Collector{m.grpc, m.rest.requests, m.rest.duration, m.checksum, idLog} {
 		if err := reg.Register(c); err != nil {

@@ -27,9 +27,9 @@ type requestEntry struct {
 	done        bool
 	fingerprint string // what was asked for; set when done
 	resultID    string // the created object; set when done
-	// settled is closed when an in-progress entry is finished, forgotten
-	// or evicted, waking the retries that wait for it; nil for entries
-	// recorded done.
+	// settled is closed (and dropped) when an in-progress entry is
+	// finished, forgotten or evicted, waking the retries that wait for it;
+	// nil once done.
 	settled chan struct{}
 }
 
@@ -83,8 +83,15 @@ func (l *requestLog) finish(key requestKey, fingerprint, resultID string) {
 	defer l.mu.Unlock()
 	if e, ok := l.entries[key]; ok && !e.done {
 		e.done, e.fingerprint, e.resultID = true, fingerprint, resultID
-		close(e.settled)
+		e.settle()
 	}
+}
+
+// settle wakes the waiters of an in-progress entry and lets the channel
+// go (waiters hold their own reference): a remembered id costs no channel.
+func (e *requestEntry) settle() {
+	close(e.settled)
+	e.settled = nil
 }
 
 // record remembers a finished request that was claimed elsewhere (in
@@ -96,7 +103,7 @@ func (l *requestLog) record(key requestKey, fingerprint, resultID string) {
 	if e, ok := l.entries[key]; ok {
 		if !e.done {
 			e.done, e.fingerprint, e.resultID = true, fingerprint, resultID
-			close(e.settled)
+			e.settle()
 		}
 		return
 	}
@@ -110,7 +117,7 @@ func (l *requestLog) forget(key requestKey) {
 	defer l.mu.Unlock()
 	if e, ok := l.entries[key]; ok && !e.done {
 		delete(l.entries, key)
-		close(e.settled)
+		e.settle()
 	}
 }
 
@@ -130,7 +137,7 @@ func (l *requestLog) expire() {
 		}
 		delete(l.entries, k)
 		if !e.done {
-			close(e.settled) // its waiters begin again, and one runs it
+			e.settle() // its waiters begin again, and one runs it
 		}
 		n++
 	}
