@@ -84,7 +84,8 @@ func (st *soakStats) count(op string, err error) {
 // of token and API requests failing with 503. At the end it reports calls
 // by operation, errors by gRPC code, imports EEO created against successful
 // CreateImport answers (which must match: none lost, none duplicated),
-// goroutines and heap at start and end.
+// goroutines and heap at start and end, and the gateway's share of the
+// heap at the end with the sandbox's storage left out (heapOwners).
 //
 // It is not part of the default run: make soak (SOAK_DURATION, default 10m)
 // or EEO_SOAK_DURATION=60s go test -run '^TestSoak$' -count=1 -timeout 0 -v ./e2e/
@@ -177,6 +178,7 @@ func TestSoak(t *testing.T) {
 	probe.CloseIdleConnections()
 	endGoroutines := settledGoroutines(startGoroutines, 5*time.Second)
 	endHeap := heapInuse()
+	shares := heapOwners()
 
 	stats.mu.Lock()
 	defer stats.mu.Unlock()
@@ -243,6 +245,7 @@ func TestSoak(t *testing.T) {
 	fmt.Fprintf(&sum, "  goroutines: start %d, end %d; heap in use: start %.1f MiB, end %.1f MiB (%.2f KiB per import or report, which the sandbox keeps for good and the gateway's request-id log for 24 h)\n",
 		startGoroutines, endGoroutines, float64(startHeap)/(1<<20), float64(endHeap)/(1<<20),
 		(float64(endHeap)-float64(startHeap))/1024/float64(max(objects, 1)))
+	sum.WriteString(soakHeapLine(shares, objects))
 	t.Log(sum.String())
 	fmt.Print(sum.String())
 

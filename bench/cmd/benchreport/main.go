@@ -33,6 +33,7 @@ type config struct {
 	count       int
 	fileRounds  int
 	only        string // comma-separated step keys; empty runs them all
+	soak        time.Duration
 }
 
 func main() {
@@ -46,6 +47,7 @@ func main() {
 	flag.IntVar(&c.stampede, "stampede", 10_000, "concurrent GetToken calls in the stampede")
 	flag.IntVar(&c.count, "count", 5, "runs of each Go benchmark; the median is reported")
 	flag.IntVar(&c.fileRounds, "file-rounds", 2, "rounds of file transfers; each transfer's best is reported")
+	flag.DurationVar(&c.soak, "soak", 30*time.Second, "length of the soak whose gateway heap is reported (make soak runs 10m)")
 	flag.StringVar(&c.only, "only", "", "run only these steps (comma-separated: "+strings.Join(stepKeys(), ",")+
 		") and print the report instead of writing -out, for working on one measurement")
 	flag.Parse()
@@ -66,6 +68,7 @@ var steps = []struct {
 	{"load", "GetToken vs Health, REST vs gRPC (load generator)", measureLoad},
 	{"stampede", "stampede on a cold cache", measureStampede},
 	{"files", "file transfers", measureFiles},
+	{"soak", "gateway heap after a soak", measureSoak},
 }
 
 func stepKeys() []string {

@@ -82,3 +82,22 @@ func TestMarkdownWarnsOfALoadedMachine(t *testing.T) {
 		t.Fatal("a quiet machine was called loaded")
 	}
 }
+
+// The soak's gateway heap is read from its summary, whatever go test
+// prints around it, and reported in row 6.
+func TestSoakSummaryIsReadFromTheTestOutput(t *testing.T) {
+	out := "=== RUN   TestSoak\n    soak_test.go:249: soak summary: 30s at concurrency 64\n" +
+		"soak summary: 30s at concurrency 64 (ran 30.1s)\n  operation calls\n" +
+		"  gateway heap after the soak: 5.9 MiB live after a GC (memory profile ...)\n--- PASS: TestSoak (30.49s)\n"
+	sum, ok := soakSummary(out)
+	if !ok || !strings.HasPrefix(sum, "soak summary: 30s at concurrency 64 (ran") || !strings.HasSuffix(sum, "(memory profile ...)\n") {
+		t.Fatalf("soakSummary = %q, %v", sum, ok)
+	}
+	if _, ok := soakSummary("--- FAIL: TestSoak\n"); ok {
+		t.Fatal("a soak without a heap line was read as one")
+	}
+	r := &report{cfg: config{soak: 30 * time.Second}, soakSummary: sum, soakHeapMiB: 5.9}
+	if got := rowStatus(t, r, "Gateway heap after"); got != reported {
+		t.Fatalf("soak row: %v, want measured", got)
+	}
+}
