@@ -155,7 +155,8 @@ type Cache struct {
 	closed  bool           // guarded by mu
 	running sync.WaitGroup // fetches, background refreshes, the sync loop; Add under mu
 
-	shared *sharedHealth // nil without Options.Shared
+	shared  *sharedHealth // nil without Options.Shared
+	noticed chan struct{} // buffered: a SharedNotifier notice for the sync loop
 }
 
 // validate rejects options under which the cache could not keep its
@@ -213,8 +214,16 @@ func NewCache(accounts []Account, opts Options) (*Cache, error) {
 	}
 	if opts.Shared != nil {
 		c.shared = newSharedHealth(opts.Logger, opts.OnSharedStatus)
+		c.noticed = make(chan struct{}, 1)
 		c.running.Add(1)
 		go c.syncLoop()
+		if n, ok := opts.Shared.(SharedNotifier); ok {
+			c.running.Add(1)
+			go func() {
+				defer c.running.Done()
+				n.Watch(c.closing, c.notice)
+			}()
+		}
 	}
 	return c, nil
 }

@@ -41,6 +41,9 @@ type entry struct {
 	// already knows (SharedStore only): the sync loop Touches the store
 	// only when lastUse has moved past it.
 	syncedUse atomic.Int64
+	// noticed is set by a SharedNotifier notice until the sync loop
+	// reconciles the account.
+	noticed atomic.Bool
 }
 
 // rejectedKept is how many invalidated fingerprints an entry remembers, so

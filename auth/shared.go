@@ -52,12 +52,20 @@ import (
 // (another replica refreshed) replaces the local one; no token (another
 // replica invalidated it, or the store lost it, say Redis restarted empty)
 // drops the local one, so the next call fetches through the lock and the
-// replicas converge on one token again. A token refreshed or invalidated on
-// one replica is therefore served by the others for at most
-// SharedSyncInterval plus a store round trip; a 401 on a replica that
-// still holds the old token drops it at once. No token is pushed back into
-// an empty store: which replica's token should win is unclear after an
+// replicas converge on one token again. No token is pushed back into an
+// empty store: which replica's token should win is unclear after an
 // outage, and one fetch under the lock settles it.
+//
+// A store that is also a SharedNotifier (redisstore is, through Redis
+// pub/sub) announces every Store and InvalidateIf; each replica then runs
+// the same reconciliation for that account at once, on the sync loop's
+// goroutine. So a token refreshed or invalidated on one replica stops
+// being served by the others within a notice and a Load (about a
+// millisecond on a LAN), and at worst — a notice lost while the
+// subscription reconnects, or a store without notices — within
+// SharedSyncInterval plus a round trip. Meanwhile a replica that still
+// serves the old token and gets a 401 for it drops it and adopts the new
+// one on the retry.
 //
 // # When the store fails
 //
@@ -121,3 +129,17 @@ var ErrLeaseLost = errors.New("shared token store: fetch lock lost")
 // holds a token this replica cannot read (encrypted under another key, or
 // altered). The Cache treats it as no shared token, and the store as up.
 var ErrSharedUnreadable = errors.New("shared token store: token unreadable")
+
+// SharedNotifier is implemented by a SharedStore that can tell replicas at
+// once that an account's shared token changed (another replica stored or
+// invalidated one). A Cache whose store implements it reconciles that
+// account with the store on each notice, instead of at its next sync
+// round; the sync loop stays, for notices lost while the connection is
+// down.
+type SharedNotifier interface {
+	// Watch calls changed with the account's name each time a replica
+	// stores or invalidates its shared token, until ctx ends, and then
+	// returns. Notices may be lost (while reconnecting, say); changed must
+	// not block.
+	Watch(ctx context.Context, changed func(account string))
+}

@@ -2,7 +2,11 @@ package auth_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/auth/authtest"
@@ -113,6 +117,47 @@ func BenchmarkCrossReplicaRefresh(b *testing.B) {
 		auth.SyncShared(other)
 		if got, _ := other.Token(ctx, "demo"); got.Fingerprint != fresh.Fingerprint {
 			b.Fatal("B does not serve A's refreshed token after a sync round")
+		}
+	}
+}
+
+// BenchmarkCrossReplicaRefreshNotice is the same refresh as it happens in
+// service with Redis: A refreshes and stores, Redis announces the change,
+// B's sync loop loads the new token; the time until B serves it. The sync
+// interval is far off, so only the notice can bring it.
+func BenchmarkCrossReplicaRefreshNotice(b *testing.B) {
+	srv := redistest.Start(b, redistest.Options{})
+	var rs []*auth.Cache
+	for range 2 {
+		c, err := auth.NewCache([]auth.Account{{Name: "demo", Fetcher: &authtest.Fetcher{}}},
+			auth.Options{Shared: redisStore(b, srv.Addr), SharedSyncInterval: 25 * time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(c.Close)
+		rs = append(rs, c)
+	}
+	a, other := rs[0], rs[1]
+	ctx := context.Background()
+	a.Token(ctx, "demo")
+	other.Token(ctx, "demo")
+	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer raw.Close()
+	const channel = "eeo-gateway:token-changes"
+	for raw.PubSubNumSub(ctx, channel).Val()[channel] < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		fresh, err := a.Refresh(ctx, "demo")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if got, _ := other.Token(ctx, "demo"); got.Fingerprint == fresh.Fingerprint {
+				break
+			}
+			runtime.Gosched()
 		}
 	}
 }

@@ -241,3 +241,34 @@ func TestRedisOutageFallsBackToLocalAndRecovers(t *testing.T) {
 		t.Fatalf("after Redis returned: A %q, B %q, %d requests; want one shared token from 1 more request", ta, tb, f.Calls())
 	}
 }
+
+// With Redis's change channel, a refresh on A reaches B long before B's
+// sync round (25 s here): B serves the new token within a few round trips.
+func TestRedisNoticesPropagateRefreshAtOnce(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	f := &authtest.Fetcher{ExpiresIn: time.Hour}
+	rs := redisReplicas(t, 2, srv, f, auth.Options{SharedSyncInterval: 25 * time.Second})
+	a, b := rs[0], rs[1]
+	mustToken(t, a)
+	mustToken(t, b)
+	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer raw.Close()
+	const channel = "eeo-gateway:token-changes"
+	for raw.PubSubNumSub(t.Context(), channel).Val()[channel] < 2 {
+		time.Sleep(time.Millisecond) // waiting for both subscriptions, not for time
+	}
+	start := time.Now()
+	fresh, err := a.Refresh(t.Context(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b.Accounts()[0].Fingerprint != fresh.Fingerprint {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("B did not pick up A's refresh within 10s, with its sync round 25s away")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := tokenOf(t, b); got != "tok-2" {
+		t.Fatalf("B serves %q, want tok-2", got)
+	}
+}

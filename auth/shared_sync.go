@@ -2,7 +2,9 @@ package auth
 
 import "time"
 
-// syncLoop runs syncShared every SharedSyncInterval until Close.
+// syncLoop runs syncShared every SharedSyncInterval, and syncNoticed on
+// each notice from a SharedNotifier, until Close. All reconciling happens
+// on this one goroutine.
 func (c *Cache) syncLoop() {
 	defer c.running.Done()
 	t := time.NewTicker(c.opts.SharedSyncInterval)
@@ -12,8 +14,39 @@ func (c *Cache) syncLoop() {
 		case <-c.closing.Done():
 			return
 		case <-t.C:
+			c.syncShared()
+		case <-c.noticed:
+			c.syncNoticed()
 		}
-		c.syncShared()
+	}
+}
+
+// notice is the SharedNotifier callback: another replica changed the
+// account's shared token.
+func (c *Cache) notice(account string) {
+	e, err := c.entry(account)
+	if err != nil {
+		return // an account this replica does not serve
+	}
+	e.noticed.Store(true)
+	select {
+	case c.noticed <- struct{}{}:
+	default: // the loop has a wake-up pending
+	}
+}
+
+// syncNoticed reconciles the accounts a notice named.
+func (c *Cache) syncNoticed() {
+	for _, name := range c.names {
+		e := c.entries[name]
+		if !e.noticed.Swap(false) {
+			continue
+		}
+		if st := e.current.Load(); st != nil && !e.fetching.Load() {
+			if !c.syncEntry(e, st) {
+				return
+			}
+		}
 	}
 }
 

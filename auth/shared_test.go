@@ -429,3 +429,86 @@ func TestHitPathWithSharedStoreDoesNotAllocateOrCallTheStore(t *testing.T) {
 		t.Fatal("cache hits called the shared store")
 	}
 }
+
+// notifyingStore adds auth.SharedNotifier to the fake store: each Store
+// and each InvalidateIf that dropped a token tells every watcher at once.
+type notifyingStore struct {
+	*authtest.SharedStore
+	mu       sync.Mutex
+	watchers map[int]func(string)
+	next     int
+}
+
+func (n *notifyingStore) Watch(ctx context.Context, changed func(string)) {
+	n.mu.Lock()
+	if n.watchers == nil {
+		n.watchers = make(map[int]func(string))
+	}
+	id := n.next
+	n.next++
+	n.watchers[id] = changed
+	n.mu.Unlock()
+	<-ctx.Done()
+	n.mu.Lock()
+	delete(n.watchers, id)
+	n.mu.Unlock()
+}
+
+func (n *notifyingStore) notify(account string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, w := range n.watchers {
+		w(account)
+	}
+}
+
+func (n *notifyingStore) Store(ctx context.Context, account string, lease auth.FetchLease, tok auth.Token) error {
+	err := n.SharedStore.Store(ctx, account, lease, tok)
+	if err == nil {
+		n.notify(account)
+	}
+	return err
+}
+
+func (n *notifyingStore) InvalidateIf(ctx context.Context, account, fp string) (bool, error) {
+	dropped, err := n.SharedStore.InvalidateIf(ctx, account, fp)
+	if dropped {
+		n.notify(account)
+	}
+	return dropped, err
+}
+
+// With a store that announces changes, a refresh or an invalidation on one
+// replica reaches the others at once, not at their next sync round.
+func TestNoticesPropagateRefreshAndInvalidationAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &authtest.Fetcher{ExpiresIn: time.Hour}
+		rs := replicas(t, 3, f, &notifyingStore{SharedStore: &authtest.SharedStore{}}, auth.Options{})
+		for _, c := range rs {
+			mustToken(t, c)
+		}
+		start := time.Now()
+		if _, err := rs[0].Refresh(t.Context(), "demo"); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the notices are handled; no time passes
+		for i, c := range rs {
+			if got := tokenOf(t, c); got != "tok-2" {
+				t.Fatalf("replica %d serves %q right after the refresh, want tok-2", i, got)
+			}
+		}
+		rs[1].Invalidate("demo", auth.NewSecret("tok-2"))
+		synctest.Wait()
+		for i, c := range rs {
+			if st := c.Accounts()[0].State; st != auth.StateNone {
+				t.Fatalf("replica %d still holds the token invalidated elsewhere (%v)", i, st)
+			}
+		}
+		if time.Since(start) != 0 {
+			t.Fatalf("%v passed: the changes waited for a sync round", time.Since(start))
+		}
+		if s := rs[2].Stats()[0]; s.Misses != 1 {
+			t.Errorf("replica 2 had %d misses, want 1", s.Misses)
+		}
+	})
+}

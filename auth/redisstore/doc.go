@@ -6,10 +6,14 @@
 // refreshes, invalidations and from its sync loop (every
 // auth.Options.SharedSyncInterval, 2 s by default), which slides the
 // shared idle deadline with this replica's use and picks up a token
-// another replica refreshed or invalidated. So a refresh or invalidation
-// on one replica reaches the others within that interval plus a round
-// trip, and a Redis outage only makes each replica work alone until Redis
-// answers again; auth.SharedStore describes the algorithm.
+// another replica refreshed or invalidated. The Store is also an
+// auth.SharedNotifier: Store and InvalidateIf publish the account on the
+// channel P + "token-changes" (from their Lua scripts), and Watch
+// subscribes to it, so a refresh or invalidation on one replica reaches
+// the others in about a millisecond, and within the sync interval plus a
+// round trip if a notice is lost. A Redis outage only makes each replica
+// work alone until Redis answers again; auth.SharedStore describes the
+// algorithm.
 //
 // # Keys
 //
@@ -19,6 +23,8 @@
 //	                   earlier of the token's expiry and its idle deadline
 //	P{A}:lock   string the fetch lock: the fence of its holder, with a TTL
 //	P{A}:fence  string the account's fence counter (INCR), never expires
+//	P token-changes    pub/sub channel: the account's name after each
+//	                   Store, and after an InvalidateIf that dropped a token
 //
 // The braces are a Redis Cluster hash tag: an account's keys share a slot,
 // so the Lua scripts that touch two of them work on a cluster too.

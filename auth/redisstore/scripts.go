@@ -22,12 +22,14 @@ return {fence, 0}
 // storeSrc stores the token hash (KEYS[2]) if the lock (KEYS[1]) still
 // holds fence ARGV[1]. Fences are unique and a lost lock never comes back
 // with the same one, so that check alone means no later lease exists. ARGV:
-// fence, fp, kid, ct, ea, idl, expire-at (the earlier of ea and idl).
+// fence, fp, kid, ct, ea, idl, expire-at (the earlier of ea and idl), and
+// the change channel and account: a stored token is announced there.
 const storeSrc = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'fence', ARGV[1], 'fp', ARGV[2], 'kid', ARGV[3], 'ct', ARGV[4], 'ea', ARGV[5], 'idl', ARGV[6])
 redis.call('PEXPIREAT', KEYS[2], ARGV[7])
+redis.call('PUBLISH', ARGV[8], ARGV[9])
 return 1
 `
 
@@ -59,10 +61,12 @@ return 1
 `
 
 // invalidateSrc deletes the token hash (KEYS[1]) if its fingerprint is
-// ARGV[1].
+// ARGV[1], and announces that on channel ARGV[2] with the account ARGV[3].
 const invalidateSrc = `
 if redis.call('HGET', KEYS[1], 'fp') == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  return 1
 end
 return 0
 `

@@ -62,6 +62,10 @@ func (s *Store) tokenKey(account string) string { return s.prefix + "{" + accoun
 func (s *Store) lockKey(account string) string  { return s.prefix + "{" + account + "}:lock" }
 func (s *Store) fenceKey(account string) string { return s.prefix + "{" + account + "}:fence" }
 
+// changesChannel is the pub/sub channel on which Store and InvalidateIf
+// announce a changed account (see Watch).
+func (s *Store) changesChannel() string { return s.prefix + "token-changes" }
+
 // Load implements auth.SharedStore. A token this store cannot decrypt is
 // reported as ErrUndecryptable with ok false.
 func (s *Store) Load(ctx context.Context, account string) (auth.Token, bool, error) {
@@ -142,7 +146,7 @@ func (s *Store) Store(ctx context.Context, account string, lease auth.FetchLease
 		idl = ea
 	}
 	ok, err := s.scripts.store.Run(ctx, s.rdb, []string{s.lockKey(account), s.tokenKey(account)},
-		lease.Fence, auth.Fingerprint(tok.AccessToken), s.sealer.keyID, ct, ea, idl, min(ea, idl)).Int()
+		lease.Fence, auth.Fingerprint(tok.AccessToken), s.sealer.keyID, ct, ea, idl, min(ea, idl), s.changesChannel(), account).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: store %s: %w", account, err)
 	}
@@ -174,7 +178,7 @@ func (s *Store) Touch(ctx context.Context, account, fingerprint string, idleDead
 
 // InvalidateIf implements auth.SharedStore.
 func (s *Store) InvalidateIf(ctx context.Context, account, fingerprint string) (bool, error) {
-	n, err := s.scripts.invalidate.Run(ctx, s.rdb, []string{s.tokenKey(account)}, fingerprint).Int()
+	n, err := s.scripts.invalidate.Run(ctx, s.rdb, []string{s.tokenKey(account)}, fingerprint, s.changesChannel(), account).Int()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: invalidate %s: %w", account, err)
 	}

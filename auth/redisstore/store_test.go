@@ -346,3 +346,50 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		t.Error("no client was accepted")
 	}
 }
+
+// Every Store and every InvalidateIf that dropped a token announces the
+// account to watching replicas; an InvalidateIf that kept a newer token
+// announces nothing.
+func TestWatchAnnouncesChanges(t *testing.T) {
+	f := newFixture(t)
+	a, b := f.store(t, key), f.store(t, key)
+	ctx, cancel := context.WithCancel(context.Background())
+	notices := make(chan string, 10)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Watch(ctx, func(account string) { notices <- account })
+	}()
+	defer func() { cancel(); <-done }()
+	for f.raw.PubSubNumSub(ctx, "eeo-gateway:token-changes").Val()["eeo-gateway:token-changes"] == 0 {
+		time.Sleep(time.Millisecond) // waiting for the subscription, not for time
+	}
+	next := func(what, want string) {
+		t.Helper()
+		select {
+		case got := <-notices:
+			if got != want {
+				t.Fatalf("%s: notice for %q, want %q", what, got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no notice", what)
+		}
+	}
+	old := token("tok-1", time.Now())
+	lockAndStore(t, a, old)
+	next("Store", account)
+	newer := token("tok-2", time.Now())
+	lockAndStore(t, a, newer)
+	next("second Store", account)
+	if dropped, _ := a.InvalidateIf(ctx, account, old.Fingerprint); dropped {
+		t.Fatal("stale InvalidateIf dropped the newer token")
+	}
+	// Messages on one channel arrive in order: a notice from the stale
+	// InvalidateIf would come before this marker.
+	f.raw.Publish(ctx, "eeo-gateway:token-changes", "marker")
+	next("stale InvalidateIf", "marker")
+	if dropped, _ := a.InvalidateIf(ctx, account, newer.Fingerprint); !dropped {
+		t.Fatal("InvalidateIf of the current token dropped nothing")
+	}
+	next("InvalidateIf", account)
+}
