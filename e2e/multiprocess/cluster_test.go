@@ -204,14 +204,17 @@ accounts:
 // waitReady polls the replica's /readyz until it answers 200.
 func (c *cluster) waitReady(g *gateway) {
 	c.t.Helper()
-	c.eventually(fmt.Sprintf("gateway-%d ready", g.index), func() bool {
-		resp, err := c.http.Get("http://" + g.adminAddr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	c.eventually(fmt.Sprintf("gateway-%d ready", g.index), func() bool { return c.ready(g) })
+}
+
+// ready reports whether the replica's /readyz answers 200.
+func (c *cluster) ready(g *gateway) bool {
+	resp, err := c.http.Get("http://" + g.adminAddr + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // eventually polls cond until it holds, failing the test after
