@@ -46,6 +46,8 @@ type RedisConfig struct {
 	Username string `json:"username"`
 	// PasswordEnv names the environment variable holding the password, or
 	// PasswordFile a file holding it; at most one. Neither means no AUTH.
+	// The file is read again for each new connection (when it changed), so
+	// a rotated password takes effect without a restart.
 	PasswordEnv  string `json:"password_env"`
 	PasswordFile string `json:"password_file"`
 	// TLS encrypts the connection (implied by a rediss:// URL).

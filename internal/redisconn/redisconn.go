@@ -9,6 +9,7 @@
 package redisconn
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/config"
 )
 
@@ -47,8 +49,9 @@ func New(cfg config.RedisConfig) (*redis.Client, error) {
 }
 
 // Options turns cfg into go-redis options: the address (redis.addr, or
-// redis.url through redis.ParseURL), database, ACL user and password, TLS
-// and timeouts. readFile reads the TLS files.
+// redis.url through redis.ParseURL), database, ACL user and password (from
+// redis.password_file re-read for each new connection), TLS and timeouts.
+// readFile reads the TLS files.
 func Options(cfg config.RedisConfig, readFile func(string) ([]byte, error)) (*redis.Options, error) {
 	opts := &redis.Options{Addr: cfg.Addr, DB: cfg.DB}
 	if cfg.URL != "" {
@@ -64,6 +67,20 @@ func Options(cfg config.RedisConfig, readFile func(string) ([]byte, error)) (*re
 		opts.Username = cfg.Username
 	}
 	opts.Password = cfg.Password.Reveal()
+	if cfg.PasswordFile != "" {
+		// Read again (if the file changed) for every new connection, so a
+		// password rotated in the mounted secret takes effect without a
+		// restart; an unreadable file keeps the last password.
+		pw, err := auth.NewFileSecret(cfg.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("redis.password_file: %w", err)
+		}
+		user := opts.Username
+		opts.CredentialsProviderContext = func(context.Context) (string, string, error) {
+			_, _ = pw.Reload()
+			return user, pw.Secret().Reveal(), nil
+		}
+	}
 	opts.DialTimeout = cfg.DialTimeout.Std()
 	opts.ReadTimeout = cfg.ReadTimeout.Std()
 	opts.WriteTimeout = cfg.WriteTimeout.Std()

@@ -191,3 +191,40 @@ func ExampleNew() {
 	fmt.Println(client.Options().Addr, client.Options().MaxRetries)
 	// Output: 127.0.0.1:6379 1
 }
+
+// A password in redis.password_file is read again for new connections: a
+// rotated password takes effect without a restart.
+func TestPasswordFileRotation(t *testing.T) {
+	const first, second = "first-pa55", "second-longer-pa55"
+	srv := redistest.Start(t, redistest.Options{Password: first})
+	path := filepath.Join(t.TempDir(), "redis-password")
+	if err := os.WriteFile(path, []byte(first+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := redisconn.New(section(func(c *config.RedisConfig) {
+		c.Addr, c.PasswordFile, c.Password = srv.Addr, path, auth.NewSecret(first)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Ping(t.Context()).Err(); err != nil {
+		t.Fatalf("PING with the file's password: %v", err)
+	}
+	// Rotate: Redis takes the new password, the file gets it, and every
+	// existing connection is dropped so the client must dial again.
+	if err := c.ConfigSet(t.Context(), "requirepass", second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(second+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.ClientKillByFilter(t.Context(), "TYPE", "normal", "SKIPME", "no").Err()
+	if err := c.Ping(t.Context()).Err(); err != nil {
+		// The one retry may have met the killed connection; a new one
+		// must now authenticate with the rotated password.
+		if err := c.Ping(t.Context()).Err(); err != nil {
+			t.Fatalf("PING after the rotation: %v", err)
+		}
+	}
+}
