@@ -254,3 +254,26 @@ redis:
 		t.Fatalf("offline with Redis stopped: %v\n%s", err, out)
 	}
 }
+
+// Offline, a Redis password file that is not on the checking machine is a
+// warning like any absent secret, not an error.
+func TestCheckConfigRedisPasswordFileAbsentOffline(t *testing.T) {
+	path := writeFile(t, "gw.yaml", `accounts:
+  - name: demo
+    token_url: https://eeo.example.com/oauth2/token
+    base_url: https://eeo.example.com
+    client_id: demo-client
+    client_secret_env: DEMO_SECRET
+redis:
+  addr: 127.0.0.1:6379
+  password_file: /nope/redis-password
+  encryption_key_env: REDIS_KEY
+`)
+	getenv := func(k string) string {
+		return map[string]string{"DEMO_SECRET": "s", "REDIS_KEY": "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}[k]
+	}
+	out, err := checkCmd(t, getenv, path)
+	if err != nil || !strings.Contains(out, "warning: redis.password_file") {
+		t.Fatalf("offline with the password file absent: %v\n%s", err, out)
+	}
+}
