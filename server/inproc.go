@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net"
+	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -90,6 +91,7 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 		return status.Errorf(codes.Internal, "in-process call %s: request or response is not a proto.Message", method)
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
+	dropReserved(md)
 	// The handler's context has what the server would have made of the
 	// call, and none of the facade's outgoing metadata.
 	ctx = metadata.NewOutgoingContext(ctx, nil)
@@ -137,6 +139,23 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 	}
 	proto.Merge(out, msg)
 	return nil
+}
+
+// dropReserved removes from md what grpc-go's client never sends as
+// metadata (pseudo-headers, content-type, grpc-timeout, …), so that a
+// header the REST facade lets through cannot reach the handler under a
+// reserved name here when it could not over a connection.
+func dropReserved(md metadata.MD) {
+	for k := range md {
+		if strings.HasPrefix(k, ":") {
+			delete(md, k)
+			continue
+		}
+		switch k {
+		case "content-type", "user-agent", "grpc-message-type", "grpc-encoding", "grpc-message", "grpc-status", "grpc-timeout", "te":
+			delete(md, k)
+		}
+	}
 }
 
 // NewStream implements grpc.ClientConnInterface over the in-process

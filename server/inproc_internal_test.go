@@ -47,8 +47,8 @@ func TestInprocCallLooksLikeAConnectionCall(t *testing.T) {
 	var handlerCtx context.Context
 	spy := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		handlerCtx = ctx
-		if md, _ := metadata.FromIncomingContext(ctx); md.Get("authorization")[0] != "Bearer k" {
-			t.Errorf("incoming metadata %v, want the facade's", md)
+		if md, _ := metadata.FromIncomingContext(ctx); md.Get("authorization")[0] != "Bearer k" || len(md.Get("grpc-timeout")) > 0 {
+			t.Errorf("incoming metadata %v, want the facade's less what gRPC reserves", md)
 		}
 		if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md) > 0 {
 			t.Errorf("the handler's context carries the facade's outgoing metadata %v", md)
@@ -68,7 +68,7 @@ func TestInprocCallLooksLikeAConnectionCall(t *testing.T) {
 		return h(ctx, &healthpb.HealthCheckRequest{})
 	}
 	c := newTestInproc(t, tapFn, spy)
-	ctx := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer k")
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer k", "grpc-timeout", "1n")
 	req := &healthpb.HealthCheckRequest{}
 	var header, trailer metadata.MD
 	resp := &healthpb.HealthCheckResponse{}
