@@ -112,8 +112,8 @@ func TestRequestIDSharedAcrossReplicas(t *testing.T) {
 	}
 }
 
-// With Redis stopped, CreateReport still works, deduplicated by the
-// replica's own log; the gauge reads 0 and one WARN says so, however many
+// With Redis stopped, CreateReport and CreateImport still work,
+// deduplicated by the replica's own log; the gauge reads 0 and one WARN says so, however many
 // calls fell back. Redis restarted, the replica takes it back (gauge 1)
 // and records go to Redis again.
 func TestRedisDownFallsBackToLocalLog(t *testing.T) {
@@ -148,6 +148,18 @@ func TestRedisDownFallsBackToLocalLog(t *testing.T) {
 	}
 	_, err = createReport(t.Context(), g.gateway, "during", "2026-02-28")
 	testkit.WantStatus(t, err, codes.AlreadyExists, server.ReasonRequestIDReused)
+	// Uploads too: one import for an upload and its retry.
+	md := meta(func(m *eeov1.ImportMetadata) { m.RequestId = "upload-during" })
+	imp, err := uploadGRPC(t.Context(), g.gateway, md, []byte(csvFile), 10)
+	if err != nil {
+		t.Fatalf("CreateImport with Redis down: %v", err)
+	}
+	if again, err := uploadGRPC(t.Context(), g.gateway, md, []byte(csvFile), 10); err != nil || again.GetDataImport().GetImportId() != imp.GetDataImport().GetImportId() {
+		t.Fatalf("CreateImport retry with Redis down: %v, %v; want import %s", again, err, imp.GetDataImport().GetImportId())
+	}
+	if n := up.importCount(); n != 1 {
+		t.Fatalf("imports upstream = %d, want 1", n)
+	}
 	if n := up.reportCount(); n != 5 {
 		t.Fatalf("reports upstream = %d, want 5", n)
 	}
