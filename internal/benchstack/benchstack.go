@@ -210,6 +210,16 @@ func (s *Stack) GatewayPID() int { return s.gateway.cmd.Process.Pid }
 // GatewayPeakRSS is the gateway process's peak resident set (VmHWM) so far.
 func (s *Stack) GatewayPeakRSS() (int64, error) { return peakRSS(s.GatewayPID()) }
 
+// CPUTime is the CPU time (user plus system) the gateway and the sandbox
+// processes have used so far.
+func (s *Stack) CPUTime() (gateway, sandbox time.Duration, err error) {
+	if gateway, err = cpuTime(s.GatewayPID()); err != nil {
+		return 0, 0, err
+	}
+	sandbox, err = cpuTime(s.sandbox.cmd.Process.Pid)
+	return gateway, sandbox, err
+}
+
 // SandboxStats returns the sandbox's counters (GET /sandbox/stats).
 func (s *Stack) SandboxStats(ctx context.Context) (SandboxStats, error) {
 	var st SandboxStats

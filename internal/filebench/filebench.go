@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"syscall"
 	"time"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
@@ -30,6 +31,14 @@ type Target struct {
 	// APIKey is sent as "authorization: Bearer KEY" on every call.
 	APIKey  string
 	Account string
+	// CPU, if set, reports the CPU time the gateway and the sandbox
+	// processes have used so far (benchstack.Stack.CPUTime), so each
+	// Result says what its transfer cost them.
+	CPU func() (gateway, sandbox time.Duration, err error)
+	// PeakRSS, if set, reports the gateway's peak resident set so far
+	// (benchstack.Stack.GatewayPeakRSS), so each Result says where the
+	// peak was reached.
+	PeakRSS func() (int64, error)
 }
 
 // Result is one transfer.
@@ -39,6 +48,16 @@ type Result struct {
 	Duration time.Duration
 	// Err is nil only if the transfer completed and its SHA-256 matched.
 	Err error
+	// CPU is what the transfer cost each process; zero where unknown.
+	CPU CPU
+	// GatewayPeakRSS is the gateway's peak resident set at the end of the
+	// transfer; zero where unknown.
+	GatewayPeakRSS int64
+}
+
+// CPU is CPU time (user plus system) used by each process of a transfer.
+type CPU struct {
+	Client, Gateway, Sandbox time.Duration
 }
 
 // MiBPerSecond is the transfer's throughput.
@@ -61,39 +80,80 @@ const (
 // transfer is reported in its Result; the error is for failures that stop
 // the run (no connection, no report).
 func Run(ctx context.Context, t Target, direct *Direct, size int64) ([]Result, error) {
-	conn, err := grpc.NewClient(t.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, c, err := dialClient(t, size)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+t.APIKey)
-	c := &client{grpc: eeov1.NewImportReportServiceClient(conn), t: t, size: size}
+	ctx = withAPIKey(ctx, t)
 	var results []Result
 	if direct != nil {
-		results = append(results, timed(ctx, UploadDirect, func(ctx context.Context) (int64, error) { return direct.upload(ctx, size) }))
+		results = append(results, t.timed(ctx, UploadDirect, func(ctx context.Context) (int64, error) { return direct.upload(ctx, size) }))
 	}
 	results = append(results,
-		timed(ctx, UploadGRPC, c.uploadGRPC),
-		timed(ctx, UploadREST, c.uploadREST))
+		t.timed(ctx, UploadGRPC, c.uploadGRPC),
+		t.timed(ctx, UploadREST, c.uploadREST))
 	rep, err := c.report(ctx)
 	if err != nil {
 		return results, fmt.Errorf("creating a report to download: %w", err)
 	}
 	if direct != nil {
-		results = append(results, timed(ctx, DownloadDirect, func(ctx context.Context) (int64, error) {
+		results = append(results, t.timed(ctx, DownloadDirect, func(ctx context.Context) (int64, error) {
 			return direct.download(ctx, rep.GetReportId(), rep.GetSizeBytes(), rep.GetSha256())
 		}))
 	}
 	results = append(results,
-		timed(ctx, DownloadGRPC, func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep) }),
-		timed(ctx, DownloadREST, func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep) }))
+		t.timed(ctx, DownloadGRPC, func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep) }),
+		t.timed(ctx, DownloadREST, func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep) }))
 	return results, nil
 }
 
-func timed(ctx context.Context, name string, f func(context.Context) (int64, error)) Result {
+// dialClient connects to the gateway's gRPC listener.
+func dialClient(t Target, size int64) (*grpc.ClientConn, *client, error) {
+	// grpc-go's defaults, as a caller who tuned nothing has them.
+	conn, err := grpc.NewClient(t.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, &client{grpc: eeov1.NewImportReportServiceClient(conn), t: t, size: size}, nil
+}
+
+// withAPIKey authenticates ctx's gRPC calls as t's caller.
+func withAPIKey(ctx context.Context, t Target) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+t.APIKey)
+}
+
+func (t Target) timed(ctx context.Context, name string, f func(context.Context) (int64, error)) Result {
+	before := t.cpu()
 	start := time.Now()
 	n, err := f(ctx)
-	return Result{Name: name, Bytes: n, Duration: time.Since(start), Err: err}
+	d := time.Since(start)
+	after := t.cpu()
+	r := Result{Name: name, Bytes: n, Duration: d, Err: err, CPU: CPU{
+		Client:  after.Client - before.Client,
+		Gateway: after.Gateway - before.Gateway,
+		Sandbox: after.Sandbox - before.Sandbox,
+	}}
+	if t.PeakRSS != nil {
+		r.GatewayPeakRSS, _ = t.PeakRSS()
+	}
+	return r
+}
+
+// cpu is the CPU time used so far by this process and, when t.CPU says, by
+// the gateway and the sandbox.
+func (t Target) cpu() CPU {
+	var c CPU
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		c.Client = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	if t.CPU != nil {
+		if g, s, err := t.CPU(); err == nil {
+			c.Gateway, c.Sandbox = g, s
+		}
+	}
+	return c
 }
 
 type client struct {

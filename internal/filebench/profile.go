@@ -1,0 +1,102 @@
+package filebench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Profile records the gateway's CPU and allocation profiles while it moves
+// files: for each transfer named in only (all of Run's gateway transfers when
+// empty), a CPU profile of the given length taken while that transfer repeats
+// back to back, and the allocations it made (the allocs profile after minus
+// before; `go tool pprof -base NAME.allocs-before.pprof NAME.allocs.pprof`).
+// adminURL is the gateway's admin listener, serving /debug/pprof/ (its
+// admin.pprof setting on). Files land in dir as NAME.cpu.pprof and
+// NAME.allocs.pprof, NAME the transfer with spaces as dashes.
+func Profile(ctx context.Context, t Target, adminURL, dir string, size int64, length time.Duration, only ...string) error {
+	conn, c, err := dialClient(t, size)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx = withAPIKey(ctx, t)
+	rep, err := c.report(ctx)
+	if err != nil {
+		return fmt.Errorf("creating a report to download: %w", err)
+	}
+	transfers := map[string]func(context.Context) (int64, error){
+		UploadGRPC:   c.uploadGRPC,
+		UploadREST:   c.uploadREST,
+		DownloadGRPC: func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep) },
+		DownloadREST: func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep) },
+	}
+	if len(only) == 0 {
+		only = []string{UploadGRPC, UploadREST, DownloadGRPC, DownloadREST}
+	}
+	for _, name := range only {
+		transfer, ok := transfers[name]
+		if !ok {
+			return fmt.Errorf("no transfer named %q", name)
+		}
+		base := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+		if err := fetchProfile(ctx, adminURL+"/debug/pprof/allocs", base+".allocs-before.pprof"); err != nil {
+			return err
+		}
+		cpu := make(chan error, 1)
+		go func() {
+			cpu <- fetchProfile(ctx, adminURL+"/debug/pprof/profile?seconds="+strconv.Itoa(int(length.Seconds())), base+".cpu.pprof")
+		}()
+		var moved int64
+		rounds := 0
+		start := time.Now()
+		for time.Since(start) < length {
+			n, err := transfer(ctx)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			moved += n
+			rounds++
+		}
+		elapsed := time.Since(start)
+		if err := <-cpu; err != nil {
+			return err
+		}
+		if err := fetchProfile(ctx, adminURL+"/debug/pprof/allocs", base+".allocs.pprof"); err != nil {
+			return err
+		}
+		fmt.Printf("profiled %s: %d rounds, %.1f MiB/s → %s.{cpu,allocs}.pprof\n", name, rounds,
+			float64(moved)/elapsed.Seconds()/(1<<20), base)
+	}
+	return nil
+}
+
+func fetchProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: HTTP %d (is the gateway's admin.pprof on?)", url, resp.StatusCode)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
