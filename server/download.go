@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,10 +16,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 )
-
-// downloadChunk is the size of each DownloadReport message: large enough to
-// keep per-message overhead small, far below gRPC's 4 MiB message limit.
-const downloadChunk = 256 << 10
 
 // Response header metadata of DownloadReport, also used by the REST facade
 // to set the HTTP headers.
@@ -46,7 +43,11 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 		return rpcerr.New(codes.FailedPrecondition, ReasonReportNotReady,
 			"the report is "+rep.State+", not SUCCEEDED; watch it or poll GetReport", map[string]string{"state": rep.State})
 	}
-	dl, err := up.DownloadReport(ctx, req.GetReportId())
+	// The body is read on the pipe's goroutine; cancelling its request is
+	// how the pipe stops a read in flight.
+	dlCtx, cancelDownload := context.WithCancel(ctx)
+	defer cancelDownload()
+	dl, err := up.DownloadReport(dlCtx, req.GetReportId())
 	if err != nil {
 		return s.upstreamStatus(ctx, err, ReasonReportNotFound)
 	}
@@ -76,21 +77,28 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 	}
 
 	h := sha256.New()
-	buf := make([]byte, downloadChunk)
+	p := startDownloadPipe(dlCtx, cancelDownload, dl.Body, h)
+	defer p.stop()
 	var sent int64
 	for first := true; ; first = false {
-		n, readErr := fill(dl.Body, buf)
+		c, ok := p.next()
+		if !ok {
+			break
+		}
+		n, readErr := c.n, c.err
 		if n > 0 || first {
-			h.Write(buf[:n])
-			msg := &httpbody.HttpBody{Data: buf[:n]}
+			msg := &httpbody.HttpBody{Data: c.data()}
 			if first {
 				msg.ContentType = contentType
 			}
+			// Send copies the bytes into the message it frames, so the
+			// buffer can be hashed and reused as soon as it returns.
 			if err := stream.Send(msg); err != nil {
 				return err
 			}
 			sent += int64(n)
 		}
+		p.hash(c)
 		if errors.Is(readErr, io.EOF) {
 			break
 		}
@@ -99,6 +107,7 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 				retryInfo(s.now(), s.now()))
 		}
 	}
+	p.wait()
 	if sent != size {
 		return dataLoss("EEO sent " + strconv.FormatInt(sent, 10) + " of the report's " + strconv.FormatInt(size, 10) + " bytes; download it again")
 	}
