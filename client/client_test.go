@@ -223,6 +223,12 @@ func TestDownloadVerifiesSHA256(t *testing.T) {
 	if !bytes.Equal(buf.Bytes(), report) || d.Size != int64(len(report)) || d.SHA256 != sha256Hex(report) || d.ContentType != "text/csv" {
 		t.Errorf("Download = %+v, %q", d, buf.String())
 	}
+	// It checks the SHA-256 itself, so it spares the gateway hashing too.
+	f.mu.Lock()
+	if got := f.verifiedBy; len(got) != 1 || got[0] != "caller" {
+		t.Errorf("x-verify-sha256 metadata = %q, want [caller]", got)
+	}
+	f.mu.Unlock()
 
 	for _, declared := range []string{sha256Hex([]byte("other")), ""} {
 		f.mu.Lock()

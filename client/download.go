@@ -9,11 +9,19 @@ import (
 	"io"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"google.golang.org/grpc/metadata"
 )
 
 // mdContentSHA256 is the DownloadReport response header carrying the
 // SHA-256 the gateway declares for the report.
 const mdContentSHA256 = "x-content-sha256"
+
+// mdVerifySHA256 is the DownloadReport request metadata with which a
+// caller tells the gateway it checks the SHA-256 itself ("caller").
+const (
+	mdVerifySHA256     = "x-verify-sha256"
+	verifySHA256Caller = "caller"
+)
 
 // Downloaded describes a report written by Download.
 type Downloaded struct {
@@ -33,6 +41,9 @@ type Downloaded struct {
 func (c *Client) Download(ctx context.Context, account, reportID string, w io.Writer) (Downloaded, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// It checks the SHA-256 below, so the gateway need not hash the stream
+	// as well (it still checks the size).
+	ctx = metadata.AppendToOutgoingContext(ctx, mdVerifySHA256, verifySHA256Caller)
 	stream, err := c.files.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: account, ReportId: reportID})
 	if err != nil {
 		return Downloaded{}, fmt.Errorf("client: DownloadReport: %w", err)

@@ -39,6 +39,7 @@ type fakeGateway struct {
 	uploadSHA    string // if set, the SHA-256 CreateImport reports
 	report       []byte
 	reportSHA    string
+	verifiedBy   []string // the x-verify-sha256 metadata DownloadReport received
 }
 
 // token is the current token: "tok-<n>" with fingerprint "fp-<n>".
@@ -100,6 +101,7 @@ func (f *fakeGateway) CreateImport(stream grpc.ClientStreamingServer[eeov1.Creat
 
 func (f *fakeGateway) DownloadReport(_ *eeov1.DownloadReportRequest, stream grpc.ServerStreamingServer[httpbody.HttpBody]) error {
 	f.mu.Lock()
+	f.verifiedBy = metadata.ValueFromIncomingContext(stream.Context(), "x-verify-sha256")
 	body, sum := f.report, f.reportSHA
 	f.mu.Unlock()
 	if err := stream.SendHeader(metadata.Pairs("x-content-sha256", sum)); err != nil {

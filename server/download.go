@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"mime"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // Response header metadata of DownloadReport, also used by the REST facade
@@ -25,10 +27,30 @@ const (
 	mdContentDisposition = "content-disposition"
 )
 
+// mdVerifySHA256 is DownloadReport request metadata (over REST, the
+// X-Verify-SHA256 header) with which a caller says who checks the bytes
+// against x-content-sha256: "caller" when it does so itself, as
+// client.Download and any careful downloader do. The gateway then skips its
+// own SHA-256 of the stream but still checks its size; anything else, or
+// nothing, and the gateway hashes as well, ending a mismatch with DATA_LOSS.
+const (
+	mdVerifySHA256     = "x-verify-sha256"
+	verifySHA256Caller = "caller"
+)
+
+// callerVerifies reports whether the call's metadata says the caller checks
+// the SHA-256 itself.
+func callerVerifies(ctx context.Context) bool {
+	v := metadata.ValueFromIncomingContext(ctx, mdVerifySHA256)
+	return len(v) == 1 && v[0] == verifySHA256Caller
+}
+
 // DownloadReport streams a report's content from EEO to the caller one
 // buffer at a time, hashing it on the way. The stream ends with DATA_LOSS
 // when the bytes do not add up to the report's size and SHA-256, so a caller
-// never takes a damaged file for a good one.
+// never takes a damaged file for a good one — unless the caller said it
+// checks the SHA-256 itself (mdVerifySHA256), when only the size is
+// checked here.
 func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, stream grpc.ServerStreamingServer[httpbody.HttpBody]) error {
 	ctx := stream.Context()
 	up, err := s.objectUpstream(req.GetAccount(), kindReport, req.GetReportId())
@@ -76,43 +98,75 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 		contentType = "application/octet-stream"
 	}
 
-	h := sha256.New()
+	// The gateway hashes unless the caller checks the SHA-256 itself:
+	// hashing every byte in both places is the largest single cost of a
+	// download, and only the end that keeps the file needs to.
+	var h hash.Hash
+	if !callerVerifies(ctx) {
+		h = sha256.New()
+	}
 	p := startDownloadPipe(dlCtx, cancelDownload, dl.Body, h)
 	defer p.stop()
+
 	var sent int64
-	for first := true; ; first = false {
+	first := true
+	send := func(c downloadChunkRead) error {
+		if c.n == 0 && !first {
+			return nil
+		}
+		msg := &httpbody.HttpBody{Data: c.data()}
+		if first {
+			msg.ContentType = contentType // even on an empty report's one message
+			first = false
+		}
+		// Send copies the bytes into the message it frames, so the buffer
+		// can be hashed and reused as soon as it returns.
+		if err := stream.Send(msg); err != nil {
+			return err
+		}
+		sent += int64(c.n)
+		return nil
+	}
+	// The last chunk is held back until the whole report is checked, so a
+	// damaged or short report never reaches the caller whole: over REST,
+	// where no status can follow the body, the client sees it cut off.
+	var held downloadChunkRead
+	holding := false
+	for {
 		c, ok := p.next()
 		if !ok {
-			break
+			return status.FromContextError(dlCtx.Err()).Err() // the caller went away
 		}
-		n, readErr := c.n, c.err
-		if n > 0 || first {
-			msg := &httpbody.HttpBody{Data: c.data()}
-			if first {
-				msg.ContentType = contentType
-			}
-			// Send copies the bytes into the message it frames, so the
-			// buffer can be hashed and reused as soon as it returns.
-			if err := stream.Send(msg); err != nil {
-				return err
-			}
-			sent += int64(n)
-		}
-		p.hash(c)
-		if errors.Is(readErr, io.EOF) {
-			break
-		}
-		if readErr != nil {
+		if c.err != nil && !errors.Is(c.err, io.EOF) {
 			return rpcerr.New(codes.Unavailable, ReasonEEOUnavailable, "EEO stopped sending the report part way; download it again", nil,
 				retryInfo(s.now(), s.now()))
 		}
+		if holding {
+			if err := send(held); err != nil {
+				return err
+			}
+			p.hash(held)
+		}
+		if sent+int64(c.n) > size {
+			return dataLoss("EEO sent more than the report's " + strconv.FormatInt(size, 10) + " bytes; download it again")
+		}
+		if c.err == nil {
+			held, holding = c, true
+			continue
+		}
+		// End of the report: c is the last chunk. Check it all, then send it.
+		p.wait()
+		if got := sent + int64(c.n); got != size {
+			return dataLoss("EEO sent " + strconv.FormatInt(got, 10) + " of the report's " + strconv.FormatInt(size, 10) + " bytes; download it again")
+		}
+		if h != nil && want != "" {
+			h.Write(c.data())
+			if hex.EncodeToString(h.Sum(nil)) != want {
+				return dataLoss("the report's bytes do not match its SHA-256; download it again")
+			}
+		}
+		err := send(c)
+		p.release(c)
+		return err
 	}
-	p.wait()
-	if sent != size {
-		return dataLoss("EEO sent " + strconv.FormatInt(sent, 10) + " of the report's " + strconv.FormatInt(size, 10) + " bytes; download it again")
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); want != "" && got != want {
-		return dataLoss("the report's bytes do not match its SHA-256; download it again")
-	}
-	return nil
 }

@@ -49,7 +49,8 @@ type downloadPipe struct {
 	once    sync.Once
 }
 
-// startDownloadPipe starts reading body ahead and hashing into h. body must
+// startDownloadPipe starts reading body ahead and hashing into h (a nil h
+// hashes nothing). body must
 // be the upstream response to a request made with ctx, and cancel must
 // cancel ctx: that is how stop unblocks a read in flight. The caller takes
 // each chunk with next, hands it to hash once sent, calls wait before
@@ -88,7 +89,9 @@ func startDownloadPipe(ctx context.Context, cancel context.CancelFunc, body io.R
 	go func() {
 		defer close(p.hashed)
 		for c := range p.toHash {
-			h.Write(c.data())
+			if h != nil {
+				h.Write(c.data())
+			}
 			p.free <- c.buf
 		}
 	}()
@@ -105,7 +108,17 @@ func (p *downloadPipe) next() (downloadChunkRead, bool) {
 // hash hashes c's bytes, then frees its buffer for the reader.
 func (p *downloadPipe) hash(c downloadChunkRead) { p.toHash <- c }
 
-// wait returns once every chunk handed to hash has been hashed.
+// release frees c's buffer without hashing it, for a chunk the caller
+// hashed itself after wait.
+func (p *downloadPipe) release(c downloadChunkRead) {
+	select {
+	case p.free <- c.buf:
+	default: // cannot happen: free has room for every buffer
+	}
+}
+
+// wait returns once every chunk handed to hash has been hashed; after it,
+// hash must not be called and h is the caller's.
 func (p *downloadPipe) wait() {
 	p.once.Do(func() { close(p.toHash) })
 	<-p.hashed

@@ -95,7 +95,7 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodDelete},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-Id", "Idempotency-Key"},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-Id", "Idempotency-Key", headerVerifySHA256},
 		ExposedHeaders: []string{"Content-Disposition", "X-Content-SHA256", "Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	}).Handler(next)

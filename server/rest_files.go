@@ -16,6 +16,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -23,6 +24,10 @@ import (
 // nor a byte stream onto a plain HTTP body with the right headers, so these
 // two routes are hand-written. Like the generated ones they call the gRPC
 // server through the facade's connection, so every interceptor applies.
+
+// headerVerifySHA256 is the REST form of mdVerifySHA256: "caller" when the
+// client checks the body against X-Content-SHA256 itself.
+const headerVerifySHA256 = "X-Verify-SHA256"
 
 // uploadChunk is how much of a REST upload goes into one gRPC message.
 const uploadChunk = 256 << 10
@@ -262,6 +267,9 @@ func (f *restFiles) download(w http.ResponseWriter, r *http.Request, params map[
 	if err != nil {
 		f.fail(r.Context(), w, r, err)
 		return
+	}
+	if r.Header.Get(headerVerifySHA256) == verifySHA256Caller {
+		ctx = metadata.AppendToOutgoingContext(ctx, mdVerifySHA256, verifySHA256Caller)
 	}
 	stream, err := f.client.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: params["account"], ReportId: params["report_id"]})
 	if err != nil {

@@ -72,7 +72,7 @@ func (d Direct) download(ctx context.Context, reportID string, wantSize int64, w
 	if err != nil {
 		return 0, err
 	}
-	return downloadChecked(ctx, d.BaseURL+"/v1/reports/"+url.PathEscape(reportID)+"/content", tok, wantSize, wantSum)
+	return downloadChecked(ctx, d.BaseURL+"/v1/reports/"+url.PathEscape(reportID)+"/content", tok, nil, wantSize, wantSum)
 }
 
 func doJSON(req *http.Request, into any) error {

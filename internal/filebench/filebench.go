@@ -71,11 +71,18 @@ const (
 	UploadREST   = "upload REST"
 	DownloadGRPC = "download gRPC"
 	DownloadREST = "download REST"
+	// The same downloads without telling the gateway that the client
+	// checks the SHA-256 itself, so the gateway hashes the stream too: what
+	// a caller that checks nothing gets, and what it costs.
+	DownloadGRPCGatewayHashes = "download gRPC, gateway hashes too"
+	DownloadRESTGatewayHashes = "download REST, gateway hashes too"
 )
 
 // Run uploads size bytes of a valid participants CSV over gRPC and over
 // REST, then creates a grants report of about size bytes and downloads it
-// over gRPC and over REST. With direct set, each direction is also made
+// over gRPC and over REST, checking its SHA-256 here: first telling the
+// gateway so (DownloadGRPC, DownloadREST, as client.Download does), then
+// not (…GatewayHashes), so the gateway hashes too. With direct set, each direction is also made
 // straight against EEO first (UploadDirect, DownloadDirect). A failed
 // transfer is reported in its Result; the error is for failures that stop
 // the run (no connection, no report).
@@ -103,8 +110,10 @@ func Run(ctx context.Context, t Target, direct *Direct, size int64) ([]Result, e
 		}))
 	}
 	results = append(results,
-		t.timed(ctx, DownloadGRPC, func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep) }),
-		t.timed(ctx, DownloadREST, func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep) }))
+		t.timed(ctx, DownloadGRPC, func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep, true) }),
+		t.timed(ctx, DownloadREST, func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep, true) }),
+		t.timed(ctx, DownloadGRPCGatewayHashes, func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep, false) }),
+		t.timed(ctx, DownloadRESTGatewayHashes, func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep, false) }))
 	return results, nil
 }
 
@@ -259,7 +268,21 @@ func (c *client) report(ctx context.Context) (*eeov1.Report, error) {
 	return last, nil
 }
 
-func (c *client) downloadGRPC(ctx context.Context, rep *eeov1.Report) (int64, error) {
+// The metadata and header with which a downloader tells the gateway it
+// checks the SHA-256 itself (as client.Download does, and as every download
+// here does), so the gateway need not hash the stream as well.
+const (
+	mdVerifySHA256     = "x-verify-sha256"
+	headerVerifySHA256 = "X-Verify-SHA256"
+	verifySHA256Caller = "caller"
+)
+
+// downloadGRPC downloads rep and checks its size and SHA-256; with
+// callerVerifies, it tells the gateway so.
+func (c *client) downloadGRPC(ctx context.Context, rep *eeov1.Report, callerVerifies bool) (int64, error) {
+	if callerVerifies {
+		ctx = metadata.AppendToOutgoingContext(ctx, mdVerifySHA256, verifySHA256Caller)
+	}
 	stream, err := c.grpc.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: c.t.Account, ReportId: rep.GetReportId()})
 	if err != nil {
 		return 0, err
@@ -280,18 +303,25 @@ func (c *client) downloadGRPC(ctx context.Context, rep *eeov1.Report) (int64, er
 	return n, checkSize(n, rep.GetSizeBytes(), h, rep.GetSha256())
 }
 
-func (c *client) downloadREST(ctx context.Context, rep *eeov1.Report) (int64, error) {
+func (c *client) downloadREST(ctx context.Context, rep *eeov1.Report, callerVerifies bool) (int64, error) {
+	var header http.Header
+	if callerVerifies {
+		header = http.Header{headerVerifySHA256: {verifySHA256Caller}}
+	}
 	return downloadChecked(ctx, c.t.RESTURL+"/v1/accounts/"+c.t.Account+"/reports/"+rep.GetReportId()+":download",
-		c.t.APIKey, rep.GetSizeBytes(), rep.GetSha256())
+		c.t.APIKey, header, rep.GetSizeBytes(), rep.GetSha256())
 }
 
 // downloadChecked GETs url with a bearer credential and checks the body
 // against the size and SHA-256 the report claims; the gateway and the
 // direct-to-EEO baseline share it so the two paths are measured alike.
-func downloadChecked(ctx context.Context, url, bearer string, wantSize int64, wantSum string) (int64, error) {
+func downloadChecked(ctx context.Context, url, bearer string, header http.Header, wantSize int64, wantSum string) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	resp, err := http.DefaultClient.Do(req)

@@ -39,7 +39,8 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("%v\ngateway log:\n%s", err, stack.GatewayLog())
 	}
 	want := []string{filebench.UploadDirect, filebench.UploadGRPC, filebench.UploadREST,
-		filebench.DownloadDirect, filebench.DownloadGRPC, filebench.DownloadREST}
+		filebench.DownloadDirect, filebench.DownloadGRPC, filebench.DownloadREST,
+		filebench.DownloadGRPCGatewayHashes, filebench.DownloadRESTGatewayHashes}
 	if len(results) != len(want) {
 		t.Fatalf("%d transfers, want %d: %+v", len(results), len(want), results)
 	}

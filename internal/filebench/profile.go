@@ -32,10 +32,12 @@ func Profile(ctx context.Context, t Target, adminURL, dir string, size int64, le
 		return fmt.Errorf("creating a report to download: %w", err)
 	}
 	transfers := map[string]func(context.Context) (int64, error){
-		UploadGRPC:   c.uploadGRPC,
-		UploadREST:   c.uploadREST,
-		DownloadGRPC: func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep) },
-		DownloadREST: func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep) },
+		UploadGRPC:                c.uploadGRPC,
+		UploadREST:                c.uploadREST,
+		DownloadGRPC:              func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep, true) },
+		DownloadREST:              func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep, true) },
+		DownloadGRPCGatewayHashes: func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep, false) },
+		DownloadRESTGatewayHashes: func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep, false) },
 	}
 	if len(only) == 0 {
 		only = []string{UploadGRPC, UploadREST, DownloadGRPC, DownloadREST}

@@ -98,14 +98,14 @@ func run(ctx context.Context, size int64, p profiling, keep bool) error {
 	results, err := filebench.Run(ctx, target, direct, size)
 	// CPU columns: seconds of CPU each process spent on the transfer; on a
 	// small machine their sum, not any one of them, can be the bound.
-	fmt.Printf("%-18s %12s %9s %10s %8s %8s %8s %8s  %s\n", "transfer", "bytes", "seconds", "MiB/s", "cpu:cli", "gateway", "sandbox", "peakMiB", "integrity")
+	fmt.Printf("%-34s %12s %9s %10s %8s %8s %8s %8s  %s\n", "transfer", "bytes", "seconds", "MiB/s", "cpu:cli", "gateway", "sandbox", "peakMiB", "integrity")
 	failed := err != nil
 	for _, r := range results {
 		verdict := "sha256 ok"
 		if r.Err != nil {
 			verdict, failed = "FAILED: "+r.Err.Error(), true
 		}
-		fmt.Printf("%-18s %12d %9.2f %10.1f %8.2f %8.2f %8.2f %8.1f  %s\n", r.Name, r.Bytes, r.Duration.Seconds(), r.MiBPerSecond(),
+		fmt.Printf("%-34s %12d %9.2f %10.1f %8.2f %8.2f %8.2f %8.1f  %s\n", r.Name, r.Bytes, r.Duration.Seconds(), r.MiBPerSecond(),
 			r.CPU.Client.Seconds(), r.CPU.Gateway.Seconds(), r.CPU.Sandbox.Seconds(), float64(r.GatewayPeakRSS)/(1<<20), verdict)
 	}
 	if rss, rerr := stack.GatewayPeakRSS(); rerr == nil {

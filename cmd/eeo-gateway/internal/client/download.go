@@ -13,6 +13,7 @@ import (
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/genproto/googleapis/api/httpbody"
+	"google.golang.org/grpc/metadata"
 )
 
 // Response header metadata of DownloadReport (see its documentation in
@@ -20,6 +21,9 @@ import (
 const (
 	mdContentLength = "x-content-length"
 	mdContentSHA256 = "x-content-sha256"
+	// mdVerifySHA256 "caller" tells the gateway the SHA-256 is checked here.
+	mdVerifySHA256     = "x-verify-sha256"
+	verifySHA256Caller = "caller"
 )
 
 // stdoutName is the -o value that means standard output.
@@ -55,6 +59,13 @@ type downloaded struct {
 func (o *options) download(ctx context.Context, c clients, rep *eeov1.Report, out string) (downloaded, error) {
 	if out == "" {
 		out = safeFileName(rep.GetFileName(), rep.GetReportId())
+	}
+	if out != stdoutName {
+		// A file is renamed into place only once verified here, so the
+		// gateway need not hash the stream too. Standard output cannot
+		// take bytes back: there the gateway checks as well, and holds
+		// the last bytes of a damaged report back.
+		ctx = metadata.AppendToOutgoingContext(ctx, mdVerifySHA256, verifySHA256Caller)
 	}
 	stream, err := c.imports.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: rep.GetAccount(), ReportId: rep.GetReportId()})
 	if err != nil {
