@@ -90,7 +90,11 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 	if fileName != "" {
 		header.Set(mdContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": fileName}))
 	}
-	if err := stream.SendHeader(header); err != nil {
+	// A REST download's bytes go straight into its response (restSink).
+	sink := s.sinks.from(ctx)
+	if sink != nil {
+		sink.setHeader(header)
+	} else if err := stream.SendHeader(header); err != nil {
 		return err
 	}
 	contentType := dl.ContentType
@@ -112,6 +116,14 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 	first := true
 	send := func(c downloadChunkRead) error {
 		if c.n == 0 && !first {
+			return nil
+		}
+		if sink != nil {
+			first = false
+			if err := sink.write(c.data(), contentType); err != nil {
+				return status.FromContextError(context.Canceled).Err() // the REST client went away
+			}
+			sent += int64(c.n)
 			return nil
 		}
 		msg := &httpbody.HttpBody{Data: c.data()}

@@ -25,7 +25,7 @@ import (
 // /healthz backed by gRPC health. Long-lived streams (uploads, downloads,
 // watches) go over their own connection, transfers, so however many of them
 // are open, unary calls and /healthz still find room on conn.
-func newRESTHandler(ctx context.Context, conn grpc.ClientConnInterface, transfers *grpc.ClientConn, cfg Config, metrics *serverMetrics) (http.Handler, error) {
+func newRESTHandler(ctx context.Context, conn grpc.ClientConnInterface, transfers *grpc.ClientConn, cfg Config, metrics *serverMetrics, sinks *downloadSinks) (http.Handler, error) {
 	opts := []runtime.ServeMuxOption{
 		runtime.WithErrorHandler(restErrorHandler),
 		runtime.WithRoutingErrorHandler(restRoutingErrorHandler),
@@ -55,7 +55,7 @@ func newRESTHandler(ctx context.Context, conn grpc.ClientConnInterface, transfer
 		return nil, err
 	}
 	// Registered last so they take precedence over generated routes.
-	files := &restFiles{mux: gw, client: transferClient, uploadIdle: cfg.Limits.UploadIdleTimeout}
+	files := &restFiles{mux: gw, client: transferClient, uploadIdle: cfg.Limits.UploadIdleTimeout, sinks: sinks}
 	if err := files.register(); err != nil {
 		return nil, err
 	}

@@ -45,6 +45,7 @@ type importReportService struct {
 	watchInterval  time.Duration
 	draining       context.Context // done when the server starts shutting down
 	now            func() time.Time
+	sinks          *downloadSinks // REST downloads' responses (see restSink)
 }
 
 // upstream returns the account's upstream, or NOT_FOUND.

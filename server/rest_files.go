@@ -7,7 +7,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -38,6 +37,8 @@ type restFiles struct {
 	client eeov1.ImportReportServiceClient
 	// uploadIdle cuts off an upload body that sends nothing for this long.
 	uploadIdle time.Duration
+	// sinks take REST downloads' bytes from DownloadReport.
+	sinks *downloadSinks
 }
 
 func (f *restFiles) register() error {
@@ -261,7 +262,9 @@ func fileFromMultipart(r *http.Request, md *eeov1.ImportMetadata) (*multipart.Pa
 // the report's bytes as the body, with Content-Type, Content-Length and
 // Content-Disposition. An error before the first byte is a JSON status; one
 // after it aborts the connection, so the client sees a body shorter than
-// Content-Length rather than a silently truncated file.
+// Content-Length rather than a silently truncated file. The call goes
+// through the in-process connection like any other; its bytes come back
+// through the response's restSink.
 func (f *restFiles) download(w http.ResponseWriter, r *http.Request, params map[string]string) {
 	ctx, err := f.callContext(r, eeov1.ImportReportService_DownloadReport_FullMethodName, "/v1/accounts/{account}/reports/{report_id}:download")
 	if err != nil {
@@ -271,45 +274,40 @@ func (f *restFiles) download(w http.ResponseWriter, r *http.Request, params map[
 	if r.Header.Get(headerVerifySHA256) == verifySHA256Caller {
 		ctx = metadata.AppendToOutgoingContext(ctx, mdVerifySHA256, verifySHA256Caller)
 	}
-	stream, err := f.client.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: params["account"], ReportId: params["report_id"]})
-	if err != nil {
-		f.fail(ctx, w, r, err)
-		return
-	}
-	first, err := stream.Recv()
-	if err != nil {
-		f.fail(ctx, w, r, err)
-		return
-	}
-	header, _ := stream.Header()
-	h := w.Header()
-	h.Set("Content-Type", first.GetContentType())
-	h.Set("Cache-Control", "no-store")
-	if v := header.Get(mdContentLength); len(v) > 0 {
-		if _, err := strconv.ParseInt(v[0], 10, 64); err == nil {
-			h.Set("Content-Length", v[0])
-		}
-	}
-	if v := header.Get(mdContentDisposition); len(v) > 0 {
-		h.Set("Content-Disposition", v[0])
-	}
-	if v := header.Get(mdContentSHA256); len(v) > 0 && v[0] != "" {
-		h.Set("X-Content-SHA256", v[0])
-	}
-	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write(first.GetData()); err != nil {
-		return
-	}
-	for {
-		msg, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
+	sink := newRESTSink(w)
+	callCtx, unregister := f.sinks.add(ctx, sink)
+	err = f.receive(callCtx, sink, &eeov1.DownloadReportRequest{Account: params["account"], ReportId: params["report_id"]})
+	unregister()
+	if started := sink.close(); err != nil {
+		if started {
 			panic(http.ErrAbortHandler) // the status cannot follow a body already started
 		}
-		if _, err := w.Write(msg.GetData()); err != nil {
-			return
+		f.fail(ctx, w, r, err)
+	}
+}
+
+// receive makes the DownloadReport call and waits for it to end. The
+// server writes into sink itself; any messages it sends instead (none, as
+// things are) are written into it here.
+func (f *restFiles) receive(ctx context.Context, sink *restSink, req *eeov1.DownloadReportRequest) error {
+	stream, err := f.client.DownloadReport(ctx, req)
+	if err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if first {
+			header, _ := stream.Header()
+			sink.setHeader(header)
+		}
+		if err := sink.write(msg.GetData(), msg.GetContentType()); err != nil {
+			return nil // the client went away: nothing to tell it
 		}
 	}
 }

@@ -159,6 +159,10 @@ type Server struct {
 	tap        tap.ServerInHandle
 	unaryChain grpc.UnaryServerInterceptor
 	unary      inprocMethods
+
+	// sinks carry REST downloads' bytes from DownloadReport straight to
+	// the facade's responses.
+	sinks *downloadSinks
 }
 
 // newRequests is the request-id log cfg asks for.
@@ -202,7 +206,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.WatchInterval = DefaultWatchInterval
 	}
 	cfg.Limits.setDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), drainWait: time.Sleep}
+	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), drainWait: time.Sleep, sinks: newDownloadSinks()}
 	s.draining, s.drainStarted = context.WithCancel(context.Background())
 	requests, err := newRequests(cfg)
 	if err != nil {
@@ -261,6 +265,7 @@ func New(cfg Config) (*Server, error) {
 			watchInterval:  cfg.WatchInterval,
 			draining:       s.draining,
 			now:            cfg.Now,
+			sinks:          s.sinks,
 		}},
 		{&healthpb.Health_ServiceDesc, s.health},
 	} {
@@ -308,7 +313,7 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 		// client and server spans of every call.
 		unaryConn = newInprocConn(conn, s.unary, s.tap, s.unaryChain, internal.Addr())
 	}
-	rest, err := newRESTHandler(ctx, unaryConn, transfers, s.cfg, s.metrics)
+	rest, err := newRESTHandler(ctx, unaryConn, transfers, s.cfg, s.metrics, s.sinks)
 	if err != nil {
 		return fmt.Errorf("building REST facade: %w", err)
 	}

@@ -19,7 +19,8 @@ import (
 // before; `go tool pprof -base NAME.allocs-before.pprof NAME.allocs.pprof`).
 // adminURL is the gateway's admin listener, serving /debug/pprof/ (its
 // admin.pprof setting on). Files land in dir as NAME.cpu.pprof and
-// NAME.allocs.pprof, NAME the transfer with spaces as dashes.
+// NAME.allocs.pprof, with NAME.heap.pprof the live heap halfway through,
+// NAME the transfer with spaces as dashes and commas dropped.
 func Profile(ctx context.Context, t Target, adminURL, dir string, size int64, length time.Duration, only ...string) error {
 	conn, c, err := dialClient(t, size)
 	if err != nil {
@@ -47,7 +48,7 @@ func Profile(ctx context.Context, t Target, adminURL, dir string, size int64, le
 		if !ok {
 			return fmt.Errorf("no transfer named %q", name)
 		}
-		base := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+		base := filepath.Join(dir, strings.ReplaceAll(strings.ReplaceAll(name, ",", ""), " ", "-"))
 		if err := fetchProfile(ctx, adminURL+"/debug/pprof/allocs", base+".allocs-before.pprof"); err != nil {
 			return err
 		}
@@ -55,6 +56,12 @@ func Profile(ctx context.Context, t Target, adminURL, dir string, size int64, le
 		go func() {
 			cpu <- fetchProfile(ctx, adminURL+"/debug/pprof/profile?seconds="+strconv.Itoa(int(length.Seconds())), base+".cpu.pprof")
 		}()
+		// The heap halfway through: what the transfer holds live.
+		heap := time.AfterFunc(length/2, func() {
+			if err := fetchProfile(ctx, adminURL+"/debug/pprof/heap", base+".heap.pprof"); err != nil {
+				fmt.Println("heap profile:", err)
+			}
+		})
 		var moved int64
 		rounds := 0
 		start := time.Now()
@@ -67,6 +74,7 @@ func Profile(ctx context.Context, t Target, adminURL, dir string, size int64, le
 			rounds++
 		}
 		elapsed := time.Since(start)
+		heap.Stop()
 		if err := <-cpu; err != nil {
 			return err
 		}

@@ -134,3 +134,41 @@ func TestRESTDownloadCallerVerifies(t *testing.T) {
 		t.Fatal("without X-Verify-SHA256 a damaged report downloaded as a complete file")
 	}
 }
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// A REST client that hangs up part way through a download ends the call:
+// the gateway stops writing and reading EEO (TestMain's leak check would
+// catch a goroutine left behind), and serves the next download whole.
+func TestRESTDownloadClientHangsUp(t *testing.T) {
+	g := startGateway(t, nil)
+	rep := damagedReport(t, g, func(int64) int64 { return 0 })
+	g.up.mu.Lock()
+	g.up.download = func() io.ReadCloser { return io.NopCloser(io.LimitReader(zeros{}, 256<<20)) }
+	g.up.mu.Unlock()
+	url := g.baseURL + "/v1/accounts/demo/reports/" + rep.GetReportId() + ":download"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1<<20)); err != nil {
+		t.Fatalf("first MiB: %v", err)
+	}
+	resp.Body.Close() // unread: the connection is closed
+
+	g.up.mu.Lock()
+	g.up.download = nil
+	g.up.mu.Unlock()
+	resp, err = http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil || sum(data) != rep.GetSha256() {
+		t.Fatalf("download after a client hung up: %d bytes, %v; want the report whole", len(data), err)
+	}
+}
