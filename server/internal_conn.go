@@ -19,7 +19,7 @@ import (
 // calls take a shorter way to the same tap, interceptors and handlers
 // unless tracing is on (inproc.go); streams always use the connection.
 
-const internalBufferBytes = 1 << 20
+const internalBufferBytes = 256 << 10
 
 // internalListener is the in-process listener; its connections are marked
 // so the transport credentials can tell them from network ones.
