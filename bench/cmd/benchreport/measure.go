@@ -181,8 +181,11 @@ func measureFiles(ctx context.Context, r *report) error {
 	}
 	defer stack.Close()
 	r.commands = append(r.commands, fmt.Sprintf("file transfers (internal/filebench, as make bench-files): %d bytes each, best of %d rounds, "+
-		"direct = Go net/http straight to the sandbox's endpoints, client, gateway and sandbox in separate processes", r.cfg.size, r.cfg.fileRounds))
-	target := filebench.Target{GRPCAddr: stack.GRPCAddr, RESTURL: stack.RESTURL, APIKey: stack.APIKey, Account: benchstack.Account}
+		"direct = Go net/http straight to the sandbox's endpoints, client, gateway and sandbox in separate processes; "+
+		"the client checks every download's SHA-256 and, except in the \"gateway hashes too\" rows, tells the gateway so "+
+		"(x-verify-sha256: caller, as client.Download does), so the bytes are hashed once end to end as in the direct transfer", r.cfg.size, r.cfg.fileRounds))
+	target := filebench.Target{GRPCAddr: stack.GRPCAddr, RESTURL: stack.RESTURL, APIKey: stack.APIKey, Account: benchstack.Account,
+		CPU: stack.CPUTime}
 	direct := &filebench.Direct{BaseURL: stack.SandboxURL, ClientID: stack.ClientID, ClientSecret: stack.ClientSecret}
 	// A small round first, so no measured transfer pays for connections,
 	// the token fetch or the processes' first allocations.

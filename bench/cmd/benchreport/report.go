@@ -201,13 +201,15 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "\nToken requests that reached the sandbox during the cold burst: %d.\n", r.stampedeFetches)
 	}
 	if len(r.files) > 0 {
-		fmt.Fprintf(&b, "\n## 5. File transfers (%s each)\n\n| Transfer | bytes | seconds | MiB/s | integrity |\n|---|---|---|---|---|\n", sizeString(r.cfg.size))
+		fmt.Fprintf(&b, "\n## 5. File transfers (%s each)\n\nCPU is the seconds of CPU each process spent on the transfer: on 2 shared cores their sum, more than any one of them, bounds the throughput.\n\n"+
+			"| Transfer | bytes | seconds | MiB/s | CPU s: client | gateway | sandbox | integrity |\n|---|---|---|---|---|---|---|---|\n", sizeString(r.cfg.size))
 		for _, f := range r.files {
 			verdict := "sha256 ok"
 			if f.Err != nil {
 				verdict = "FAILED: " + f.Err.Error()
 			}
-			fmt.Fprintf(&b, "| %s | %d | %.2f | %.1f | %s |\n", f.Name, f.Bytes, f.Duration.Seconds(), f.MiBPerSecond(), verdict)
+			fmt.Fprintf(&b, "| %s | %d | %.2f | %.1f | %.2f | %.2f | %.2f | %s |\n", f.Name, f.Bytes, f.Duration.Seconds(), f.MiBPerSecond(),
+				f.CPU.Client.Seconds(), f.CPU.Gateway.Seconds(), f.CPU.Sandbox.Seconds(), verdict)
 		}
 		if r.gatewayRSS > 0 {
 			fmt.Fprintf(&b, "\nGateway peak RSS (VmHWM): %.1f MiB.\n", float64(r.gatewayRSS)/(1<<20))
