@@ -35,7 +35,7 @@ const (
 	redisKeyEnv     = "EEO_MP_REDIS_KEY"
 	// pollTimeout bounds every wait for a condition the test cannot be
 	// told about (a metric, a Redis key, a request reaching the sandbox).
-	pollTimeout = 20 * time.Second
+	pollTimeout = 30 * time.Second
 )
 
 // clusterOptions shape a deployment.

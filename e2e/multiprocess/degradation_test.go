@@ -204,3 +204,53 @@ func (l *tokenLoad) stop() (calls, failed int64, first error) {
 	defer l.mu.Unlock()
 	return l.calls.Load(), l.failed.Load(), l.firstErr
 }
+
+// A Redis that hangs (its process frozen: connections open, nothing
+// answered) is worse than one that is gone, since only timeouts reveal
+// it. Replicas in front of it fail no GetToken, fetch a dropped token
+// from EEO, and create reports with a request_id, each call within a
+// deadline far shorter than anything Redis would answer in; and they
+// report Redis up again once it answers.
+func TestHungRedisFailsNoGetTokenOrCreateReport(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, clusterOptions{Replicas: 2, Redis: true})
+	if n, err := c.tokenStorm(t.Context(), 20); n != 0 {
+		t.Fatalf("%d GetToken calls failed before Redis hung, e.g. %v", n, err)
+	}
+	load := c.startTokenLoad(t.Context(), 2)
+	c.eventually("GetToken load running", func() bool { return load.calls.Load() > 50 })
+
+	c.redis.Pause(t)
+	t.Cleanup(func() { c.redis.Resume(t) }) // so that cleanup can stop it
+	// Callers that would wait for Redis fail here; the gateway must answer
+	// from its memory or EEO well within this.
+	const callDeadline = 5 * time.Second
+	g := c.gateways[0]
+	ctx, cancel := context.WithTimeout(t.Context(), callDeadline)
+	defer cancel()
+	if _, err := g.tokens.InvalidateToken(ctx, &eeov1.InvalidateTokenRequest{Account: account}); err != nil {
+		t.Fatalf("InvalidateToken with Redis hung: %v", err)
+	}
+	if _, err := c.getToken(ctx, g); err != nil {
+		t.Fatalf("GetToken of a dropped token with Redis hung: %v", err)
+	}
+	for _, g := range c.gateways {
+		ctx, cancel := context.WithTimeout(t.Context(), callDeadline)
+		_, err := g.files.CreateReport(ctx, &eeov1.CreateReportRequest{
+			Account: account, ReportType: "participants", RequestId: fmt.Sprintf("hung-%d", g.index),
+		})
+		cancel()
+		if err != nil {
+			t.Errorf("CreateReport on gateway-%d with Redis hung: %v", g.index, err)
+		}
+	}
+	c.eventually("every replica reporting Redis down", func() bool { return c.allRedisUp(0) })
+
+	c.redis.Resume(t)
+	c.eventually("every replica reporting Redis up again", func() bool { return c.allRedisUp(1) })
+	calls, failed, firstErr := load.stop()
+	t.Logf("GetToken load while Redis hung: %d calls, %d failed", calls, failed)
+	if failed != 0 {
+		t.Errorf("%d of %d GetToken calls failed while Redis hung, e.g. %v", failed, calls, firstErr)
+	}
+}

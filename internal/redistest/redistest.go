@@ -122,11 +122,38 @@ func (s *Server) Stop(t testing.TB) {
 	}
 	s.proc = nil
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	// A paused server acts on the SIGTERM only once continued.
+	_ = p.cmd.Process.Signal(syscall.SIGCONT)
 	select {
 	case <-p.done:
 	case <-time.After(stopTimeout):
 		_ = p.cmd.Process.Kill()
 		<-p.done
+	}
+}
+
+// Pause freezes the server (SIGSTOP) without closing anything: clients
+// still connect, and their commands are queued unanswered until Resume,
+// as with a hung or overloaded Redis. Tests use it to make Redis slow
+// rather than gone, which only timeouts can detect.
+func (s *Server) Pause(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGSTOP)
+}
+
+// Resume continues a paused server; the commands it queued are answered.
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGCONT)
+}
+
+func (s *Server) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if s.proc == nil {
+		t.Fatalf("redistest: %v to a stopped server", sig)
+	}
+	if err := s.proc.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("redistest: %v: %v", sig, err)
 	}
 }
 

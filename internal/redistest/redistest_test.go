@@ -3,10 +3,12 @@ package redistest_test
 import (
 	"context"
 	"errors"
+	"net"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -70,6 +72,38 @@ func TestStopAndRestart(t *testing.T) {
 	}
 	if err := c.Get(ctx, "k").Err(); !errors.Is(err, redis.Nil) {
 		t.Errorf("GET k after Restart: %v, want nil reply (nothing persisted)", err)
+	}
+}
+
+// A paused server keeps its connections but answers nothing until it is
+// resumed, and then answers what it was sent; a paused server stops.
+func TestPauseAndResume(t *testing.T) {
+	s := redistest.Start(t, redistest.Options{})
+	// Deadlines from the context, as the gateway's client has them.
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.Pause(t)
+	// A short deadline: the test needs to see no answer, not to wait.
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := c.Ping(short).Err(); !errors.Is(err, context.DeadlineExceeded) {
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("PING to a paused server: %v, want a timeout", err)
+		}
+	}
+	s.Resume(t)
+	if got, err := c.Get(ctx, "k").Result(); err != nil || got != "v" {
+		t.Fatalf("GET k after Resume: %q, %v", got, err)
+	}
+	s.Pause(t)
+	s.Stop(t) // continues it, so that it can act on the SIGTERM
+	if err := c.Ping(ctx).Err(); err == nil {
+		t.Fatal("PING succeeded after Stop")
 	}
 }
 
