@@ -1,8 +1,7 @@
-// Package redishealth follows whether the gateway's Redis answers, so the
-// users of the optional Redis backend (issue 14) — the shared token store
-// and the shared idempotency records — fall back to their local,
-// per-replica state while it does not, and come back to Redis when it
-// answers again.
+// Package redishealth follows whether the gateway's Redis answers for the
+// shared idempotency records (issue 14), so the request-id log falls back
+// to the replica's own memory while it does not, and comes back to Redis
+// when it answers again.
 //
 // cmd/eeo-gateway builds one Tracker for the idempotency records
 // (server.Config.RedisHealth) and PINGs Redis through it (Watch). The
@@ -13,12 +12,12 @@
 //
 // A Tracker is a circuit breaker (sony/gobreaker) around every Redis call:
 // ConsecutiveFailures failed calls in a row mark Redis down — one WARN
-// line, the gauge (store="requests") 0 — and from then on calls are refused at once
-// (ErrUnavailable) without touching the network, so a dead or blackholed
-// Redis costs the callers nothing; every RetryAfter one call (a caller's,
-// or Watch's PING) is let through, and its success marks Redis up again
-// — one INFO line, the gauge 1. Every call that did not get Redis's answer
-// (refused, failed or timed out) counts in
+// line, the gauge (store="requests") 0 — and from then on calls are
+// refused at once (ErrUnavailable) without touching the network, so a dead
+// or blackholed Redis costs the callers nothing; every RetryAfter one call
+// (a caller's, or Watch's PING) is let through, and its success marks
+// Redis up again — one INFO line, the gauge 1. Every call that did not get
+// Redis's answer (refused, failed or timed out) counts in
 // eeo_gateway_redis_fallbacks_total by operation, since its caller then
 // uses its local state.
 package redishealth
