@@ -124,7 +124,12 @@ func (a accessLog) write(ctx context.Context, fullMethod, methodType string, hea
 		attrs = append(attrs, slog.String("grpc.error", err.Error()))
 	}
 	attrs = append(attrs, slog.String("grpc.duration", d.String()))
-	a.methodLog(fullMethod, methodType).LogAttrs(ctx, level, accessLogMessage, attrs...)
+	// A record of our own rather than LogAttrs, which spends a tenth of
+	// its time finding its caller's program counter for a source
+	// position the service never logs.
+	r := slog.NewRecord(time.Now(), level, accessLogMessage, 0)
+	r.AddAttrs(attrs...)
+	_ = a.methodLog(fullMethod, methodType).Handler().Handle(ctx, r)
 }
 
 // healthMethodPrefix starts the full name of every grpc.health.v1.Health
