@@ -63,13 +63,15 @@ func (c *Cache) fetchShared(parent context.Context, e *entry, cur *cachedToken, 
 // waiting at their own deadlines (see await), and the wait goes on for
 // the next caller.
 func (c *Cache) acquire(parent context.Context, e *entry, force bool, stale string) (*cachedToken, FetchLease, error) {
-	for {
+	for first := true; ; first = false {
 		tok, found, up := c.load(parent, e)
 		if !up {
 			return nil, FetchLease{}, nil
 		}
 		if found {
-			if force && stale == "" {
+			if first && force && stale == "" {
+				// Only the token the caller could have been handed: one
+				// stored while we wait is newer than the refresh asked.
 				stale = tok.Fingerprint
 			}
 			if st := c.adopt(e, tok, stale); st != nil {

@@ -512,3 +512,29 @@ func TestNoticesPropagateRefreshAndInvalidationAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// A Refresh on a replica without a token, while another replica fetches
+// the first one, takes that token: it is newer than any the caller could
+// have been handed.
+func TestRefreshWhileAnotherReplicaFetchesTakesItsToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &authtest.Fetcher{}
+		release := f.Hold()
+		rs := replicas(t, 2, f, &authtest.SharedStore{}, auth.Options{})
+		go rs[0].Token(t.Context(), "demo")
+		synctest.Wait() // replica 0 holds the lock and waits for EEO
+		got := make(chan string, 1)
+		go func() {
+			tok, err := rs[1].Refresh(t.Context(), "demo")
+			if err != nil {
+				t.Error(err)
+			}
+			got <- tok.AccessToken.Reveal()
+		}()
+		synctest.Wait()
+		release()
+		if tok := <-got; tok != "tok-1" || f.Calls() != 1 {
+			t.Fatalf("Refresh got %q after %d requests; want replica 0's tok-1 and 1 request", tok, f.Calls())
+		}
+	})
+}

@@ -22,6 +22,7 @@ type tokenCacheCollector struct {
 	now   func() time.Time
 
 	hits, misses, joined, refreshes, backoff *prometheus.Desc
+	adopted                                  *prometheus.Desc
 	fetches, invalidations                   *prometheus.Desc
 	expiry, idle                             *prometheus.Desc
 }
@@ -47,6 +48,8 @@ func NewTokenCacheCollector(cache TokenStats, now func() time.Time) prometheus.C
 			"Refreshes started in the background in the last part of a token's life.", account, nil),
 		backoff: prometheus.NewDesc("eeo_gateway_token_backoff_rejections_total",
 			"Token requests failed at once, without asking EEO, while fetches back off after a failure.", account, nil),
+		adopted: prometheus.NewDesc("eeo_gateway_token_shared_adoptions_total",
+			"Tokens taken from the shared store (Redis), stored there by another replica's fetch, instead of asking EEO.", account, nil),
 		fetches: prometheus.NewDesc("eeo_gateway_token_fetches_total",
 			"Token requests sent to EEO's token endpoint, by outcome (success, error) and reason (ok or the failure's kind).",
 			[]string{"account", "outcome", "reason"}, nil),
@@ -62,7 +65,7 @@ func NewTokenCacheCollector(cache TokenStats, now func() time.Time) prometheus.C
 
 // Describe implements prometheus.Collector.
 func (c *tokenCacheCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.hits, c.misses, c.joined, c.refreshes, c.backoff, c.fetches, c.invalidations, c.expiry, c.idle} {
+	for _, d := range []*prometheus.Desc{c.hits, c.misses, c.joined, c.refreshes, c.backoff, c.adopted, c.fetches, c.invalidations, c.expiry, c.idle} {
 		ch <- d
 	}
 }
@@ -79,6 +82,7 @@ func (c *tokenCacheCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.joined, a.Joined)
 		counter(c.refreshes, a.BackgroundRefreshes)
 		counter(c.backoff, a.BackoffRejections)
+		counter(c.adopted, a.Adopted)
 		for _, reason := range auth.FetchReasons() {
 			outcome := "error"
 			if reason == auth.FetchReasonOK {

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -55,5 +56,36 @@ eeo_gateway_token_idle_deadline_seconds{account="acme"} 3509
 	}
 	for _, p := range problems {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// A token another replica fetched and this one took from the shared store
+// is counted as an adoption, not a fetch.
+func TestTokenCacheCollectorCountsSharedAdoptions(t *testing.T) {
+	f := &authtest.Fetcher{ExpiresIn: time.Hour}
+	store := &authtest.SharedStore{}
+	var replicas []*auth.Cache
+	for range 2 {
+		c, err := auth.NewCache([]auth.Account{{Name: "acme", Fetcher: f}}, auth.Options{Shared: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Token(context.Background(), "acme"); err != nil {
+			t.Fatal(err)
+		}
+		replicas = append(replicas, c)
+	}
+	want := `
+# HELP eeo_gateway_token_shared_adoptions_total Tokens taken from the shared store (Redis), stored there by another replica's fetch, instead of asking EEO.
+# TYPE eeo_gateway_token_shared_adoptions_total counter
+eeo_gateway_token_shared_adoptions_total{account="acme"} %d
+`
+	for i, n := range []int{0, 1} {
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(metrics.NewTokenCacheCollector(replicas[i], nil))
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(fmt.Sprintf(want, n)), "eeo_gateway_token_shared_adoptions_total"); err != nil {
+			t.Errorf("replica %d: %v", i, err)
+		}
 	}
 }
