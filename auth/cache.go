@@ -194,7 +194,7 @@ func NewCache(accounts []Account, opts Options) (*Cache, error) {
 		if _, dup := c.entries[a.Name]; dup {
 			return nil, fmt.Errorf("auth: account %q configured twice", a.Name)
 		}
-		c.entries[a.Name] = newEntry(a, opts)
+		c.entries[a.Name] = newEntry(a)
 		c.names = append(c.names, a.Name)
 	}
 	slices.Sort(c.names)
@@ -323,7 +323,7 @@ func (c *Cache) Reset(account string) error {
 	e.mu.Lock()
 	e.lastErr, e.lastErrAt = nil, time.Time{}
 	e.retryAt.Store(noRetryAt)
-	e.backoff.Reset()
+	e.backoff = nil
 	e.mu.Unlock()
 	if st != nil && c.shared != nil {
 		// The shared token came from the old credentials too; only that
@@ -497,7 +497,7 @@ func (c *Cache) request(parent context.Context, e *entry) (*cachedToken, error) 
 	e.stats.countFetch(err)
 	if err != nil {
 		now, _ := c.clock.reading()
-		ferr := e.recordFailure(c.clock, now, err, c.opts.BackoffMax)
+		ferr := e.recordFailure(c.clock, now, err, c.opts)
 		c.opts.Logger.WarnContext(ctx, "token request failed", "account", e.name, "error", err, "retry_at", ferr.RetryAt)
 		return nil, ferr
 	}

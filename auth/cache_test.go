@@ -338,6 +338,17 @@ func TestEEODownBacksOffAndRecovers(t *testing.T) {
 		if st := c.Accounts()[0]; st.LastError != nil || !st.RetryAt.IsZero() || st.State != auth.StateFresh {
 			t.Fatalf("state after recovery = %+v", st)
 		}
+
+		// A success starts the schedule over: the next outage backs off
+		// from the initial pause, not from the cap the last one reached.
+		f.Fail(errEEODown)
+		c.Drop("demo")
+		if _, err := c.Token(t.Context(), "demo"); !errors.As(err, &fe) || fe.Cached {
+			t.Fatalf("error of the next outage = %v, want a fresh FetchError", err)
+		}
+		if wait := fe.RetryAt.Sub(time.Now()); wait < 500*time.Millisecond || wait > 1500*time.Millisecond {
+			t.Fatalf("backoff after a recovery = %v, want the initial 1s ±50%% again", wait)
+		}
 	})
 }
 

@@ -33,7 +33,7 @@ type entry struct {
 	fetches   int64                       // guarded by mu
 	lastErr   error                       // guarded by mu; nil once a request succeeds
 	lastErrAt time.Time                   // guarded by mu
-	backoff   *backoff.ExponentialBackOff // guarded by mu
+	backoff   *backoff.ExponentialBackOff // guarded by mu; nil until a request fails, and again once one succeeds
 	rejected  [rejectedKept]string        // guarded by mu; fingerprints invalidated here, never adopted again
 	rejectedN int                         // guarded by mu; next slot of rejected
 
@@ -75,7 +75,7 @@ func (e *entry) recordAdoption(st *cachedToken) {
 	defer e.mu.Unlock()
 	e.lastErr, e.lastErrAt = nil, time.Time{}
 	e.retryAt.Store(noRetryAt)
-	e.backoff.Reset()
+	e.backoff = nil // the next failure starts a new schedule
 	e.current.Store(st)
 	e.syncedUse.Store(st.lastUse.Load())
 }
@@ -83,8 +83,8 @@ func (e *entry) recordAdoption(st *cachedToken) {
 // noRetryAt is retryAt when not backing off: before every clock reading.
 const noRetryAt = math.MinInt64
 
-func newEntry(a Account, opts Options) *entry {
-	e := &entry{name: a.Name, fetcher: a.Fetcher, backoff: newBackoff(opts)}
+func newEntry(a Account) *entry {
+	e := &entry{name: a.Name, fetcher: a.Fetcher}
 	e.retryAt.Store(noRetryAt)
 	return e
 }
@@ -103,14 +103,19 @@ func (e *entry) backingOff(clk *clock, now int64) *FetchError {
 }
 
 // recordFailure counts a failed request and schedules the next allowed one:
-// the next backoff step, or EEO's Retry-After if longer (capped at maxWait).
-func (e *entry) recordFailure(clk *clock, now int64, err error, maxWait time.Duration) *FetchError {
+// the next backoff step, or EEO's Retry-After if longer (capped at
+// BackoffMax). The schedule is made at the first failure: most accounts
+// never fail, and it costs 48 bytes each.
+func (e *entry) recordFailure(clk *clock, now int64, err error, opts Options) *FetchError {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.fetches++
+	if e.backoff == nil {
+		e.backoff = newBackoff(opts)
+	}
 	wait := e.backoff.NextBackOff()
 	if te, ok := err.(*TokenError); ok {
-		wait = max(wait, min(te.RetryAfter, maxWait))
+		wait = max(wait, min(te.RetryAfter, opts.BackoffMax))
 	}
 	retryAt := now + int64(wait)
 	e.lastErr, e.lastErrAt = err, clk.time(now)
@@ -137,7 +142,7 @@ func (e *entry) recordSuccess(st *cachedToken) {
 	e.fetches++
 	e.lastErr, e.lastErrAt = nil, time.Time{}
 	e.retryAt.Store(noRetryAt)
-	e.backoff.Reset()
+	e.backoff = nil // the next failure starts a new schedule
 	e.current.Store(st)
 }
 
