@@ -23,8 +23,9 @@ import (
 // every call, rejected ones included; health checks are logged at DEBUG,
 // since probes call them every few seconds. Everything the gateway adds
 // later goes in Config.UnaryInterceptors / StreamInterceptors; handlers
-// never change for it. REST requests pass through the same chain because the facade dials
-// the gRPC server.
+// never change for it. REST requests pass through the same chain: the
+// facade's streams over an in-process connection, its unary calls through
+// inprocConn, which runs the server's tap and this chain itself.
 
 func unaryChain(log *slog.Logger, access accessLog, extra []grpc.UnaryServerInterceptor) []grpc.UnaryServerInterceptor {
 	return append([]grpc.UnaryServerInterceptor{
