@@ -234,16 +234,19 @@ func TestHungRedisFailsNoGetTokenOrCreateReport(t *testing.T) {
 	if _, err := c.getToken(ctx, g); err != nil {
 		t.Fatalf("GetToken of a dropped token with Redis hung: %v", err)
 	}
+	var wg sync.WaitGroup
 	for _, g := range c.gateways {
-		ctx, cancel := context.WithTimeout(t.Context(), callDeadline)
-		_, err := g.files.CreateReport(ctx, &eeov1.CreateReportRequest{
-			Account: account, ReportType: "participants", RequestId: fmt.Sprintf("hung-%d", g.index),
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(t.Context(), callDeadline)
+			defer cancel()
+			if _, err := g.files.CreateReport(ctx, &eeov1.CreateReportRequest{
+				Account: account, ReportType: "participants", RequestId: fmt.Sprintf("hung-%d", g.index),
+			}); err != nil {
+				t.Errorf("CreateReport on gateway-%d with Redis hung: %v", g.index, err)
+			}
 		})
-		cancel()
-		if err != nil {
-			t.Errorf("CreateReport on gateway-%d with Redis hung: %v", g.index, err)
-		}
 	}
+	wg.Wait()
 	c.eventually("every replica reporting Redis down", func() bool { return c.allRedisUp(0) })
 
 	c.redis.Resume(t)
