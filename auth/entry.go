@@ -44,6 +44,30 @@ type entry struct {
 	// noticed is set by a SharedNotifier notice until the sync loop
 	// reconciles the account.
 	noticed atomic.Bool
+
+	changeMu sync.Mutex
+	changed  chan struct{} // guarded by changeMu; closed by the next notice
+}
+
+// changes returns a channel closed by the next SharedNotifier notice for
+// the account, so a replica waiting for another's token looks at once.
+func (e *entry) changes() <-chan struct{} {
+	e.changeMu.Lock()
+	defer e.changeMu.Unlock()
+	if e.changed == nil {
+		e.changed = make(chan struct{})
+	}
+	return e.changed
+}
+
+// signalChange wakes whoever waits on changes.
+func (e *entry) signalChange() {
+	e.changeMu.Lock()
+	defer e.changeMu.Unlock()
+	if e.changed != nil {
+		close(e.changed)
+		e.changed = nil
+	}
 }
 
 // rejectedKept is how many invalidated fingerprints an entry remembers, so

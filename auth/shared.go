@@ -59,7 +59,8 @@ import (
 // A store that is also a SharedNotifier (redisstore is, through Redis
 // pub/sub) announces every Store and InvalidateIf; each replica then runs
 // the same reconciliation for that account at once, on the sync loop's
-// goroutine. So a token refreshed or invalidated on one replica stops
+// goroutine, and a replica waiting for the lock's holder looks at once
+// instead of at its next poll. So a token refreshed or invalidated on one replica stops
 // being served by the others within a notice and a Load (about a
 // millisecond on a LAN), and at worst — a notice lost while the
 // subscription reconnects, or a store without notices — within

@@ -57,13 +57,17 @@ func (c *Cache) fetchShared(parent context.Context, e *entry, cur *cachedToken, 
 // acquire returns a token taken from the store, or the account's fetch
 // lock for this replica to fetch under, or neither when the store failed.
 // While another replica holds the lock it looks again every SharedPoll
-// (jittered, and no later than that lock's expiry), so it picks up the
-// holder's token as soon as it is stored and takes the lock over once a
-// dead holder's lock expires. Only Close ends the wait early: callers stop
+// (jittered, and no later than that lock's expiry), or at once on a
+// SharedNotifier notice for the account, so it picks up the holder's
+// token as soon as it is stored and takes the lock over once a dead
+// holder's lock expires. Only Close ends the wait early: callers stop
 // waiting at their own deadlines (see await), and the wait goes on for
 // the next caller.
 func (c *Cache) acquire(parent context.Context, e *entry, force bool, stale string) (*cachedToken, FetchLease, error) {
 	for first := true; ; first = false {
+		// Taken before the look, so a notice between the look and the
+		// pause below still cuts the pause short.
+		changed := e.changes()
 		tok, found, up := c.load(parent, e)
 		if !up {
 			return nil, FetchLease{}, nil
@@ -104,6 +108,8 @@ func (c *Cache) acquire(parent context.Context, e *entry, force bool, stale stri
 		case <-c.closing.Done():
 			t.Stop()
 			return nil, FetchLease{}, ErrClosed
+		case <-changed: // the holder stored (or a token was dropped)
+			t.Stop()
 		case <-t.C:
 		}
 	}

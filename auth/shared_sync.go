@@ -29,6 +29,7 @@ func (c *Cache) notice(account string) {
 		return // an account this replica does not serve
 	}
 	e.noticed.Store(true)
+	e.signalChange()
 	select {
 	case c.noticed <- struct{}{}:
 	default: // the loop has a wake-up pending

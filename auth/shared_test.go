@@ -538,3 +538,36 @@ func TestRefreshWhileAnotherReplicaFetchesTakesItsToken(t *testing.T) {
 		}
 	})
 }
+
+// With notices, replicas waiting for the lock holder's token get it the
+// moment it is stored, not at their next poll.
+func TestNoticeWakesReplicasWaitingForTheHolder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &authtest.Fetcher{}
+		release := f.Hold()
+		rs := replicas(t, 3, f, &notifyingStore{SharedStore: &authtest.SharedStore{}}, auth.Options{})
+		var wg sync.WaitGroup
+		done := make([]time.Time, len(rs))
+		for i, c := range rs {
+			wg.Go(func() {
+				if _, err := c.Token(t.Context(), "demo"); err != nil {
+					t.Error(err)
+				}
+				done[i] = time.Now()
+			})
+		}
+		time.Sleep(time.Second) // the waiters poll for a while
+		synctest.Wait()
+		stored := time.Now()
+		release()
+		wg.Wait()
+		for i, d := range done {
+			if d != stored {
+				t.Errorf("replica %d got the token %v after it was stored, want at once", i, d.Sub(stored))
+			}
+		}
+		if f.Calls() != 1 {
+			t.Errorf("%d token requests, want 1", f.Calls())
+		}
+	})
+}
