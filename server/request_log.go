@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -15,8 +16,19 @@ type requestLog struct {
 
 	mu      sync.Mutex
 	entries map[requestKey]*requestEntry // guarded by mu
-	order   []requestKey                 // guarded by mu; insertion order, for expiry
+	order   []orderSlot                  // guarded by mu; insertion order, for expiry
 }
+
+// orderSlot is one insertion into the log. An id forgotten and claimed
+// again has two slots; only the one whose entry is still the id's counts.
+type orderSlot struct {
+	key requestKey
+	e   *requestEntry
+}
+
+// stale reports whether s no longer holds its id's entry: the id was
+// forgotten, and maybe claimed again (a later slot). Called with mu held.
+func (l *requestLog) stale(s orderSlot) bool { return l.entries[s.key] != s.e }
 
 type requestKey struct {
 	account, kind, id string
@@ -74,7 +86,7 @@ func (l *requestLog) lookup(key requestKey) (prior requestEntry, found bool, wai
 // add inserts e. Called with mu held.
 func (l *requestLog) add(key requestKey, e *requestEntry) {
 	l.entries[key] = e
-	l.order = append(l.order, key)
+	l.order = append(l.order, orderSlot{key, e})
 }
 
 // finish records the owner's success.
@@ -126,23 +138,32 @@ func (l *requestLog) forget(key requestKey) {
 func (l *requestLog) expire() {
 	cutoff := l.now().Add(-l.ttl)
 	n := 0
-	for _, k := range l.order {
-		e, ok := l.entries[k]
-		if !ok {
+	for _, s := range l.order {
+		if l.stale(s) {
 			n++
 			continue
 		}
-		if len(l.order)-n <= l.max && e.created.After(cutoff) {
+		if len(l.entries) <= l.max && s.e.created.After(cutoff) {
 			break
 		}
-		delete(l.entries, k)
-		if !e.done {
-			e.settle() // its waiters begin again, and one runs it
+		delete(l.entries, s.key)
+		if !s.e.done {
+			s.e.settle() // its waiters begin again, and one runs it
 		}
 		n++
 	}
+	clear(l.order[:n]) // let the dropped entries go
 	l.order = l.order[n:]
+	// Slots of ids forgotten behind a remembered one would pile up until
+	// it expires; dropping them once they outnumber the entries keeps the
+	// cost amortised O(1) per insertion.
+	if len(l.order) > 2*len(l.entries)+compactSlack {
+		l.order = slices.DeleteFunc(l.order, l.stale)
+	}
 }
+
+// compactSlack spares a small log the compaction of a few stale slots.
+const compactSlack = 64
 
 // len is how many request ids are remembered, for the metric.
 func (l *requestLog) len() int {
