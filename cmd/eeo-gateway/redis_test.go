@@ -21,7 +21,8 @@ import (
 // its request-id log in Redis; with Redis stopped it keeps serving from
 // memory — a token refresh included — says so once per store, and /metrics
 // shows it (promlint-clean); Redis back, records go to it again. The Redis
-// password appears in no log line and no answer.
+// password and the token encryption key appear in no log line and no
+// answer.
 func TestServeWithRedis(t *testing.T) {
 	const password = "redis-pa55-" + "never-in-logs"
 	srv := redistest.Start(t, redistest.Options{Password: password})
@@ -30,7 +31,8 @@ func TestServeWithRedis(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(keyFile, []byte("3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"), 0o600); err != nil {
+	const encryptionKey = "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	if err := os.WriteFile(keyFile, []byte(encryptionKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	st := startProdStack(t, prodStackOptions{extraYAML: fmt.Sprintf(`
@@ -135,8 +137,10 @@ redis:
 	if n := len(st.logLines(upAgain)); n != 1 {
 		t.Errorf("%d 'redis up again' lines, want 1", n)
 	}
-	if strings.Contains(st.logs.String(), password) || strings.Contains(answers.String(), password) {
-		t.Error("the Redis password appears in the logs or an answer")
+	for what, secret := range map[string]string{"password": password, "encryption key": encryptionKey} {
+		if strings.Contains(st.logs.String(), secret) || strings.Contains(answers.String(), secret) {
+			t.Errorf("the Redis %s appears in the logs or an answer", what)
+		}
 	}
 }
 
