@@ -97,8 +97,8 @@ func (b *redisBackend) tokenStore() auth.SharedStore {
 	return b.tokens
 }
 
-// healthTracker is the breaker every user of the Redis shares; nil
-// without Redis.
+// healthTracker is the breaker in front of the request-id log's Redis
+// calls (the token cache tracks its store itself); nil without Redis.
 func (b *redisBackend) healthTracker() *redishealth.Tracker {
 	if b == nil {
 		return nil
