@@ -30,10 +30,12 @@ type config struct {
 	rounds      int
 	concurrency int
 	stampede    int
-	count       int
-	fileRounds  int
-	only        string // comma-separated step keys; empty runs them all
-	soak        time.Duration
+	// stampedeRounds is how many cold/warm pairs the stampede runs.
+	stampedeRounds int
+	count          int
+	fileRounds     int
+	only           string // comma-separated step keys; empty runs them all
+	soak           time.Duration
 }
 
 func main() {
@@ -45,6 +47,7 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", 2, "load-generator rounds (Health, gRPC GetToken, REST GetToken in turn); the median is reported")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "load-generator workers")
 	flag.IntVar(&c.stampede, "stampede", 10_000, "concurrent GetToken calls in the stampede")
+	flag.IntVar(&c.stampedeRounds, "stampede-rounds", 3, "cold/warm pairs of stampede bursts; the median pair is judged")
 	flag.IntVar(&c.count, "count", 5, "runs of each Go benchmark; the median is reported")
 	flag.IntVar(&c.fileRounds, "file-rounds", 2, "rounds of file transfers; each transfer's best is reported")
 	flag.DurationVar(&c.soak, "soak", 30*time.Second, "length of the soak whose gateway heap is reported (make soak runs 10m)")

@@ -101,3 +101,28 @@ func TestSoakSummaryIsReadFromTheTestOutput(t *testing.T) {
 		t.Fatalf("soak row: %v, want measured", got)
 	}
 }
+
+// The stampede is judged on the round with the median cold − warm gap,
+// and fails if any cold burst made other than one token request.
+func TestStampedeJudgesTheMedianRound(t *testing.T) {
+	p99 := func(d time.Duration) loadgen.Result {
+		return loadgen.Result{Calls: 1, Elapsed: time.Second, Latencies: []time.Duration{d}}
+	}
+	round := func(cold, warm time.Duration, fetches int64) stampedeRound {
+		return stampedeRound{cold: p99(cold), warm: p99(warm), fetches: fetches}
+	}
+	r := &report{stampedeRounds: []stampedeRound{
+		round(500*time.Millisecond, 300*time.Millisecond, 1), // gap 200 ms
+		round(350*time.Millisecond, 330*time.Millisecond, 1), // gap 20 ms
+		round(420*time.Millisecond, 380*time.Millisecond, 1), // gap 40 ms: the median
+	}}
+	r.judgeStampede()
+	if got := r.stampedeCold.Quantile(0.99) - r.stampedeWarm.Quantile(0.99); got != 40*time.Millisecond || r.stampedeFetches != 1 {
+		t.Fatalf("judged gap %v with %d fetches, want the median round's 40ms and 1", got, r.stampedeFetches)
+	}
+	r.stampedeRounds[0].fetches = 2
+	r.judgeStampede()
+	if r.stampedeFetches != 2 {
+		t.Fatalf("a round with 2 token requests was judged as %d", r.stampedeFetches)
+	}
+}
