@@ -194,7 +194,11 @@ func NewCache(accounts []Account, opts Options) (*Cache, error) {
 		if _, dup := c.entries[a.Name]; dup {
 			return nil, fmt.Errorf("auth: account %q configured twice", a.Name)
 		}
-		c.entries[a.Name] = newEntry(a)
+		e := newEntry(a)
+		if opts.Shared != nil {
+			e.shared = &sharedEntry{}
+		}
+		c.entries[a.Name] = e
 		c.names = append(c.names, a.Name)
 	}
 	slices.Sort(c.names)

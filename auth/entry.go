@@ -2,7 +2,6 @@ package auth
 
 import (
 	"math"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,62 +33,8 @@ type entry struct {
 	lastErr   error                       // guarded by mu; nil once a request succeeds
 	lastErrAt time.Time                   // guarded by mu
 	backoff   *backoff.ExponentialBackOff // guarded by mu; nil until a request fails, and again once one succeeds
-	rejected  [rejectedKept]string        // guarded by mu; fingerprints invalidated here, never adopted again
-	rejectedN int                         // guarded by mu; next slot of rejected
 
-	// syncedUse is the lastUse of the current token that the shared store
-	// already knows (SharedStore only): the sync loop Touches the store
-	// only when lastUse has moved past it.
-	syncedUse atomic.Int64
-	// noticed is set by a SharedNotifier notice until the sync loop
-	// reconciles the account.
-	noticed atomic.Bool
-
-	changeMu sync.Mutex
-	changed  chan struct{} // guarded by changeMu; closed by the next notice
-}
-
-// changes returns a channel closed by the next SharedNotifier notice for
-// the account, so a replica waiting for another's token looks at once.
-func (e *entry) changes() <-chan struct{} {
-	e.changeMu.Lock()
-	defer e.changeMu.Unlock()
-	if e.changed == nil {
-		e.changed = make(chan struct{})
-	}
-	return e.changed
-}
-
-// signalChange wakes whoever waits on changes.
-func (e *entry) signalChange() {
-	e.changeMu.Lock()
-	defer e.changeMu.Unlock()
-	if e.changed != nil {
-		close(e.changed)
-		e.changed = nil
-	}
-}
-
-// rejectedKept is how many invalidated fingerprints an entry remembers, so
-// a shared token that a failed InvalidateIf left behind is not adopted.
-const rejectedKept = 4
-
-// reject remembers an invalidated fingerprint.
-func (e *entry) reject(fp string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if slices.Contains(e.rejected[:], fp) {
-		return
-	}
-	e.rejected[e.rejectedN] = fp
-	e.rejectedN = (e.rejectedN + 1) % rejectedKept
-}
-
-// isRejected reports whether fp was invalidated here.
-func (e *entry) isRejected(fp string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Contains(e.rejected[:], fp)
+	shared *sharedEntry // nil without Options.Shared
 }
 
 // recordAdoption caches st, taken from the shared store: a valid token
@@ -101,7 +46,7 @@ func (e *entry) recordAdoption(st *cachedToken) {
 	e.retryAt.Store(noRetryAt)
 	e.backoff = nil // the next failure starts a new schedule
 	e.current.Store(st)
-	e.syncedUse.Store(st.lastUse.Load())
+	e.shared.syncedUse.Store(st.lastUse.Load())
 }
 
 // noRetryAt is retryAt when not backing off: before every clock reading.

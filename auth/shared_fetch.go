@@ -224,7 +224,7 @@ func (c *Cache) publish(parent context.Context, e *entry, lease FetchLease, st *
 	c.observe(err)
 	switch {
 	case err == nil:
-		e.syncedUse.Store(last)
+		e.shared.syncedUse.Store(last)
 	case errors.Is(err, ErrLeaseLost):
 		c.opts.Logger.Info("fetch lock lost before the token was stored; another replica's token will replace it",
 			"account", e.name, "fingerprint", tok.Fingerprint)

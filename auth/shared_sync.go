@@ -28,7 +28,7 @@ func (c *Cache) notice(account string) {
 	if err != nil {
 		return // an account this replica does not serve
 	}
-	e.noticed.Store(true)
+	e.shared.noticed.Store(true)
 	e.signalChange()
 	select {
 	case c.noticed <- struct{}{}:
@@ -40,7 +40,7 @@ func (c *Cache) notice(account string) {
 func (c *Cache) syncNoticed() {
 	for _, name := range c.names {
 		e := c.entries[name]
-		if !e.noticed.Swap(false) {
+		if !e.shared.noticed.Swap(false) {
 			continue
 		}
 		if st := e.current.Load(); st != nil && !e.fetching.Load() {
@@ -87,7 +87,7 @@ func (c *Cache) syncEntry(e *entry, st *cachedToken) bool {
 		return true // the next caller's miss replaces it
 	}
 	fp := st.token.Fingerprint
-	if last := st.lastUse.Load(); last > e.syncedUse.Load() {
+	if last := st.lastUse.Load(); last > e.shared.syncedUse.Load() {
 		ctx, cancel := c.callCtx(c.closing)
 		touched, err := c.opts.Shared.Touch(ctx, e.name, fp, c.clock.time(last+st.idleUsable))
 		cancel()
@@ -95,7 +95,7 @@ func (c *Cache) syncEntry(e *entry, st *cachedToken) bool {
 			return false
 		}
 		if touched {
-			e.syncedUse.Store(last)
+			e.shared.syncedUse.Store(last)
 		}
 	}
 	tok, found, up := c.load(c.closing, e)
@@ -132,7 +132,7 @@ func (c *Cache) replace(e *entry, old, next *cachedToken) {
 			"fingerprint", old.token.Fingerprint)
 		return
 	}
-	e.syncedUse.Store(next.lastUse.Load())
+	e.shared.syncedUse.Store(next.lastUse.Load())
 	e.stats.adopted.Add(1)
 	c.opts.Logger.Info("token replaced by the shared store's", "account", e.name,
 		"fingerprint", next.token.Fingerprint, "replaced", old.token.Fingerprint)
@@ -147,7 +147,7 @@ func (c *Cache) slide(e *entry, st *cachedToken, tok Token, now int64) {
 			break
 		}
 	}
-	if shared > e.syncedUse.Load() {
-		e.syncedUse.Store(shared)
+	if shared > e.shared.syncedUse.Load() {
+		e.shared.syncedUse.Store(shared)
 	}
 }
