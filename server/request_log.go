@@ -49,22 +49,23 @@ func newRequestLog(ttl time.Duration, max int, now func() time.Time) *requestLog
 	return &requestLog{ttl: ttl, max: max, now: now, entries: map[requestKey]*requestEntry{}}
 }
 
-// begin claims key. owner is true when the caller must run the request and
-// then call finish or forget. Otherwise prior is the finished original, or
-// wait is closed once the request in progress settles, when the caller
-// begins again.
-func (l *requestLog) begin(key requestKey) (owner bool, prior requestEntry, wait <-chan struct{}) {
+// begin claims key. A non-nil claim means the caller must run the request
+// and then finish or forget the claim. Otherwise prior is the finished
+// original, or wait is closed once the request in progress settles, when
+// the caller begins again.
+func (l *requestLog) begin(key requestKey) (claim *requestEntry, prior requestEntry, wait <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.expire()
 	if e, ok := l.entries[key]; ok {
 		if !e.done {
-			return false, requestEntry{}, e.settled
+			return nil, requestEntry{}, e.settled
 		}
-		return false, *e, nil
+		return nil, *e, nil
 	}
-	l.add(key, &requestEntry{created: l.now(), settled: make(chan struct{})})
-	return true, requestEntry{}, nil
+	claim = &requestEntry{created: l.now(), settled: make(chan struct{})}
+	l.add(key, claim)
+	return claim, requestEntry{}, nil
 }
 
 // lookup is begin without the claim: the finished original, or a channel
@@ -89,11 +90,20 @@ func (l *requestLog) add(key requestKey, e *requestEntry) {
 	l.order = append(l.order, orderSlot{key, e})
 }
 
-// finish records the owner's success.
-func (l *requestLog) finish(key requestKey, fingerprint, resultID string) {
+// finish records the success of claim, begun for key. A claim evicted
+// while it ran is not the id's entry any more, and the entry that is (a
+// retry's claim since) is not the caller's to settle.
+func (l *requestLog) finish(key requestKey, claim *requestEntry, fingerprint, resultID string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.entries[key]; ok && !e.done {
+	if l.entries[key] == claim {
+		claim.complete(fingerprint, resultID)
+	}
+}
+
+// complete records an in-progress entry's result and wakes its waiters.
+func (e *requestEntry) complete(fingerprint, resultID string) {
+	if !e.done {
 		e.done, e.fingerprint, e.resultID = true, fingerprint, resultID
 		e.settle()
 	}
@@ -113,23 +123,21 @@ func (l *requestLog) record(key requestKey, fingerprint, resultID string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if e, ok := l.entries[key]; ok {
-		if !e.done {
-			e.done, e.fingerprint, e.resultID = true, fingerprint, resultID
-			e.settle()
-		}
+		e.complete(fingerprint, resultID)
 		return
 	}
 	l.expire()
 	l.add(key, &requestEntry{created: l.now(), done: true, fingerprint: fingerprint, resultID: resultID})
 }
 
-// forget drops the owner's claim after a failure.
-func (l *requestLog) forget(key requestKey) {
+// forget drops claim, begun for key, after a failure; as finish, only
+// while it is still the id's entry.
+func (l *requestLog) forget(key requestKey, claim *requestEntry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.entries[key]; ok && !e.done {
+	if l.entries[key] == claim && !claim.done {
 		delete(l.entries, key)
-		e.settle()
+		claim.settle()
 	}
 }
 

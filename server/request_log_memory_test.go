@@ -22,10 +22,11 @@ func BenchmarkRequestLogBytesPerRecord(b *testing.B) {
 		l := newRequestLog(requestIDTTL, maxRequestIDs, now)
 		for i := range maxRequestIDs {
 			key := requestKey{account: "acme-plan", kind: "import", id: fmt.Sprintf("7d9f2a4e-1c3b-4f5a-9e8d-%012d", i)}
-			if owner, _, wait := l.begin(key); !owner || wait != nil {
-				b.Fatalf("begin %d: owner %v", i, owner)
+			claim, _, wait := l.begin(key)
+			if claim == nil || wait != nil {
+				b.Fatalf("begin %d: not the owner", i)
 			}
-			l.finish(key, "participants\x00people-2026-01.csv\x00"+sum, fmt.Sprintf("imp_%032d", i))
+			l.finish(key, claim, "participants\x00people-2026-01.csv\x00"+sum, fmt.Sprintf("imp_%032d", i))
 		}
 		perRecord = float64(heapAlloc()-before) / maxRequestIDs
 		runtime.KeepAlive(l)

@@ -82,6 +82,7 @@ type requests struct {
 // forget.
 type requestClaim struct {
 	key    requestKey
+	local  *requestEntry        // the claim in the local log, when not shared
 	shared *redisrequests.Claim // nil: held in the local log
 	stop   func()               // ends the lease renewal of a shared claim
 }
@@ -120,10 +121,10 @@ func (r *requests) begin(ctx context.Context, key requestKey) (*requestClaim, re
 			}
 			// Redis is down or failed: this replica's log stands in.
 		}
-		owner, prior, wait := r.local.begin(key)
+		claim, prior, wait := r.local.begin(key)
 		switch {
-		case owner:
-			return &requestClaim{key: key}, requestEntry{}, nil
+		case claim != nil:
+			return &requestClaim{key: key, local: claim}, requestEntry{}, nil
 		case wait == nil:
 			return nil, prior, nil
 		}
@@ -206,7 +207,7 @@ func (r *requests) renew(ctx context.Context, c *redisrequests.Claim) (stop func
 // that reach this replica still get it.
 func (r *requests) finish(ctx context.Context, c *requestClaim, fingerprint, resultID string) {
 	if c.shared == nil {
-		r.local.finish(c.key, fingerprint, resultID)
+		r.local.finish(c.key, c.local, fingerprint, resultID)
 		return
 	}
 	c.stop()
@@ -230,7 +231,7 @@ func (r *requests) finish(ctx context.Context, c *requestClaim, fingerprint, res
 // does not drop runs out with its lease.
 func (r *requests) forget(ctx context.Context, c *requestClaim) {
 	if c.shared == nil {
-		r.local.forget(c.key)
+		r.local.forget(c.key, c.local)
 		return
 	}
 	c.stop()
