@@ -188,6 +188,9 @@ func (s *Server) start() error {
 	// Its own process group, so a Ctrl-C of the test run reaches the test
 	// binary, whose cleanup stops the server in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// And gone with the test binary if that dies without cleaning up (go
+	// test's -timeout panic), instead of listening on forever.
+	setParentDeathSignal(cmd.SysProcAttr)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
