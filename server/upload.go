@@ -192,6 +192,8 @@ func (s *importReportService) feed(stream eeov1.ImportReportService_CreateImport
 		if _, err := w.Write(chunk); err != nil {
 			return true, nil
 		}
+		// w (a pipe to EEO's request, or io.Discard) keeps nothing of it.
+		releaseChunk(chunk)
 		chunk, err = nextChunk(stream)
 		if errors.Is(err, io.EOF) {
 			if declared > 0 && n != declared {
