@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
+	"github.com/eeo-gateway/eeo-gateway/auth/authtest"
 )
 
 func ExampleCache() {
@@ -36,4 +37,31 @@ func ExampleCache() {
 	// Output:
 	// Bearer [REDACTED] abc123
 	// idle timeout: 59m59s
+}
+
+// Two replicas of the gateway share one token per account through a
+// SharedStore: in production auth/redisstore on Redis, here the in-memory
+// one from authtest. The second replica takes the token the first fetched
+// instead of asking EEO for its own.
+func ExampleOptions_shared() {
+	eeo := &authtest.Fetcher{} // stands in for EEO's token endpoint
+	store := &authtest.SharedStore{}
+	var replicas []*auth.Cache
+	for range 2 {
+		c, err := auth.NewCache([]auth.Account{{Name: "demo", Fetcher: eeo}}, auth.Options{Shared: store})
+		if err != nil {
+			panic(err)
+		}
+		defer c.Close()
+		replicas = append(replicas, c)
+	}
+	a, _ := replicas[0].Token(context.Background(), "demo")
+	b, _ := replicas[1].Token(context.Background(), "demo")
+	fmt.Println("same token:", a.Fingerprint == b.Fingerprint)
+	fmt.Println("token requests:", eeo.Calls())
+	fmt.Println("shared store up:", replicas[1].SharedStatus().Up)
+	// Output:
+	// same token: true
+	// token requests: 1
+	// shared store up: true
 }

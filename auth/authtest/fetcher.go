@@ -1,5 +1,6 @@
-// Package authtest provides a token Fetcher for tests of code built on the
-// auth cache, in the manner of net/http/httptest.
+// Package authtest provides a token Fetcher and an in-memory SharedStore
+// for tests of code built on the auth cache (several Caches on one
+// SharedStore play replicas), in the manner of net/http/httptest.
 package authtest
 
 import (
