@@ -128,9 +128,11 @@ func (m *restMetrics) wrap(next http.Handler) http.Handler {
 			if code == 0 {
 				code = http.StatusOK
 			}
-			labels := prometheus.Labels{"method": methodLabel(r.Method), "route": holder.routeOf(r), "code": strconv.Itoa(code)}
-			m.requests.With(labels).Inc()
-			m.duration.With(labels).Observe(time.Since(start).Seconds())
+			// Label values in newRESTMetrics' order: WithLabelValues spares
+			// each request a Labels map and its lookups.
+			method, route, status := methodLabel(r.Method), holder.routeOf(r), strconv.Itoa(code)
+			m.requests.WithLabelValues(method, route, status).Inc()
+			m.duration.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())
 		}()
 		next.ServeHTTP(ww, r)
 	})

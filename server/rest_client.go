@@ -38,7 +38,8 @@ func restClientMetadata(_ context.Context, r *http.Request) metadata.MD {
 	if !ok {
 		return nil
 	}
-	return metadata.Pairs(clientAddrKey, addr.String())
+	// clientAddrKey is lower case already: no need for metadata.Pairs' pass.
+	return metadata.MD{clientAddrKey: {addr.String()}}
 }
 
 // clientAddr is the address of the client behind r: the TCP peer, unless
