@@ -138,6 +138,11 @@ type HTTPConfig struct {
 	// that logs and audit events show; none by default, so the address is
 	// always the connection's peer.
 	TrustedProxies []string `json:"trusted_proxies"`
+	// H2C serves HTTP/2 without TLS (prior knowledge, no Upgrade) to
+	// clients that ask for it, such as sidecars, next to HTTP/1.1. Off by
+	// default: one connection may then carry 100 requests at once. With
+	// TLS configured it changes nothing (ALPN negotiates HTTP/2 there).
+	H2C bool `json:"h2c"`
 }
 
 // TrustedProxyPrefixes parses TrustedProxies, a bare IP being a prefix of

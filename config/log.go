@@ -32,6 +32,7 @@ func (c Config) LogValue() slog.Value {
 		),
 		slog.Group("http",
 			slog.Bool("allow_method_override", c.HTTP.AllowMethodOverride),
+			slog.Bool("h2c", c.HTTP.H2C),
 			slog.String("body_read_timeout", c.HTTP.BodyReadTimeout.String()),
 			slog.String("upload_idle_timeout", c.HTTP.UploadIdleTimeout.String()),
 		),

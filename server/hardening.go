@@ -28,7 +28,26 @@ const (
 	maxRecvMessageBytes  = 1<<20 + 64<<10
 	maxMessageBytes      = 4 << 20
 	maxRESTBodyBytes     = 1 << 20 // every body but an upload's, which streams and is capped separately
+	// maxRESTConcurrentStreams bounds the requests one HTTP/2 connection
+	// to the REST listener (TLS or h2c) may have in flight: 100, the least
+	// RFC 9113 advises, rather than net/http's 250, as every stream holds
+	// a handler goroutine and an in-process call. Bodies need no extra
+	// bound: each is capped and deadlined as over HTTP/1.1, and HTTP/2
+	// flow control holds a connection's unread bytes to net/http's 1 MiB
+	// window.
+	maxRESTConcurrentStreams = 100
 )
+
+// restProtocols is what the REST listener speaks: net/http's default
+// (HTTP/1.1, and HTTP/2 when TLS negotiates it), plus HTTP/2 with prior
+// knowledge over plaintext when h2c is set.
+func restProtocols(h2c bool) *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	p.SetUnencryptedHTTP2(h2c)
+	return p
+}
 
 func grpcLimits(l Limits) []grpc.ServerOption {
 	return []grpc.ServerOption{

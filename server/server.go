@@ -63,6 +63,13 @@ type Config struct {
 	// CORSAllowedOrigins are the browser origins allowed to call the REST
 	// facade; none (the default) sends no CORS headers.
 	CORSAllowedOrigins []string
+	// RESTUnencryptedHTTP2 lets the REST listener, when it has no TLS,
+	// serve HTTP/2 to clients that start with its preface (h2c with prior
+	// knowledge, as sidecars and internal clients speak it) next to
+	// HTTP/1.1. Off by default: a connection may then carry up to
+	// maxRESTConcurrentStreams requests at once instead of one. With TLS,
+	// HTTP/2 is negotiated by ALPN whatever this says.
+	RESTUnencryptedHTTP2 bool
 	// RESTMetadata, if set, adds metadata to every call the REST facade
 	// makes, derived from the HTTP request: how a client certificate
 	// presented to the REST port reaches caller authentication.
@@ -324,6 +331,8 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: maxRESTConcurrentStreams},
+		Protocols:         restProtocols(s.cfg.TLS == nil && s.cfg.RESTUnencryptedHTTP2),
 	}
 
 	grpcLis = newLimitListener(grpcLis, &s.cfg.Limits)

@@ -157,6 +157,7 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		TLS:                    serverTLS,
 		AllowedMetadataHeaders: cfg.HTTP.AllowedMetadataHeaders,
 		CORSAllowedOrigins:     cfg.HTTP.CORSAllowedOrigins,
+		RESTUnencryptedHTTP2:   cfg.HTTP.H2C,
 		ShutdownTimeout:        cfg.ShutdownTimeout.Std(),
 		DrainDelay:             cfg.ShutdownDrainDelay.Std(),
 		Limits:                 serverLimits(cfg),
