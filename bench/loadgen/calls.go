@@ -64,3 +64,13 @@ func RESTGetToken(client *http.Client, baseURL, apiKey, account string) Call {
 		return err
 	}
 }
+
+// H2CClient is an HTTP client that speaks only HTTP/2 without TLS (prior
+// knowledge), as a sidecar does: its workers' requests share one
+// connection, as gRPC calls share theirs, unless the server's stream limit
+// makes it open more.
+func H2CClient() *http.Client {
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: &http.Transport{Protocols: &p}}
+}

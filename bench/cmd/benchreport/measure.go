@@ -60,10 +60,15 @@ func measureMemory(ctx context.Context, r *report) error {
 // loadRound is one round of the load generator.
 type loadRound struct {
 	health, grpcToken, restToken loadgen.Result
+	// restH2Token is REST GetToken over HTTP/2 without TLS (h2c), one
+	// connection multiplexing every worker's requests as gRPC's does.
+	restH2Token loadgen.Result
 }
 
 func measureLoad(ctx context.Context, r *report) error {
-	stack, err := r.startStack(ctx, "load", benchstack.Options{})
+	// h2c only adds HTTP/2 next to HTTP/1.1: the HTTP/1.1 row is served
+	// as with the production defaults.
+	stack, err := r.startStack(ctx, "load", benchstack.Options{GatewayYAML: "http:\n  h2c: true\n"})
 	if err != nil {
 		return err
 	}
@@ -75,19 +80,22 @@ func measureLoad(ctx context.Context, r *report) error {
 	defer conn.Close()
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: r.cfg.concurrency}}
 	defer httpClient.CloseIdleConnections()
+	h2cClient := loadgen.H2CClient()
+	defer h2cClient.CloseIdleConnections()
 
 	ctx = loadgen.WithAPIKey(ctx, stack.APIKey)
 	health := loadgen.GRPCHealth(conn)
 	grpcToken := loadgen.GRPCGetToken(conn, benchstack.Account)
 	restToken := loadgen.RESTGetToken(httpClient, stack.RESTURL, stack.APIKey, benchstack.Account)
+	restH2Token := loadgen.RESTGetToken(h2cClient, stack.RESTURL, stack.APIKey, benchstack.Account)
 	// Warm up: the token is cached, connections are open.
-	for _, call := range []loadgen.Call{health, grpcToken, restToken} {
+	for _, call := range []loadgen.Call{health, grpcToken, restToken, restH2Token} {
 		if err := call(ctx); err != nil {
 			return fmt.Errorf("warm-up: %w\n%s", err, stack.GatewayLog())
 		}
 	}
-	r.commands = append(r.commands, fmt.Sprintf("load generator (bench/loadgen): %d rounds of Health/Check, gRPC GetToken, REST GetToken in turn, "+
-		"%d workers for %v each, one gRPC connection, one gateway process with its production defaults (JSON logs at info, audit on, metrics on the admin listener)",
+	r.commands = append(r.commands, fmt.Sprintf("load generator (bench/loadgen): %d rounds of Health/Check, gRPC GetToken, REST GetToken (HTTP/1.1), REST GetToken (h2c) in turn, "+
+		"%d workers for %v each, one gRPC connection, one h2c connection, a keep-alive HTTP/1.1 connection per worker, one gateway process with its production defaults (JSON logs at info, audit on, metrics on the admin listener; http.h2c on for the h2c row)",
 		r.cfg.rounds, r.cfg.concurrency, r.cfg.duration))
 	for i := range r.cfg.rounds {
 		var round loadRound
@@ -95,7 +103,7 @@ func measureLoad(ctx context.Context, r *report) error {
 			res  *loadgen.Result
 			call loadgen.Call
 			name string
-		}{{&round.health, health, "Health/Check"}, {&round.grpcToken, grpcToken, "gRPC GetToken"}, {&round.restToken, restToken, "REST GetToken"}} {
+		}{{&round.health, health, "Health/Check"}, {&round.grpcToken, grpcToken, "gRPC GetToken"}, {&round.restToken, restToken, "REST GetToken"}, {&round.restH2Token, restH2Token, "REST GetToken (h2c)"}} {
 			*m.res = loadgen.Closed(ctx, r.cfg.concurrency, r.cfg.duration, m.call)
 			if err := m.res.Check(); err != nil {
 				return fmt.Errorf("%s: %w", m.name, err)

@@ -39,6 +39,7 @@ type config struct {
 	root, baseline, profile string
 	duration                time.Duration
 	rounds, concurrency     int
+	h2c                     bool
 }
 
 func main() {
@@ -49,6 +50,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 5*time.Second, "length of each load-generator run")
 	flag.IntVar(&c.rounds, "rounds", 2, "rounds")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "load-generator workers")
+	flag.BoolVar(&c.h2c, "h2c", false, "also measure REST GetToken over HTTP/2 without TLS (every checkout must know http.h2c)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -63,6 +65,7 @@ type target struct {
 	stack                    *benchstack.Stack
 	ctx                      context.Context // carries the stack's API key
 	health, grpcTok, restTok loadgen.Call
+	restH2                   loadgen.Call // nil without -h2c
 }
 
 func run(ctx context.Context, c config) error {
@@ -115,6 +118,16 @@ func run(ctx context.Context, c config) error {
 				r+1, t.name, h.PerSecond(), g.PerSecond(), rest.PerSecond(),
 				g.PerSecond()/h.PerSecond(), rest.PerSecond()/g.PerSecond(),
 				cpu[0], cpu[1], cpu[2], cpu[0]/cpu[1], cpu[1]/cpu[2], loadAvg())
+			if t.restH2 != nil {
+				before := cpuTime(t.stack.GatewayPID())
+				h2 := loadgen.Closed(t.ctx, c.concurrency, c.duration, t.restH2)
+				if err := h2.Check(); err != nil {
+					return err
+				}
+				cpuH2 := float64((cpuTime(t.stack.GatewayPID()) - before).Microseconds()) / float64(h2.Calls)
+				fmt.Printf("round %d %-26s rest-h2c %6.0f/s  rest-h2c/grpc %.2f  | gateway CPU/call %.1f µs (grpc/rest-h2c %.2f) | load %s\n",
+					r+1, t.name, h2.PerSecond(), h2.PerSecond()/g.PerSecond(), cpuH2, cpu[1]/cpuH2, loadAvg())
+			}
 		}
 	}
 	if c.profile != "" {
@@ -122,10 +135,17 @@ func run(ctx context.Context, c config) error {
 		if err := os.MkdirAll(c.profile, 0o755); err != nil {
 			return err
 		}
-		for _, p := range []struct {
+		runs := []struct {
 			name string
 			call loadgen.Call
-		}{{"health", t.health}, {"grpc", t.grpcTok}, {"rest", t.restTok}} {
+		}{{"health", t.health}, {"grpc", t.grpcTok}, {"rest", t.restTok}}
+		if t.restH2 != nil {
+			runs = append(runs, struct {
+				name string
+				call loadgen.Call
+			}{"rest-h2c", t.restH2})
+		}
+		for _, p := range runs {
 			if err := profile(ctx, c, t, p.name, p.call); err != nil {
 				return err
 			}
@@ -135,7 +155,11 @@ func run(ctx context.Context, c config) error {
 }
 
 func start(ctx context.Context, c config, bin, dir string) (*target, error) {
-	stack, err := benchstack.Start(ctx, benchstack.Options{Binary: bin, Dir: dir, GatewayYAML: "admin:\n  pprof: true\n"})
+	yaml := "admin:\n  pprof: true\n"
+	if c.h2c {
+		yaml += "http:\n  h2c: true\n"
+	}
+	stack, err := benchstack.Start(ctx, benchstack.Options{Binary: bin, Dir: dir, GatewayYAML: yaml})
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +177,14 @@ func start(ctx context.Context, c config, bin, dir string) (*target, error) {
 		restTok: loadgen.RESTGetToken(httpClient, stack.RESTURL, stack.APIKey, benchstack.Account),
 	}
 	t.ctx = loadgen.WithAPIKey(ctx, stack.APIKey)
-	for _, call := range []loadgen.Call{t.health, t.grpcTok, t.restTok} {
+	calls := []loadgen.Call{t.health, t.grpcTok, t.restTok}
+	if c.h2c {
+		h2 := loadgen.H2CClient()
+		context.AfterFunc(ctx, h2.CloseIdleConnections)
+		t.restH2 = loadgen.RESTGetToken(h2, stack.RESTURL, stack.APIKey, benchstack.Account)
+		calls = append(calls, t.restH2)
+	}
+	for _, call := range calls {
 		if err := call(t.ctx); err != nil {
 			stack.Close()
 			return nil, fmt.Errorf("warm-up: %w\n%s", err, stack.GatewayLog())
