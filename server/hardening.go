@@ -39,13 +39,17 @@ const (
 )
 
 // restProtocols is what the REST listener speaks: net/http's default
-// (HTTP/1.1, and HTTP/2 when TLS negotiates it), plus HTTP/2 with prior
-// knowledge over plaintext when h2c is set.
+// (HTTP/1.1, and HTTP/2 when TLS negotiates it; nil leaves the server as
+// it was without the option), plus HTTP/2 with prior knowledge over
+// plaintext when h2c is set.
 func restProtocols(h2c bool) *http.Protocols {
+	if !h2c {
+		return nil
+	}
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
 	p.SetHTTP2(true)
-	p.SetUnencryptedHTTP2(h2c)
+	p.SetUnencryptedHTTP2(true)
 	return p
 }
 
