@@ -48,6 +48,8 @@ type clusterOptions struct {
 	// OneActiveToken makes the sandbox revoke a client's token whenever it
 	// issues another, as many OAuth providers do.
 	OneActiveToken bool
+	// SandboxArgs are further `eeo-gateway sandbox` flags.
+	SandboxArgs []string
 	// TokenYAML and RedisYAML are extra lines (two-space indented) for the
 	// token and redis sections.
 	TokenYAML, RedisYAML string
@@ -96,7 +98,7 @@ func newCluster(t *testing.T, opts clusterOptions) *cluster {
 	if opts.Redis {
 		c.redis = redistest.Start(t, redistest.Options{})
 	}
-	c.sandbox = startSandbox(t, c.bin, clientID, c.clientSecret, opts.OneActiveToken, c.http)
+	c.sandbox = startSandbox(t, c.bin, clientID, c.clientSecret, opts.OneActiveToken, opts.SandboxArgs, c.http)
 	// Runs after every replica's own cleanup (cleanups run last first).
 	t.Cleanup(c.checkOutputs)
 	for i := range opts.Replicas {

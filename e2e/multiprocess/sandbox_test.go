@@ -23,7 +23,8 @@ type sandboxProc struct {
 var sandboxListening = regexp.MustCompile(`EEO sandbox listening on (http://\S+)`)
 
 // startSandbox runs the sandbox for clientID/secret on a free loopback port.
-func startSandbox(t *testing.T, bin, clientID, secret string, oneActiveToken bool, httpc *http.Client) *sandboxProc {
+// extraArgs are further sandbox flags.
+func startSandbox(t *testing.T, bin, clientID, secret string, oneActiveToken bool, extraArgs []string, httpc *http.Client) *sandboxProc {
 	t.Helper()
 	const secretEnv = "EEO_MP_SANDBOX_SECRET"
 	args := []string{"sandbox", "--listen", "127.0.0.1:0", "--client-id", clientID,
@@ -31,6 +32,7 @@ func startSandbox(t *testing.T, bin, clientID, secret string, oneActiveToken boo
 	if oneActiveToken {
 		args = append(args, "--one-active-token")
 	}
+	args = append(args, extraArgs...)
 	p := startProc(t, "sandbox", bin, []string{secretEnv + "=" + secret}, args...)
 	m := p.waitOutput(t, p.stdout, sandboxListening)
 	return &sandboxProc{proc: p, url: m[1], http: httpc}
@@ -91,7 +93,7 @@ func countRequests(st sandbox.Stats, method, path string) int {
 	return n
 }
 
-// String makes a failed assertion on stats readable.
+// statsLine makes a failed assertion on sandbox stats readable.
 func statsLine(st sandbox.Stats) string {
 	return fmt.Sprintf("token requests %d, issued %d, revoked %d, API requests %d, 401s %d, imports %d, reports %d",
 		st.TokenRequests, st.TokensIssued, st.TokensRevoked, st.APIRequests, st.RejectedTokens, st.ImportsCreated, st.ReportsCreated)
