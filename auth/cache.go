@@ -104,7 +104,8 @@ type Options struct {
 	// the store (sliding the shared idle deadline) and checks them against
 	// the shared token, so a token another replica refreshed or
 	// invalidated is replaced or dropped here within this long. It must be
-	// less than IdleMargin. Default DefaultSharedSyncInterval.
+	// less than IdleMargin. Default DefaultSharedSyncInterval, or half the
+	// IdleMargin if that is shorter.
 	SharedSyncInterval time.Duration
 	// OnSharedStatus, if set, is called with the new status each time the
 	// shared store goes down or comes back (see Cache.SharedStatus), on
@@ -128,9 +129,12 @@ func (o Options) withDefaults() Options {
 	def(&o.ClockResolution, DefaultClockResolution)
 	def(&o.SharedPoll, DefaultSharedPoll)
 	def(&o.SharedCallTimeout, DefaultSharedCallTimeout)
-	def(&o.SharedSyncInterval, DefaultSharedSyncInterval)
-	def(&o.SharedLockTTL, o.FetchTimeout+2*o.SharedCallTimeout+time.Second)
 	o.IdleMargin = min(o.IdleMargin, o.IdleTimeout/2)
+	// A short idle timeout has a short margin; the default sync interval
+	// shrinks to fit it rather than make NewCache refuse a config that
+	// check-config accepted.
+	def(&o.SharedSyncInterval, min(DefaultSharedSyncInterval, o.IdleMargin/2))
+	def(&o.SharedLockTTL, o.FetchTimeout+2*o.SharedCallTimeout+time.Second)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -412,6 +412,17 @@ func TestNewCacheRejectsSharedOptionsThatCannotWork(t *testing.T) {
 	}
 }
 
+// A short idle timeout (10s: a 1s idle margin) with a shared store and
+// default sync interval works: the interval shrinks to fit the margin.
+func TestSharedSyncIntervalDefaultFitsAShortIdleMargin(t *testing.T) {
+	c, err := auth.NewCache([]auth.Account{{Name: "demo", Fetcher: &authtest.Fetcher{}}},
+		auth.Options{Shared: &authtest.SharedStore{}, IdleTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("NewCache with idle_timeout 10s and a shared store: %v", err)
+	}
+	c.Close()
+}
+
 // The hit path does not change with a shared store: no store call, no
 // allocation (BenchmarkTokenHitShared shows the same cost as without).
 func TestHitPathWithSharedStoreDoesNotAllocateOrCallTheStore(t *testing.T) {
