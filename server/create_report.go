@@ -56,9 +56,9 @@ func (s *importReportService) CreateReport(ctx context.Context, req *eeov1.Creat
 		}
 		return &eeov1.CreateReportResponse{Report: reportProto(req.GetAccount(), rep)}, nil
 	}
+	defer s.requests.release(ctx, claim) // a failure or a panic forgets the id
 	rep, err := up.CreateReport(ctx, call)
 	if err != nil {
-		s.requests.forget(ctx, claim)
 		return nil, s.upstreamStatus(ctx, err, "")
 	}
 	s.requests.finish(ctx, claim, fingerprint, rep.ID)

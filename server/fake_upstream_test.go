@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
@@ -28,6 +29,7 @@ type fakeUpstream struct {
 	corrupt  bool                  // guarded by mu; report the wrong SHA-256 for uploads
 	download func() io.ReadCloser  // guarded by mu; overrides report content
 	n        int                   // guarded by mu
+	panics   atomic.Bool           // CreateReport panics while set
 	types    []eeo.ImportType      // set before use; ListImportTypes returns these instead of participants
 }
 
@@ -160,6 +162,9 @@ func (f *fakeUpstream) ListReportTypes(context.Context) ([]eeo.ReportType, error
 }
 
 func (f *fakeUpstream) CreateReport(_ context.Context, r eeo.ReportRequest) (eeo.Report, error) {
+	if f.panics.Load() {
+		panic("fake upstream: CreateReport panics")
+	}
 	if err := f.failure(); err != nil {
 		return eeo.Report{}, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/eeo"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/redistest"
 	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -341,5 +342,38 @@ func TestWatchImportSendsChangesUntilTerminal(t *testing.T) {
 	want := []eeov1.ImportState{eeov1.ImportState_IMPORT_STATE_QUEUED, eeov1.ImportState_IMPORT_STATE_VALIDATING, eeov1.ImportState_IMPORT_STATE_COMPLETED}
 	if len(states) != 3 || states[0] != want[0] || states[1] != want[1] || states[2] != want[2] {
 		t.Fatalf("states = %v, want %v", states, want)
+	}
+}
+
+// A CreateReport whose handler panics after claiming its request_id does
+// not leave the id claimed: the caller gets INTERNAL, and a retry runs at
+// once instead of waiting for a first request that will never finish
+// (which would be ABORTED at the retry's deadline), locally and in Redis.
+func TestCreateReportPanicReleasesTheRequestID(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T, up *fakeUpstream) *gateway
+	}{
+		{"local", func(t *testing.T, up *fakeUpstream) *gateway {
+			return startGateway(t, func(c *server.Config) { c.Upstreams["demo"] = up })
+		}},
+		{"redis", func(t *testing.T, up *fakeUpstream) *gateway {
+			return startRedisReplica(t, redistest.Start(t, redistest.Options{}).Addr, up).gateway
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newFakeUpstream()
+			g := tc.start(t, up)
+			up.panics.Store(true)
+			_, err := createReport(t.Context(), g, "panics-1", "2026-01-31")
+			testkit.WantStatus(t, err, codes.Internal, server.ReasonInternal)
+			up.panics.Store(false)
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			resp, err := createReport(ctx, g, "panics-1", "2026-01-31")
+			if err != nil || resp.GetReport().GetReportId() == "" {
+				t.Fatalf("retry after the panic: %v, %v; want the report created now", resp, err)
+			}
+		})
 	}
 }

@@ -85,6 +85,7 @@ type requestClaim struct {
 	local  *requestEntry        // the claim in the local log, when not shared
 	shared *redisrequests.Claim // nil: held in the local log
 	stop   func()               // ends the lease renewal of a shared claim
+	done   bool                 // finish or forget ran; only the owner's goroutine touches it
 }
 
 // begin claims key for the caller, waiting while another caller runs it.
@@ -206,6 +207,7 @@ func (r *requests) renew(ctx context.Context, c *redisrequests.Claim) (stop func
 // (it is down, or the claim ran out) is kept in the local log, so retries
 // that reach this replica still get it.
 func (r *requests) finish(ctx context.Context, c *requestClaim, fingerprint, resultID string) {
+	c.done = true
 	if c.shared == nil {
 		r.local.finish(c.key, c.local, fingerprint, resultID)
 		return
@@ -230,6 +232,7 @@ func (r *requests) finish(ctx context.Context, c *requestClaim, fingerprint, res
 // forget drops the owner's claim after a failure. A shared claim Redis
 // does not drop runs out with its lease.
 func (r *requests) forget(ctx context.Context, c *requestClaim) {
+	c.done = true
 	if c.shared == nil {
 		r.local.forget(c.key, c.local)
 		return
@@ -246,4 +249,14 @@ func (r *requests) forget(ctx context.Context, c *requestClaim) {
 // sharedKey is key in the shared store.
 func sharedKey(k requestKey) redisrequests.Key {
 	return redisrequests.Key{Account: k.account, Kind: k.kind, ID: k.id}
+}
+
+// release forgets c unless finish or forget already settled it. Owners
+// defer it, so a request that panics between begin and finish does not
+// leave its id claimed, with retries waiting out their deadlines and a
+// shared claim renewed until the process exits.
+func (r *requests) release(ctx context.Context, c *requestClaim) {
+	if !c.done {
+		r.forget(ctx, c)
+	}
 }

@@ -77,9 +77,9 @@ func (s *importReportService) CreateImport(stream eeov1.ImportReportService_Crea
 		}
 		return stream.SendAndClose(&eeov1.CreateImportResponse{DataImport: importProto(md.GetAccount(), imp)})
 	}
+	defer s.requests.release(ctx, claim) // a failure or a panic forgets the id
 	imp, sum, err := s.forward(ctx, up, stream, u, chunk)
 	if err != nil {
-		s.requests.forget(ctx, claim)
 		return err
 	}
 	s.requests.finish(ctx, claim, importFingerprint(u, sum), imp.ID)
