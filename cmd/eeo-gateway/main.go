@@ -16,13 +16,13 @@ package main
 import (
 	"context"
 	"fmt"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/eeo-gateway/eeo-gateway/cmd/eeo-gateway/internal/exitcode"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 func main() {
