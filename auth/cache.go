@@ -90,7 +90,8 @@ type Options struct {
 	// SharedLockTTL is how long a replica's fetch lock lasts: a replica
 	// whose process dies mid-fetch is replaced after at most this long.
 	// Default FetchTimeout plus twice SharedCallTimeout plus a second, so
-	// a live holder always stores before its lock runs out.
+	// a live holder always stores before its lock runs out; it must
+	// exceed FetchTimeout plus twice SharedCallTimeout.
 	SharedLockTTL time.Duration
 	// SharedPoll is the mean pause (jittered ±50%) between a waiting
 	// replica's looks at the store for the token another replica is
@@ -175,9 +176,11 @@ func (o Options) validate() error {
 			return fmt.Errorf("auth: shared sync interval %v must be less than the idle margin (%v), or another replica's use could come too late",
 				o.SharedSyncInterval, o.IdleMargin)
 		}
-		if o.SharedLockTTL <= o.FetchTimeout+o.SharedCallTimeout {
-			return fmt.Errorf("auth: shared lock TTL %v must exceed the fetch timeout plus a store call (%v), or live holders would lose their lock",
-				o.SharedLockTTL, o.FetchTimeout+o.SharedCallTimeout)
+		// A holder makes one store call (the second Load) between taking
+		// the lock and its fetch, and one (Store) after it.
+		if hold := o.FetchTimeout + 2*o.SharedCallTimeout; o.SharedLockTTL <= hold {
+			return fmt.Errorf("auth: shared lock TTL %v must exceed the fetch timeout plus two store calls (%v), or live holders would lose their lock",
+				o.SharedLockTTL, hold)
 		}
 	}
 	return nil

@@ -404,6 +404,8 @@ func TestNewCacheRejectsSharedOptionsThatCannotWork(t *testing.T) {
 	for _, opts := range []auth.Options{
 		{Shared: store, SharedSyncInterval: time.Minute}, // not under the 30s idle margin
 		{Shared: store, SharedLockTTL: 5 * time.Second},  // under the 10s fetch timeout
+		// Over the fetch and one call, not the Load and Store around it.
+		{Shared: store, SharedLockTTL: auth.DefaultFetchTimeout + auth.DefaultSharedCallTimeout + 100*time.Millisecond},
 	} {
 		if c, err := auth.NewCache([]auth.Account{{Name: "demo", Fetcher: &authtest.Fetcher{}}}, opts); err == nil {
 			c.Close()
