@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -98,7 +97,3 @@ func (h *sharedHealth) set(up bool, err error, now time.Time) {
 		h.onChange(st)
 	}
 }
-
-// errSharedTimeout wraps a store call's timeout, so the log says which
-// limit ran out.
-var errSharedTimeout = errors.New("shared token store call timed out")
