@@ -327,6 +327,9 @@ func (c *Cache) Reset(account string) error {
 	if err != nil {
 		return err
 	}
+	if st := e.current.Load(); st != nil && e.shared != nil {
+		e.reject(st.token.Fingerprint) // before the drop, as in invalidateIf
+	}
 	st := e.current.Swap(nil)
 	if st != nil {
 		e.stats.invalidations[CauseSecretRotated].Add(1)
@@ -387,6 +390,11 @@ func (c *Cache) invalidateIf(account string, cause InvalidationCause, match func
 	st := e.current.Load()
 	if st == nil || !match(&st.token) {
 		return false, nil
+	}
+	if e.shared != nil {
+		// Before the drop: a call that misses once it is dropped must not
+		// take the same token back from the store, which still holds it.
+		e.reject(st.token.Fingerprint)
 	}
 	dropped := e.current.CompareAndSwap(st, nil)
 	if dropped {

@@ -584,3 +584,51 @@ func TestNoticeWakesReplicasWaitingForTheHolder(t *testing.T) {
 		}
 	})
 }
+
+// gateHandler is a slog.Handler that holds the goroutine logging msg, the
+// first time, until release is closed; entered is closed when it does.
+type gateHandler struct {
+	msg              string
+	once             sync.Once
+	entered, release chan struct{}
+}
+
+func (g *gateHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (g *gateHandler) WithAttrs([]slog.Attr) slog.Handler       { return g }
+func (g *gateHandler) WithGroup(string) slog.Handler            { return g }
+func (g *gateHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == g.msg {
+		g.once.Do(func() {
+			close(g.entered)
+			<-g.release
+		})
+	}
+	return nil
+}
+
+// A call that misses while a 401 is being handled (the replica's copy is
+// dropped, the shared one not yet) must not take the rejected token back
+// from the store: it fetches a new one.
+func TestRejectedTokenIsNotAdoptedWhileItsInvalidationIsUnderWay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &authtest.Fetcher{}
+		gate := &gateHandler{msg: "token invalidated", entered: make(chan struct{}), release: make(chan struct{})}
+		c := replicas(t, 1, f, &authtest.SharedStore{}, auth.Options{Logger: slog.New(gate)})[0]
+		old := mustToken(t, c)
+		invalidated := make(chan struct{})
+		go func() {
+			defer close(invalidated)
+			c.Invalidate("demo", old.AccessToken)
+		}()
+		<-gate.entered // the local copy is dropped; the store still holds it
+		during := tokenOf(t, c)
+		close(gate.release)
+		<-invalidated
+		if during != "tok-2" {
+			t.Errorf("a miss during the invalidation got %q, want a new tok-2", during)
+		}
+		if got := tokenOf(t, c); got != "tok-2" {
+			t.Fatalf("after the invalidation the replica serves %q, want tok-2", got)
+		}
+	})
+}
