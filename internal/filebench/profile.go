@@ -3,13 +3,12 @@ package filebench
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/internal/benchstack"
 )
 
 // Profile records the gateway's CPU and allocation profiles while it moves
@@ -49,16 +48,16 @@ func Profile(ctx context.Context, t Target, adminURL, dir string, size int64, le
 			return fmt.Errorf("no transfer named %q", name)
 		}
 		base := filepath.Join(dir, strings.ReplaceAll(strings.ReplaceAll(name, ",", ""), " ", "-"))
-		if err := fetchProfile(ctx, adminURL+"/debug/pprof/allocs", base+".allocs-before.pprof"); err != nil {
+		if err := benchstack.SaveProfile(ctx, adminURL+"/debug/pprof/allocs", base+".allocs-before.pprof"); err != nil {
 			return err
 		}
 		cpu := make(chan error, 1)
 		go func() {
-			cpu <- fetchProfile(ctx, adminURL+"/debug/pprof/profile?seconds="+strconv.Itoa(int(length.Seconds())), base+".cpu.pprof")
+			cpu <- benchstack.SaveProfile(ctx, adminURL+"/debug/pprof/profile?seconds="+strconv.Itoa(int(length.Seconds())), base+".cpu.pprof")
 		}()
 		// The heap halfway through: what the transfer holds live.
 		heap := time.AfterFunc(length/2, func() {
-			if err := fetchProfile(ctx, adminURL+"/debug/pprof/heap", base+".heap.pprof"); err != nil {
+			if err := benchstack.SaveProfile(ctx, adminURL+"/debug/pprof/heap", base+".heap.pprof"); err != nil {
 				fmt.Println("heap profile:", err)
 			}
 		})
@@ -78,35 +77,11 @@ func Profile(ctx context.Context, t Target, adminURL, dir string, size int64, le
 		if err := <-cpu; err != nil {
 			return err
 		}
-		if err := fetchProfile(ctx, adminURL+"/debug/pprof/allocs", base+".allocs.pprof"); err != nil {
+		if err := benchstack.SaveProfile(ctx, adminURL+"/debug/pprof/allocs", base+".allocs.pprof"); err != nil {
 			return err
 		}
 		fmt.Printf("profiled %s: %d rounds, %.1f MiB/s → %s.{cpu,allocs}.pprof\n", name, rounds,
 			float64(moved)/elapsed.Seconds()/(1<<20), base)
 	}
 	return nil
-}
-
-func fetchProfile(ctx context.Context, url, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: HTTP %d (is the gateway's admin.pprof on?)", url, resp.StatusCode)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -18,7 +18,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"os"
@@ -199,38 +198,14 @@ func profile(ctx context.Context, c config, t *target, name string, call loadgen
 	secs := int(c.duration.Seconds())
 	done := make(chan error, 1)
 	go func() {
-		done <- save(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", t.stack.AdminURL, secs), filepath.Join(c.profile, name+".cpu.pprof"))
+		done <- benchstack.SaveProfile(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", t.stack.AdminURL, secs), filepath.Join(c.profile, name+".cpu.pprof"))
 	}()
 	res := loadgen.Closed(t.ctx, c.concurrency, c.duration+500*time.Millisecond, call)
 	if err := <-done; err != nil {
 		return err
 	}
 	log.Printf("profiled %s: %v", name, res)
-	return save(ctx, t.stack.AdminURL+"/debug/pprof/allocs", filepath.Join(c.profile, name+".allocs.pprof"))
-}
-
-func save(ctx context.Context, url, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return benchstack.SaveProfile(ctx, t.stack.AdminURL+"/debug/pprof/allocs", filepath.Join(c.profile, name+".allocs.pprof"))
 }
 
 func describe(root string) string {
