@@ -177,8 +177,13 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 				return dataLoss("the report's bytes do not match its SHA-256; download it again")
 			}
 		}
-		err := send(c)
+		if err := send(c); err != nil {
+			// Left to the garbage collector, not the pool: a write the
+			// response gave up on (HTTP/2, its stream reset) may still be
+			// copying from it on the connection's writer.
+			return err
+		}
 		p.release(c)
-		return err
+		return nil
 	}
 }
