@@ -109,7 +109,7 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 	if !callerVerifies(ctx) {
 		h = sha256.New()
 	}
-	p := startDownloadPipe(dlCtx, cancelDownload, dl.Body, h)
+	p := startDownloadPipe(dlCtx, cancelDownload, dl.Body, h, &s.chunks.small)
 	defer p.stop()
 
 	var sent int64

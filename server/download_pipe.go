@@ -25,10 +25,6 @@ const downloadChunk = 256 << 10
 // downloadBuffers × downloadChunk whatever the report's size.
 const downloadBuffers = 4
 
-// chunkPool recycles download buffers across downloads, so a busy gateway
-// does not allocate (and collect) a buffer per chunk.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, downloadChunk); return &b }}
-
 // downloadChunkRead is one chunk read from EEO: n bytes of buf, and the
 // error the read ended with (io.EOF after the last chunk).
 type downloadChunkRead struct {
@@ -40,6 +36,7 @@ type downloadChunkRead struct {
 func (c downloadChunkRead) data() []byte { return (*c.buf)[:c.n] }
 
 type downloadPipe struct {
+	pool    *sync.Pool // of downloadChunk buffers, shared across downloads
 	cancel  context.CancelFunc
 	free    chan *[]byte
 	read    chan downloadChunkRead
@@ -49,14 +46,17 @@ type downloadPipe struct {
 	once    sync.Once
 }
 
-// startDownloadPipe starts reading body ahead and hashing into h (a nil h
-// hashes nothing). body must
-// be the upstream response to a request made with ctx, and cancel must
-// cancel ctx: that is how stop unblocks a read in flight. The caller takes
+// startDownloadPipe starts reading body ahead into buffers from pool (of
+// downloadChunk bytes; recycled across downloads, so a busy gateway does
+// not allocate and collect one per chunk) and hashing into h (a nil h
+// hashes nothing). body must be the upstream response to a request made
+// with ctx, and cancel must cancel ctx: that is how stop unblocks a read
+// in flight. The caller takes
 // each chunk with next, hands it to hash once sent, calls wait before
 // reading h, and always calls stop.
-func startDownloadPipe(ctx context.Context, cancel context.CancelFunc, body io.Reader, h hash.Hash) *downloadPipe {
+func startDownloadPipe(ctx context.Context, cancel context.CancelFunc, body io.Reader, h hash.Hash, pool *sync.Pool) *downloadPipe {
 	p := &downloadPipe{
+		pool:   pool,
 		cancel: cancel,
 		free:   make(chan *[]byte, downloadBuffers),
 		read:   make(chan downloadChunkRead, downloadBuffers),
@@ -64,7 +64,7 @@ func startDownloadPipe(ctx context.Context, cancel context.CancelFunc, body io.R
 		hashed: make(chan struct{}),
 	}
 	for range downloadBuffers {
-		p.free <- chunkPool.Get().(*[]byte)
+		p.free <- pool.Get().(*[]byte)
 	}
 	p.readers.Go(func() {
 		defer close(p.read)
@@ -134,7 +134,7 @@ func (p *downloadPipe) stop() {
 	for {
 		select {
 		case buf := <-p.free:
-			chunkPool.Put(buf)
+			p.pool.Put(buf)
 		default:
 			return
 		}

@@ -46,6 +46,7 @@ type importReportService struct {
 	draining       context.Context // done when the server starts shutting down
 	now            func() time.Time
 	sinks          *downloadSinks // REST downloads' responses (see restSink)
+	chunks         *chunkPools    // upload and download buffers, shared with the codec
 }
 
 // upstream returns the account's upstream, or NOT_FOUND.

@@ -249,12 +249,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	adm := newAdmission(cfg.Limits, cfg.StreamTap)
 	access := newAccessLog(cfg.Logger)
+	chunks := newChunkPools()
 	s.tap = adm.tap
 	// One interceptor made of the whole chain, which the REST facade's
 	// in-process calls (inprocConn) run too.
 	s.unaryChain = chainUnary(append([]grpc.UnaryServerInterceptor{admitUnary}, unaryChain(cfg.Logger, access, unary)...))
 	s.grpc = grpc.NewServer(append(serverOpts, grpc.Creds(newServerCredentials(cfg.TLS)),
-		grpc.ForceServerCodecV2(newUploadCodec()),
+		grpc.ForceServerCodecV2(newUploadCodec(chunks)),
 		grpc.InTapHandle(s.tap),
 		grpc.UnaryInterceptor(s.unaryChain),
 		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{admitStream}, streamChain(cfg.Logger, access, streams)...)...),
@@ -274,6 +275,7 @@ func New(cfg Config) (*Server, error) {
 			draining:       s.draining,
 			now:            cfg.Now,
 			sinks:          s.sinks,
+			chunks:         chunks,
 		}},
 		{&healthpb.Health_ServiceDesc, s.health},
 	} {

@@ -193,7 +193,7 @@ func (s *importReportService) feed(stream eeov1.ImportReportService_CreateImport
 			return true, nil
 		}
 		// w (a pipe to EEO's request, or io.Discard) keeps nothing of it.
-		releaseChunk(chunk)
+		s.chunks.release(chunk)
 		chunk, err = nextChunk(stream)
 		if errors.Is(err, io.EOF) {
 			if declared > 0 && n != declared {

@@ -16,7 +16,7 @@ import (
 // a gigabyte of it per gigabyte uploaded, which drove the heap to twice its
 // live size over and over, the largest part of the gateway's peak RSS.
 // uploadCodec decodes a chunk message into a pooled buffer instead, which
-// feed returns to the pool once EEO has taken the bytes (releaseChunk).
+// feed returns to the pool once EEO has taken the bytes (chunkPools.release).
 // Every other message, and any chunk message it does not recognise exactly,
 // goes to grpc-go's own proto codec.
 
@@ -24,10 +24,11 @@ import (
 // CreateImportRequest chunks decoded into pooled buffers.
 type uploadCodec struct {
 	encoding.CodecV2
+	chunks *chunkPools
 }
 
-func newUploadCodec() uploadCodec {
-	return uploadCodec{encoding.GetCodecV2(proto.Name)}
+func newUploadCodec(chunks *chunkPools) uploadCodec {
+	return uploadCodec{encoding.GetCodecV2(proto.Name), chunks}
 }
 
 // chunkTag is CreateImportRequest's chunk field (2) with the
@@ -37,7 +38,7 @@ const chunkTag = 2<<3 | 2
 // Unmarshal implements encoding.CodecV2.
 func (c uploadCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if req, ok := v.(*eeov1.CreateImportRequest); ok {
-		if chunk, ok := decodeChunk(data); ok {
+		if chunk, ok := c.chunks.decode(data); ok {
 			req.Reset()
 			req.Payload = &eeov1.CreateImportRequest_Chunk{Chunk: chunk}
 			return nil
@@ -46,9 +47,9 @@ func (c uploadCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return c.CodecV2.Unmarshal(data, v)
 }
 
-// decodeChunk returns the bytes of a message that is exactly one non-empty
+// decode returns the bytes of a message that is exactly one non-empty
 // chunk field, in a pooled buffer; false for anything else.
-func decodeChunk(data mem.BufferSlice) ([]byte, bool) {
+func (p *chunkPools) decode(data mem.BufferSlice) ([]byte, bool) {
 	total := data.Len()
 	if total < 2 || total > maxRecvMessageBytes {
 		return nil, false
@@ -62,9 +63,9 @@ func decodeChunk(data mem.BufferSlice) ([]byte, bool) {
 	if err != nil || n == 0 || n != uint64(r.Remaining()) {
 		return nil, false
 	}
-	buf := chunkBuffer(int(n))
+	buf := p.get(int(n))
 	if _, err := io.ReadFull(r, buf); err != nil {
-		releaseChunk(buf)
+		p.release(buf)
 		return nil, false
 	}
 	return buf, true
@@ -72,34 +73,43 @@ func decodeChunk(data mem.BufferSlice) ([]byte, bool) {
 
 // Upload chunk buffers come in two sizes: up to 256 KiB (the REST facade's
 // and client.Upload's chunks) and up to the receive limit (a 1 MiB chunk
-// plus slack).
-const smallChunkBytes = 256 << 10
+// plus slack). The small ones are a download chunk's size, so downloads
+// (downloadPipe) draw on the same pool.
+const smallChunkBytes = downloadChunk
 
-var (
-	smallChunks = sync.Pool{New: func() any { b := make([]byte, smallChunkBytes); return &b }}
-	largeChunks = sync.Pool{New: func() any { b := make([]byte, maxRecvMessageBytes); return &b }}
-)
+// chunkPools recycles a Server's transfer buffers. Its codec and its
+// service share it; it is the Server's rather than the package's so that
+// nothing outside a Server holds or hands out its buffers.
+type chunkPools struct {
+	small, large sync.Pool // *[]byte of smallChunkBytes, maxRecvMessageBytes
+}
 
-// chunkBuffer returns a pooled buffer of length n (at most
-// maxRecvMessageBytes).
-func chunkBuffer(n int) []byte {
-	pool := &largeChunks
+func newChunkPools() *chunkPools {
+	p := &chunkPools{}
+	p.small.New = func() any { b := make([]byte, smallChunkBytes); return &b }
+	p.large.New = func() any { b := make([]byte, maxRecvMessageBytes); return &b }
+	return p
+}
+
+// get returns a pooled buffer of length n (at most maxRecvMessageBytes).
+func (p *chunkPools) get(n int) []byte {
+	pool := &p.large
 	if n <= smallChunkBytes {
-		pool = &smallChunks
+		pool = &p.small
 	}
 	return (*pool.Get().(*[]byte))[:n]
 }
 
-// releaseChunk returns a chunk's buffer to its pool once nothing refers to
-// it any more. A chunk protobuf allocated (a message uploadCodec passed on)
+// release returns a chunk's buffer to its pool once nothing refers to it
+// any more. A chunk protobuf allocated (a message uploadCodec passed on)
 // is simply left to the garbage collector.
-func releaseChunk(chunk []byte) {
+func (p *chunkPools) release(chunk []byte) {
 	switch cap(chunk) {
 	case smallChunkBytes:
 		b := chunk[:smallChunkBytes]
-		smallChunks.Put(&b)
+		p.small.Put(&b)
 	case maxRecvMessageBytes:
 		b := chunk[:maxRecvMessageBytes]
-		largeChunks.Put(&b)
+		p.large.Put(&b)
 	}
 }
