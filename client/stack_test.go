@@ -105,9 +105,10 @@ func (g *gateway) serve(fn func(context.Context) error) {
 }
 
 // Dial connects to the gateway as an internal service would (here without
-// TLS or caller credentials, which this gateway does not ask for).
+// TLS or caller credentials, which this gateway does not ask for), with
+// the options this package recommends.
 func (g *gateway) Dial() (*grpc.ClientConn, error) {
-	return grpc.NewClient(g.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return grpc.NewClient(g.Addr, append(client.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 }
 
 // Client dials the gateway and returns a client.Client over the

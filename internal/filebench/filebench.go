@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	eeoclient "github.com/eeo-gateway/eeo-gateway/client"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -119,8 +120,10 @@ func Run(ctx context.Context, t Target, direct *Direct, size int64) ([]Result, e
 
 // dialClient connects to the gateway's gRPC listener.
 func dialClient(t Target, size int64) (*grpc.ClientConn, *client, error) {
-	// grpc-go's defaults, as a caller who tuned nothing has them.
-	conn, err := grpc.NewClient(t.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// The options the Go client library recommends, as a caller following
+	// its documentation has them (grpc-go's defaults cost ~15% more CPU
+	// per download on both ends).
+	conn, err := grpc.NewClient(t.GRPCAddr, append(eeoclient.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		return nil, nil, err
 	}
