@@ -229,7 +229,8 @@ func measureFiles(ctx context.Context, r *report) error {
 	r.commands = append(r.commands, fmt.Sprintf("file transfers (internal/filebench, as make bench-files): %d bytes each, best of %d rounds, "+
 		"direct = Go net/http straight to the sandbox's endpoints, client, gateway and sandbox in separate processes; "+
 		"the client checks every download's SHA-256 and, except in the \"gateway hashes too\" rows, tells the gateway so "+
-		"(x-verify-sha256: caller, as client.Download does), so the bytes are hashed once end to end as in the direct transfer", r.cfg.size, r.cfg.fileRounds))
+		"(x-verify-sha256: caller, as client.Download does), so the bytes are hashed once end to end as in the direct transfer; "+
+		"the gRPC client dials with client.DialOptions() (8/16 MiB flow-control windows, as the README advises)", r.cfg.size, r.cfg.fileRounds))
 	target := filebench.Target{GRPCAddr: stack.GRPCAddr, RESTURL: stack.RESTURL, APIKey: stack.APIKey, Account: benchstack.Account,
 		CPU: stack.CPUTime}
 	direct := &filebench.Direct{BaseURL: stack.SandboxURL, ClientID: stack.ClientID, ClientSecret: stack.ClientSecret}
