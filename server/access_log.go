@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
@@ -51,10 +52,33 @@ type accessLog struct {
 	// peers renders peer addresses: a connection's calls all log the same
 	// one, which formatting anew cost a few allocations per line.
 	peers *peerAddrs
+	// deadline is the last deadline rendered: RFC 3339 has whole seconds,
+	// so concurrent calls mostly share their deadline's rendering.
+	deadline *atomic.Pointer[renderedDeadline]
+}
+
+// renderedDeadline is a deadline's second, its location and its
+// rendering, immutable.
+type renderedDeadline struct {
+	sec int64
+	loc *time.Location
+	s   string
+}
+
+// renderDeadline is dl.Format(time.RFC3339), reusing the last rendering
+// when dl falls in the same second of the same location.
+func (a accessLog) renderDeadline(dl time.Time) string {
+	sec, loc := dl.Unix(), dl.Location()
+	if r := a.deadline.Load(); r != nil && r.sec == sec && r.loc == loc {
+		return r.s
+	}
+	s := dl.Format(time.RFC3339)
+	a.deadline.Store(&renderedDeadline{sec: sec, loc: loc, s: s})
+	return s
 }
 
 func newAccessLog(log *slog.Logger) accessLog {
-	return accessLog{log: log, byMethod: new(sync.Map), peers: new(peerAddrs)}
+	return accessLog{log: log, byMethod: new(sync.Map), peers: new(peerAddrs), deadline: new(atomic.Pointer[renderedDeadline])}
 }
 
 // methodLog is log with the method's constant fields.
@@ -124,7 +148,7 @@ func (a accessLog) write(ctx context.Context, fullMethod, methodType string, hea
 		attrs = append(attrs, slog.String("peer.address", a.peers.render(p.Addr)))
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		attrs = append(attrs, slog.String("grpc.request.deadline", dl.Format(time.RFC3339)))
+		attrs = append(attrs, slog.String("grpc.request.deadline", a.renderDeadline(dl)))
 	}
 	attrs = append(attrs, slog.String("grpc.code", code.String()))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // A remembered rendering is only ever given back for the same address: a
@@ -39,5 +40,24 @@ func TestPeerAddrsRememberedWithoutAllocating(t *testing.T) {
 	c.render(a)
 	if n := testing.AllocsPerRun(100, func() { c.render(a) }); n != 0 {
 		t.Errorf("render of a remembered address: %v allocs, want 0", n)
+	}
+}
+
+// A deadline renders as RFC 3339 whatever was rendered before it: another
+// second, another location, the same second again.
+func TestAccessLogDeadlineRendering(t *testing.T) {
+	a := newAccessLog(nil)
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		ny = time.FixedZone("EST", -5*3600)
+	}
+	base := time.Date(2026, 11, 30, 7, 30, 0, 0, time.UTC)
+	for _, dl := range []time.Time{
+		base, base.Add(300 * time.Millisecond), base.Add(time.Second), base.Add(time.Second).In(ny),
+		base.Add(time.Second).In(time.FixedZone("X", 3600)), base.Add(time.Second).In(time.FixedZone("X", 7200)), base,
+	} {
+		if got, want := a.renderDeadline(dl), dl.Format(time.RFC3339); got != want {
+			t.Errorf("renderDeadline(%v) = %q, want %q", dl, got, want)
+		}
 	}
 }
