@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 
+	gwclient "github.com/eeo-gateway/eeo-gateway/client"
 	"github.com/eeo-gateway/eeo-gateway/cmd/eeo-gateway/internal/exitcode"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/spf13/cobra"
@@ -27,7 +28,10 @@ func (o *options) dial() (*grpc.ClientConn, error) {
 		}
 		creds = credentials.NewTLS(cfg)
 	}
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(creds), grpc.WithUnaryInterceptor(o.boundUnary)}
+	// The client library's flow-control windows: `client download` moves
+	// whole reports, and with grpc-go's defaults it spent more CPU
+	// receiving than the gateway did sending (see client.DialOptions).
+	opts := append(gwclient.DialOptions(), grpc.WithTransportCredentials(creds), grpc.WithUnaryInterceptor(o.boundUnary))
 	if o.key != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(bearer{key: o.key}))
 	}
