@@ -20,7 +20,7 @@ func (c *Client) WaitImport(ctx context.Context, account, importID string) (*eeo
 	var last *eeov1.Import
 	for {
 		msg, err := stream.Recv()
-		if errors.Is(err, io.EOF) && last != nil && importTerminal(last.GetState()) {
+		if errors.Is(err, io.EOF) && last != nil && ImportDone(last.GetState()) {
 			return last, nil
 		}
 		if err != nil {
@@ -41,7 +41,7 @@ func (c *Client) WaitReport(ctx context.Context, account, reportID string) (*eeo
 	var last *eeov1.Report
 	for {
 		msg, err := stream.Recv()
-		if errors.Is(err, io.EOF) && last != nil && reportTerminal(last.GetState()) {
+		if errors.Is(err, io.EOF) && last != nil && ReportDone(last.GetState()) {
 			return last, nil
 		}
 		if err != nil {
@@ -51,7 +51,10 @@ func (c *Client) WaitReport(ctx context.Context, account, reportID string) (*eeo
 	}
 }
 
-func importTerminal(s eeov1.ImportState) bool {
+// ImportDone reports whether an import in state s will change no more
+// (COMPLETED, FAILED or CANCELLED): what WaitImport waits for, and what a
+// caller polling GetImport instead should stop at.
+func ImportDone(s eeov1.ImportState) bool {
 	switch s {
 	case eeov1.ImportState_IMPORT_STATE_COMPLETED, eeov1.ImportState_IMPORT_STATE_FAILED, eeov1.ImportState_IMPORT_STATE_CANCELLED:
 		return true
@@ -59,7 +62,9 @@ func importTerminal(s eeov1.ImportState) bool {
 	return false
 }
 
-func reportTerminal(s eeov1.ReportState) bool {
+// ReportDone reports whether a report in state s will change no more
+// (SUCCEEDED, FAILED or CANCELLED): what WaitReport waits for.
+func ReportDone(s eeov1.ReportState) bool {
 	switch s {
 	case eeov1.ReportState_REPORT_STATE_SUCCEEDED, eeov1.ReportState_REPORT_STATE_FAILED, eeov1.ReportState_REPORT_STATE_CANCELLED:
 		return true

@@ -50,21 +50,3 @@ func parseEnum(flag, value, prefix string, values map[string]int32) (int32, erro
 	slices.Sort(valid)
 	return 0, exitcode.Usagef("--%s: %q is not one of %s", flag, value, strings.Join(valid, ", "))
 }
-
-// importTerminal reports whether an import will change no more.
-func importTerminal(s eeov1.ImportState) bool {
-	switch s {
-	case eeov1.ImportState_IMPORT_STATE_COMPLETED, eeov1.ImportState_IMPORT_STATE_FAILED, eeov1.ImportState_IMPORT_STATE_CANCELLED:
-		return true
-	}
-	return false
-}
-
-// reportTerminal reports whether a report will change no more.
-func reportTerminal(s eeov1.ReportState) bool {
-	switch s {
-	case eeov1.ReportState_REPORT_STATE_SUCCEEDED, eeov1.ReportState_REPORT_STATE_FAILED, eeov1.ReportState_REPORT_STATE_CANCELLED:
-		return true
-	}
-	return false
-}

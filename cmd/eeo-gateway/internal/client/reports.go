@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	gwclient "github.com/eeo-gateway/eeo-gateway/client"
 	"github.com/eeo-gateway/eeo-gateway/cmd/eeo-gateway/internal/exitcode"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/spf13/cobra"
@@ -98,7 +99,7 @@ report; on a mismatch the command exits 6. -o - writes to stdout.`,
 					return o.callError("creating the report", err)
 				}
 				rep := resp.GetReport()
-				if !reportTerminal(rep.GetState()) {
+				if !gwclient.ReportDone(rep.GetState()) {
 					if rep, err = o.watchReport(ctx, c, rep.GetAccount(), rep.GetReportId(), o.progressOut(), false); err != nil {
 						return err
 					}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	gwclient "github.com/eeo-gateway/eeo-gateway/client"
 	"github.com/eeo-gateway/eeo-gateway/cmd/eeo-gateway/internal/exitcode"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/spf13/cobra"
@@ -167,7 +168,7 @@ func (w progressWriter) Write(b []byte) (int, error) {
 // waitForImport follows an uploaded import to its end, prints it and its
 // row errors, and fails if the import did.
 func (o *options) waitForImport(ctx context.Context, c clients, im *eeov1.Import) error {
-	if !importTerminal(im.GetState()) {
+	if !gwclient.ImportDone(im.GetState()) {
 		var err error
 		if im, err = o.watchImport(ctx, c, im.GetAccount(), im.GetImportId(), o.progressOut(), false); err != nil {
 			return err

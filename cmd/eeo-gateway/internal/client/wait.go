@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	gwclient "github.com/eeo-gateway/eeo-gateway/client"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 )
 
@@ -34,7 +35,7 @@ func (o *options) watchImport(ctx context.Context, c clients, account, id string
 		if err != nil {
 			return last, err
 		}
-		if importTerminal(last.GetState()) {
+		if gwclient.ImportDone(last.GetState()) {
 			return last, nil
 		}
 	}
@@ -64,7 +65,7 @@ func (o *options) watchReport(ctx context.Context, c clients, account, id string
 		if err != nil {
 			return last, err
 		}
-		if reportTerminal(last.GetState()) {
+		if gwclient.ReportDone(last.GetState()) {
 			return last, nil
 		}
 	}
