@@ -96,6 +96,13 @@ func (c *ClientCredentials) FetchToken(ctx context.Context) (Grant, error) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
+	// A client-credentials grant is safe to repeat (at worst EEO issues a
+	// second token), and this marks it so to net/http: its Transport then
+	// sends it again on a fresh connection when a pooled keep-alive one
+	// turns out dead (EEO or a proxy closed it while idle), instead of
+	// failing the fetch with EOF. A nil value is never sent on the wire;
+	// the body is replayable because NewRequest set GetBody for it.
+	req.Header["Idempotency-Key"] = nil
 	// The id of the call whose fetch this is (the first caller's, when
 	// several share it), so EEO's logs can be matched with the gateway's.
 	if id := requestid.From(ctx); id != "" {
