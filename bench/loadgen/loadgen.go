@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -27,6 +28,30 @@ type Result struct {
 	Elapsed time.Duration
 	// Latencies of the successful calls, sorted.
 	Latencies []time.Duration
+	// ServerCPU is the CPU time the server under test spent during the
+	// run (ClosedCPU); zero when not measured.
+	ServerCPU time.Duration
+	// ClientCPU is the CPU time this process — the load generator —
+	// spent during the run (ClosedCPU).
+	ClientCPU time.Duration
+}
+
+// ClientCPUPerCall is the load generator's CPU time per completed call.
+func (r Result) ClientCPUPerCall() time.Duration {
+	if r.Calls == 0 {
+		return 0
+	}
+	return r.ClientCPU / time.Duration(r.Calls)
+}
+
+// ServerCPUPerCall is the server's CPU time per completed call: on a
+// machine shared with the load generator and other work it is steadier
+// than calls/s, and says what the server itself costs.
+func (r Result) ServerCPUPerCall() time.Duration {
+	if r.Calls == 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.Calls)
 }
 
 // PerSecond is successful calls per second.
@@ -99,6 +124,37 @@ func Closed(ctx context.Context, concurrency int, duration time.Duration, call C
 	}
 	slices.Sort(r.Latencies)
 	return r
+}
+
+// CPUClock reads the CPU time a process has used so far, such as
+// benchstack.Stack.GatewayCPUTime.
+type CPUClock func() (time.Duration, error)
+
+// ClosedCPU is Closed that also records in ServerCPU what cpu says the
+// server spent during the run, and in ClientCPU what this process spent.
+func ClosedCPU(ctx context.Context, concurrency int, duration time.Duration, call Call, cpu CPUClock) (Result, error) {
+	before, err := cpu()
+	if err != nil {
+		return Result{}, err
+	}
+	selfBefore := selfCPU()
+	r := Closed(ctx, concurrency, duration, call)
+	r.ClientCPU = selfCPU() - selfBefore
+	after, err := cpu()
+	if err != nil {
+		return r, err
+	}
+	r.ServerCPU = after - before
+	return r, nil
+}
+
+// selfCPU is the user plus system CPU time this process has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Burst starts n calls at the same instant (each on its own goroutine,

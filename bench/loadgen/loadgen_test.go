@@ -74,3 +74,22 @@ func TestCheckRejectsFailingRuns(t *testing.T) {
 		}
 	})
 }
+
+func TestClosedCPUChargesTheServersCPUPerCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var cpu atomic.Int64
+		cpu.Store(int64(7 * time.Second)) // what the server used before the run
+		clock := func() (time.Duration, error) { return time.Duration(cpu.Load()), nil }
+		r, err := loadgen.ClosedCPU(t.Context(), 2, time.Second, func(ctx context.Context) error {
+			cpu.Add(int64(20 * time.Microsecond))
+			time.Sleep(time.Millisecond)
+			return nil
+		}, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Calls != 2000 || r.ServerCPU != 40*time.Millisecond || r.ServerCPUPerCall() != 20*time.Microsecond {
+			t.Fatalf("%d calls, server CPU %v (%v per call); want 2000 calls, 40ms, 20µs", r.Calls, r.ServerCPU, r.ServerCPUPerCall())
+		}
+	})
+}

@@ -210,6 +210,11 @@ func (s *Stack) GatewayPID() int { return s.gateway.cmd.Process.Pid }
 // GatewayPeakRSS is the gateway process's peak resident set (VmHWM) so far.
 func (s *Stack) GatewayPeakRSS() (int64, error) { return peakRSS(s.GatewayPID()) }
 
+// GatewayCPUTime is the CPU time (user plus system) the gateway process has
+// used so far: a load generator's run divided by its calls is the gateway's
+// own cost per call, whatever else shares the machine.
+func (s *Stack) GatewayCPUTime() (time.Duration, error) { return cpuTime(s.GatewayPID()) }
+
 // CPUTime is the CPU time (user plus system) the gateway and the sandbox
 // processes have used so far.
 func (s *Stack) CPUTime() (gateway, sandbox time.Duration, err error) {

@@ -59,7 +59,14 @@ func measureMemory(ctx context.Context, r *report) error {
 
 // loadRound is one round of the load generator.
 type loadRound struct {
-	health, grpcToken, restToken loadgen.Result
+	health, grpcToken loadgen.Result
+	// restToken is REST GetToken over HTTP/1.1 from the wrk-class client
+	// (loadgen.RawHTTP1): the judged REST number.
+	restToken loadgen.Result
+	// restNetHTTP is the same call from Go's net/http client, shown for
+	// reference: that client's own CPU per call, on cores it shares with
+	// the gateway, is much of what it measures.
+	restNetHTTP loadgen.Result
 	// restH2Token is REST GetToken over HTTP/2 without TLS (h2c), one
 	// connection multiplexing every worker's requests as gRPC's does.
 	restH2Token loadgen.Result
@@ -78,6 +85,11 @@ func measureLoad(ctx context.Context, r *report) error {
 		return err
 	}
 	defer conn.Close()
+	raw, err := loadgen.RawHTTP1GetToken(stack.RESTURL, stack.APIKey, benchstack.Account)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: r.cfg.concurrency}}
 	defer httpClient.CloseIdleConnections()
 	h2cClient := loadgen.H2CClient()
@@ -86,16 +98,18 @@ func measureLoad(ctx context.Context, r *report) error {
 	ctx = loadgen.WithAPIKey(ctx, stack.APIKey)
 	health := loadgen.GRPCHealth(conn)
 	grpcToken := loadgen.GRPCGetToken(conn, benchstack.Account)
-	restToken := loadgen.RESTGetToken(httpClient, stack.RESTURL, stack.APIKey, benchstack.Account)
+	restNetHTTP := loadgen.RESTGetToken(httpClient, stack.RESTURL, stack.APIKey, benchstack.Account)
 	restH2Token := loadgen.RESTGetToken(h2cClient, stack.RESTURL, stack.APIKey, benchstack.Account)
 	// Warm up: the token is cached, connections are open.
-	for _, call := range []loadgen.Call{health, grpcToken, restToken, restH2Token} {
+	for _, call := range []loadgen.Call{health, grpcToken, raw.Call, restNetHTTP, restH2Token} {
 		if err := call(ctx); err != nil {
 			return fmt.Errorf("warm-up: %w\n%s", err, stack.GatewayLog())
 		}
 	}
-	r.commands = append(r.commands, fmt.Sprintf("load generator (bench/loadgen): %d rounds of Health/Check, gRPC GetToken, REST GetToken (HTTP/1.1), REST GetToken (h2c) in turn, "+
-		"%d workers for %v each, one gRPC connection, one h2c connection, a keep-alive HTTP/1.1 connection per worker, one gateway process with its production defaults (JSON logs at info, audit on, metrics on the admin listener; http.h2c on for the h2c row)",
+	r.commands = append(r.commands, fmt.Sprintf("load generator (bench/loadgen): %d rounds of Health/Check, gRPC GetToken, REST GetToken (HTTP/1.1, wrk-class client), "+
+		"REST GetToken (HTTP/1.1, Go net/http client), REST GetToken (h2c) in turn, "+
+		"%d workers for %v each, one gRPC connection, one h2c connection, a keep-alive HTTP/1.1 connection per worker, one gateway process with its production defaults (JSON logs at info, audit on, metrics on the admin listener; http.h2c on for the h2c row); "+
+		"CPU per call is each process's user+system time over the run (/proc for the gateway, getrusage for the load generator) divided by its calls",
 		r.cfg.rounds, r.cfg.concurrency, r.cfg.duration))
 	for i := range r.cfg.rounds {
 		var round loadRound
@@ -103,12 +117,18 @@ func measureLoad(ctx context.Context, r *report) error {
 			res  *loadgen.Result
 			call loadgen.Call
 			name string
-		}{{&round.health, health, "Health/Check"}, {&round.grpcToken, grpcToken, "gRPC GetToken"}, {&round.restToken, restToken, "REST GetToken"}, {&round.restH2Token, restH2Token, "REST GetToken (h2c)"}} {
-			*m.res = loadgen.Closed(ctx, r.cfg.concurrency, r.cfg.duration, m.call)
+		}{
+			{&round.health, health, "Health/Check"}, {&round.grpcToken, grpcToken, "gRPC GetToken"},
+			{&round.restToken, raw.Call, "REST GetToken (wrk-class)"}, {&round.restNetHTTP, restNetHTTP, "REST GetToken (net/http)"},
+			{&round.restH2Token, restH2Token, "REST GetToken (h2c)"},
+		} {
+			if *m.res, err = loadgen.ClosedCPU(ctx, r.cfg.concurrency, r.cfg.duration, m.call, stack.GatewayCPUTime); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
 			if err := m.res.Check(); err != nil {
 				return fmt.Errorf("%s: %w", m.name, err)
 			}
-			log.Printf("round %d %s: %v", i+1, m.name, m.res)
+			log.Printf("round %d %s: %v; gateway CPU %v/call", i+1, m.name, m.res, m.res.ServerCPUPerCall())
 		}
 		r.load = append(r.load, round)
 	}

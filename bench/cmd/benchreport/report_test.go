@@ -126,3 +126,47 @@ func TestStampedeJudgesTheMedianRound(t *testing.T) {
 		t.Fatalf("a round with 2 token requests was judged as %d", r.stampedeFetches)
 	}
 }
+
+// Row 3 judges the wrk-class client, says so, and still shows what Go's
+// net/http client measured; the unary table charges each call kind its
+// gateway CPU.
+func TestRESTRowJudgesTheWrkClassClient(t *testing.T) {
+	run := func(calls int64, gatewayCPU time.Duration) loadgen.Result {
+		return loadgen.Result{Calls: calls, Elapsed: time.Second, Latencies: []time.Duration{time.Millisecond},
+			ServerCPU: gatewayCPU, ClientCPU: gatewayCPU / 2}
+	}
+	r := &report{
+		cfg: config{concurrency: 16},
+		load: []loadRound{{health: run(1000, 18*time.Millisecond), grpcToken: run(1000, 21*time.Millisecond),
+			restToken: run(900, 27*time.Millisecond), restNetHTTP: run(600, 27*time.Millisecond)}},
+	}
+	if got := rowStatus(t, r, "REST GetToken vs gRPC GetToken"); got != met {
+		t.Fatalf("wrk-class client at 0.9×: %v, want met (the net/http client's 0.6× is for reference)", got)
+	}
+	var measured string
+	for _, row := range r.rows() {
+		if row.target == "3" {
+			measured = row.measured
+		}
+	}
+	for _, want := range []string{"**0.90×** (HTTP/1.1, wrk-class client, 900/s vs 1000/s)", "net/http client: 0.60× (600/s)"} {
+		if !strings.Contains(measured, want) {
+			t.Errorf("row 3 %q lacks %q", measured, want)
+		}
+	}
+	md := r.markdown()
+	for _, want := range []string{
+		"judges REST GetToken from the wrk-class HTTP/1.1 client",
+		"| 1 | GetToken (REST, HTTP/1.1, wrk-class client) | 900 | 1000 µs | 1000 µs | 30.0 µs | 15.0 µs |",
+		"| 1 | GetToken (REST, HTTP/1.1, Go net/http client) | 600 |",
+		"| 1 | GetToken (gRPC) | 1000 | 1000 µs | 1000 µs | 21.0 µs | 10.5 µs |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	r.load[0].restToken = run(890, 27*time.Millisecond)
+	if got := rowStatus(t, r, "REST GetToken vs gRPC GetToken"); got != notMet {
+		t.Fatalf("0.89×: %v, want not met", got)
+	}
+}

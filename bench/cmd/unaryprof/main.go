@@ -1,6 +1,10 @@
 // Command unaryprof measures targets 2 and 3 of the benchmark suite
 // (GetToken against Health/Check over gRPC, REST GetToken against gRPC
 // GetToken) on gateways with their production defaults, and profiles them.
+// "rest" is REST GetToken from the wrk-class HTTP/1.1 client
+// (loadgen.RawHTTP1), the number benchreport judges; "rest-net/http" is the
+// same call from Go's http.Client, whose own CPU per request is about twice
+// the gateway's and so halves what a shared machine reports.
 // It is what the unary hot path was tuned with:
 //
 //	cd bench && go run -mod=mod ./cmd/unaryprof -profile /tmp/prof
@@ -11,7 +15,8 @@
 // before and after are compared in the same run on the same load. With
 // -profile it writes the gateway's CPU and allocation profiles
 // (/debug/pprof on the admin listener) taken during a gRPC and a REST
-// GetToken run, for `go tool pprof`.
+// GetToken run, for `go tool pprof`, and the load generator's own CPU
+// profile of each run (NAME.loadgen.cpu.pprof).
 package main
 
 import (
@@ -24,7 +29,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -58,13 +63,23 @@ func main() {
 	}
 }
 
-// target is one gateway under test and its three calls.
+// target is one gateway under test and its calls.
 type target struct {
 	name                     string
 	stack                    *benchstack.Stack
 	ctx                      context.Context // carries the stack's API key
-	health, grpcTok, restTok loadgen.Call
-	restH2                   loadgen.Call // nil without -h2c
+	health, grpcTok, restTok loadgen.Call    // restTok: the wrk-class HTTP/1.1 client (judged)
+	restStd                  loadgen.Call    // REST GetToken through Go's net/http client (reference)
+	restH2                   loadgen.Call    // nil without -h2c
+}
+
+// measure runs call under load and charges the gateway's CPU to it.
+func (t *target) measure(c config, call loadgen.Call) (loadgen.Result, error) {
+	res, err := loadgen.ClosedCPU(t.ctx, c.concurrency, c.duration, call, t.stack.GatewayCPUTime)
+	if err != nil {
+		return res, err
+	}
+	return res, res.Check()
 }
 
 func run(ctx context.Context, c config) error {
@@ -102,30 +117,28 @@ func run(ctx context.Context, c config) error {
 	log.Printf("load before: %s", loadAvg())
 	for r := range c.rounds {
 		for _, t := range targets {
-			var res [3]loadgen.Result
-			var cpu [3]float64 // the gateway's CPU time per call, µs
-			for i, call := range []loadgen.Call{t.health, t.grpcTok, t.restTok} {
-				before := cpuTime(t.stack.GatewayPID())
-				res[i] = loadgen.Closed(t.ctx, c.concurrency, c.duration, call)
-				if err := res[i].Check(); err != nil {
+			var res [4]loadgen.Result
+			for i, call := range []loadgen.Call{t.health, t.grpcTok, t.restTok, t.restStd} {
+				if res[i], err = t.measure(c, call); err != nil {
 					return err
 				}
-				cpu[i] = float64((cpuTime(t.stack.GatewayPID()) - before).Microseconds()) / float64(res[i].Calls)
 			}
-			h, g, rest := res[0], res[1], res[2]
+			h, g, rest, std := res[0], res[1], res[2], res[3]
 			fmt.Printf("round %d %-26s health %6.0f/s  grpc %6.0f/s  rest %6.0f/s  grpc/health %.2f  rest/grpc %.2f  | gateway CPU/call %.1f %.1f %.1f µs (health/grpc %.2f, grpc/rest %.2f) | load %s\n",
 				r+1, t.name, h.PerSecond(), g.PerSecond(), rest.PerSecond(),
 				g.PerSecond()/h.PerSecond(), rest.PerSecond()/g.PerSecond(),
-				cpu[0], cpu[1], cpu[2], cpu[0]/cpu[1], cpu[1]/cpu[2], loadAvg())
+				us(h), us(g), us(rest), us(h)/us(g), us(g)/us(rest), loadAvg())
+			fmt.Printf("round %d %-26s rest-net/http %6.0f/s  rest-net/http/grpc %.2f  | gateway CPU/call %.1f µs (grpc/rest-net/http %.2f)\n",
+				r+1, t.name, std.PerSecond(), std.PerSecond()/g.PerSecond(), us(std), us(g)/us(std))
+			fmt.Printf("round %d %-26s load generator's CPU/call: health %.1f  grpc %.1f  rest %.1f  rest-net/http %.1f µs\n",
+				r+1, t.name, clientUS(h), clientUS(g), clientUS(rest), clientUS(std))
 			if t.restH2 != nil {
-				before := cpuTime(t.stack.GatewayPID())
-				h2 := loadgen.Closed(t.ctx, c.concurrency, c.duration, t.restH2)
-				if err := h2.Check(); err != nil {
+				h2, err := t.measure(c, t.restH2)
+				if err != nil {
 					return err
 				}
-				cpuH2 := float64((cpuTime(t.stack.GatewayPID()) - before).Microseconds()) / float64(h2.Calls)
 				fmt.Printf("round %d %-26s rest-h2c %6.0f/s  rest-h2c/grpc %.2f  | gateway CPU/call %.1f µs (grpc/rest-h2c %.2f) | load %s\n",
-					r+1, t.name, h2.PerSecond(), h2.PerSecond()/g.PerSecond(), cpuH2, cpu[1]/cpuH2, loadAvg())
+					r+1, t.name, h2.PerSecond(), h2.PerSecond()/g.PerSecond(), us(h2), us(g)/us(h2), loadAvg())
 			}
 		}
 	}
@@ -137,7 +150,7 @@ func run(ctx context.Context, c config) error {
 		runs := []struct {
 			name string
 			call loadgen.Call
-		}{{"health", t.health}, {"grpc", t.grpcTok}, {"rest", t.restTok}}
+		}{{"health", t.health}, {"grpc", t.grpcTok}, {"rest", t.restTok}, {"rest-net-http", t.restStd}}
 		if t.restH2 != nil {
 			runs = append(runs, struct {
 				name string
@@ -169,14 +182,21 @@ func start(ctx context.Context, c config, bin, dir string) (*target, error) {
 	}
 	context.AfterFunc(ctx, func() { conn.Close() })
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.concurrency}}
+	raw, err := loadgen.RawHTTP1GetToken(stack.RESTURL, stack.APIKey, benchstack.Account)
+	if err != nil {
+		stack.Close()
+		return nil, err
+	}
+	context.AfterFunc(ctx, func() { raw.Close() })
 	t := &target{
 		stack:   stack,
 		health:  loadgen.GRPCHealth(conn),
 		grpcTok: loadgen.GRPCGetToken(conn, benchstack.Account),
-		restTok: loadgen.RESTGetToken(httpClient, stack.RESTURL, stack.APIKey, benchstack.Account),
+		restTok: raw.Call,
+		restStd: loadgen.RESTGetToken(httpClient, stack.RESTURL, stack.APIKey, benchstack.Account),
 	}
 	t.ctx = loadgen.WithAPIKey(ctx, stack.APIKey)
-	calls := []loadgen.Call{t.health, t.grpcTok, t.restTok}
+	calls := []loadgen.Call{t.health, t.grpcTok, t.restTok, t.restStd}
 	if c.h2c {
 		h2 := loadgen.H2CClient()
 		context.AfterFunc(ctx, h2.CloseIdleConnections)
@@ -200,7 +220,18 @@ func profile(ctx context.Context, c config, t *target, name string, call loadgen
 	go func() {
 		done <- benchstack.SaveProfile(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", t.stack.AdminURL, secs), filepath.Join(c.profile, name+".cpu.pprof"))
 	}()
+	// The load generator's own profile too: on shared cores its cost per
+	// call is throughput the gateway is not credited with.
+	self, err := os.Create(filepath.Join(c.profile, name+".loadgen.cpu.pprof"))
+	if err != nil {
+		return err
+	}
+	defer self.Close()
+	if err := pprof.StartCPUProfile(self); err != nil {
+		return err
+	}
 	res := loadgen.Closed(t.ctx, c.concurrency, c.duration+500*time.Millisecond, call)
+	pprof.StopCPUProfile()
 	if err := <-done; err != nil {
 		return err
 	}
@@ -216,22 +247,11 @@ func describe(root string) string {
 	return filepath.Base(root) + "@" + strings.TrimSpace(string(out))
 }
 
-// cpuTime is the user and system CPU time process pid has used so far.
-func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	const ticksPerSecond = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / ticksPerSecond
-}
+// us is the gateway's CPU time per call of a run, in µs.
+func us(r loadgen.Result) float64 { return float64(r.ServerCPUPerCall().Nanoseconds()) / 1e3 }
+
+// clientUS is the load generator's CPU time per call of a run, in µs.
+func clientUS(r loadgen.Result) float64 { return float64(r.ClientCPUPerCall().Nanoseconds()) / 1e3 }
 
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
