@@ -7,6 +7,7 @@
 package benchstack
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -214,6 +215,41 @@ func (s *Stack) GatewayPeakRSS() (int64, error) { return peakRSS(s.GatewayPID())
 // used so far: a load generator's run divided by its calls is the gateway's
 // own cost per call, whatever else shares the machine.
 func (s *Stack) GatewayCPUTime() (time.Duration, error) { return cpuTime(s.GatewayPID()) }
+
+// GatewayMallocs is how many heap objects the gateway has allocated so far
+// (go_memstats_mallocs_total on its admin listener): a load generator's run
+// divided by its calls is the gateway's allocations per call, exactly, on
+// however busy a machine. The scrape itself allocates a few thousand.
+func (s *Stack) GatewayMallocs(ctx context.Context) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.AdminURL+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET /metrics: HTTP %d", resp.StatusCode)
+	}
+	const name = "go_memstats_mallocs_total "
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s: %w", name, err)
+			}
+			return int64(f), nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no %s on the admin listener", strings.TrimSpace(name))
+}
 
 // CPUTime is the CPU time (user plus system) the gateway and the sandbox
 // processes have used so far.

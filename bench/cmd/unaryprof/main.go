@@ -58,7 +58,7 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, c); err != nil {
+	if err := measureAll(ctx, c); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -73,16 +73,31 @@ type target struct {
 	restH2                   loadgen.Call    // nil without -h2c
 }
 
-// measure runs call under load and charges the gateway's CPU to it.
-func (t *target) measure(c config, call loadgen.Call) (loadgen.Result, error) {
-	res, err := loadgen.ClosedCPU(t.ctx, c.concurrency, c.duration, call, t.stack.GatewayCPUTime)
-	if err != nil {
-		return res, err
-	}
-	return res, res.Check()
+// run is one load-generator run and what it cost the gateway.
+type run struct {
+	loadgen.Result
+	allocs float64 // the gateway's heap allocations per call
 }
 
-func run(ctx context.Context, c config) error {
+// measure runs call under load and charges the gateway's CPU and
+// allocations to it.
+func (t *target) measure(c config, call loadgen.Call) (run, error) {
+	before, err := t.stack.GatewayMallocs(t.ctx)
+	if err != nil {
+		return run{}, err
+	}
+	res, err := loadgen.ClosedCPU(t.ctx, c.concurrency, c.duration, call, t.stack.GatewayCPUTime)
+	if err != nil {
+		return run{Result: res}, err
+	}
+	after, err := t.stack.GatewayMallocs(t.ctx)
+	if err != nil {
+		return run{Result: res}, err
+	}
+	return run{Result: res, allocs: float64(after-before) / float64(res.Calls)}, res.Check()
+}
+
+func measureAll(ctx context.Context, c config) error {
 	work, err := os.MkdirTemp("", "unaryprof-")
 	if err != nil {
 		return err
@@ -117,7 +132,7 @@ func run(ctx context.Context, c config) error {
 	log.Printf("load before: %s", loadAvg())
 	for r := range c.rounds {
 		for _, t := range targets {
-			var res [4]loadgen.Result
+			var res [4]run
 			for i, call := range []loadgen.Call{t.health, t.grpcTok, t.restTok, t.restStd} {
 				if res[i], err = t.measure(c, call); err != nil {
 					return err
@@ -130,8 +145,8 @@ func run(ctx context.Context, c config) error {
 				us(h), us(g), us(rest), us(h)/us(g), us(g)/us(rest), loadAvg())
 			fmt.Printf("round %d %-26s rest-net/http %6.0f/s  rest-net/http/grpc %.2f  | gateway CPU/call %.1f µs (grpc/rest-net/http %.2f)\n",
 				r+1, t.name, std.PerSecond(), std.PerSecond()/g.PerSecond(), us(std), us(g)/us(std))
-			fmt.Printf("round %d %-26s load generator's CPU/call: health %.1f  grpc %.1f  rest %.1f  rest-net/http %.1f µs\n",
-				r+1, t.name, clientUS(h), clientUS(g), clientUS(rest), clientUS(std))
+			fmt.Printf("round %d %-26s gateway allocs/call: health %.1f  grpc %.1f  rest %.1f  rest-net/http %.1f | load generator's CPU/call: health %.1f  grpc %.1f  rest %.1f  rest-net/http %.1f µs\n",
+				r+1, t.name, h.allocs, g.allocs, rest.allocs, std.allocs, clientUS(h), clientUS(g), clientUS(rest), clientUS(std))
 			if t.restH2 != nil {
 				h2, err := t.measure(c, t.restH2)
 				if err != nil {
@@ -248,10 +263,10 @@ func describe(root string) string {
 }
 
 // us is the gateway's CPU time per call of a run, in µs.
-func us(r loadgen.Result) float64 { return float64(r.ServerCPUPerCall().Nanoseconds()) / 1e3 }
+func us(r run) float64 { return float64(r.ServerCPUPerCall().Nanoseconds()) / 1e3 }
 
 // clientUS is the load generator's CPU time per call of a run, in µs.
-func clientUS(r loadgen.Result) float64 { return float64(r.ClientCPUPerCall().Nanoseconds()) / 1e3 }
+func clientUS(r run) float64 { return float64(r.ClientCPUPerCall().Nanoseconds()) / 1e3 }
 
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
