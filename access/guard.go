@@ -237,7 +237,9 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		}
 		rec := g.audit.startRecord(ctx, info.FullMethod)
 		rec.setRequest(rule, req)
-		caller, err := g.admit(ctx, rule, &rec)
+		// The access log's note, if it is installed around the Guard.
+		outer, _ := callnote.From(ctx)
+		caller, err := g.admit(ctx, rule, &rec, outer)
 		if err != nil {
 			return nil, err
 		}
@@ -248,7 +250,11 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		hctx := withCaller(ctx, caller)
 		var note *callnote.Note
 		if rule.audit && rule.hitsRoutine && !g.auditHits {
-			hctx, note = callnote.With(hctx)
+			// One note per call: the access log's if there is one, which
+			// the handler's CacheHit finds as well.
+			if note = outer; note == nil {
+				hctx, note = callnote.With(hctx)
+			}
 		}
 		resp, err := handler(hctx, req)
 		if rule.audit && (err != nil || note == nil || !note.CacheHit()) {
@@ -282,7 +288,8 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 			return handler(srv, &guardedStream{ServerStream: ss, ctx: ctx})
 		}
 		rec := g.audit.startRecord(ctx, info.FullMethod)
-		caller, err := g.admit(ctx, rule, &rec)
+		outer, _ := callnote.From(ctx)
+		caller, err := g.admit(ctx, rule, &rec, outer)
 		if err != nil {
 			return err
 		}
@@ -332,13 +339,17 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 // admit authenticates the caller and charges its rate limit. A failed
 // authentication is always audited; a rate-limit refusal only for audited
 // methods, so a flood of refused calls does not become a flood of audit
-// events.
-func (g *Guard) admit(ctx context.Context, rule methodRule, rec *auditRecord) (Caller, error) {
+// events. The caller, once authenticated, goes into note (the access
+// log's, nil without one), refused or not.
+func (g *Guard) admit(ctx context.Context, rule methodRule, rec *auditRecord, note *callnote.Note) (Caller, error) {
 	caller, err := g.authenticate(ctx)
 	g.observeAuthentication(ctx, caller, err)
 	if err != nil {
 		g.auditUnauthenticated(ctx, *rec, err)
 		return Caller{}, err
+	}
+	if note != nil {
+		note.SetCaller(caller.Name)
 	}
 	rec.caller = caller
 	if g.limits != nil {
@@ -363,7 +374,8 @@ func (g *Guard) admitReflection(ctx context.Context, method string) (context.Con
 		return nil, rpcerr.New(codes.Unimplemented, ReasonReflectionDisabled, "server reflection is disabled on this gateway", nil)
 	}
 	rec := g.audit.startRecord(ctx, method)
-	caller, err := g.admit(ctx, methodRule{kind: kindReflection}, &rec)
+	outer, _ := callnote.From(ctx)
+	caller, err := g.admit(ctx, methodRule{kind: kindReflection}, &rec, outer)
 	if err != nil {
 		return nil, err
 	}

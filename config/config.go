@@ -71,6 +71,8 @@ type Config struct {
 	LogLevel string `json:"log_level"`
 	// LogFormat is json or text. Default json, for log collectors.
 	LogFormat string `json:"log_format"`
+	// Log tunes the access log: its sampling.
+	Log LogConfig `json:"log"`
 	// ShutdownTimeout bounds a graceful shutdown; in-flight requests still
 	// running after it are cut off. Default 15s.
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
@@ -196,6 +198,7 @@ func (c *Config) setDefaults() {
 	def(&c.HTTPAddr, defaultHTTPAddr)
 	def(&c.LogLevel, defaultLogLevel)
 	def(&c.LogFormat, defaultLogFormat)
+	c.Log.AccessSampling.setDefaults()
 	def(&c.ShutdownTimeout, Duration(defaultShutdownTimeout))
 
 	t := &c.Token

@@ -10,6 +10,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/config"
+	"github.com/eeo-gateway/eeo-gateway/server"
 )
 
 func TestMain(m *testing.M) {
@@ -87,6 +88,7 @@ func TestDefault(t *testing.T) {
 		{"access.audit_token_cache_hits", c.Access.AuditTokenCacheHits, false},
 		{"log_level", c.LogLevel, "info"},
 		{"log_format", c.LogFormat, "json"},
+		{"log.access_sampling", c.Log.AccessSampling.Server(), server.AccessLogSampling{Initial: 100, Thereafter: 100}},
 		{"shutdown_timeout", c.ShutdownTimeout, sec(15 * time.Second)},
 		{"shutdown_drain_delay", c.ShutdownDrainDelay, sec(0)},
 		{"token.idle_timeout", c.Token.IdleTimeout, sec(3599 * time.Second)},

@@ -48,6 +48,10 @@ grpc_addr: ":19090"
 http_addr: "[::1]:18080"
 log_level: debug
 log_format: text
+log:
+  access_sampling:
+    initial: 0
+    thereafter: 50
 shutdown_timeout: 20s
 shutdown_drain_delay: 2.5   # seconds
 token:
@@ -105,6 +109,7 @@ accounts:
 		HTTPAddr:           "[::1]:18080",
 		LogLevel:           "debug",
 		LogFormat:          "text",
+		Log:                config.LogConfig{AccessSampling: config.AccessSamplingConfig{Initial: new(0), Thereafter: 50}},
 		ShutdownTimeout:    sec(20 * time.Second),
 		ShutdownDrainDelay: sec(2500 * time.Millisecond),
 		Token: config.TokenConfig{

@@ -19,6 +19,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("admin_pprof", c.Admin.Pprof),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),
+		slog.Group("log", slog.Any("access_sampling", c.Log.AccessSampling)),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("shutdown_drain_delay", c.ShutdownDrainDelay.String()),
 		slog.Group("token",
@@ -56,6 +57,15 @@ func (a Account) LogValue() slog.Value {
 	}
 	if a.ClientSecretFile != "" {
 		attrs = append(attrs, slog.String("client_secret_file", a.ClientSecretFile))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// LogValue implements slog.LogValuer: the numbers, not a pointer.
+func (s AccessSamplingConfig) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.Int("thereafter", s.Thereafter)}
+	if s.Initial != nil {
+		attrs = append([]slog.Attr{slog.Int("initial", *s.Initial)}, attrs...)
 	}
 	return slog.GroupValue(attrs...)
 }

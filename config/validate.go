@@ -41,6 +41,7 @@ func (c Config) validate(unresolved map[int]bool) []error {
 	}
 	p.add("log_level", checkLogLevel(c.LogLevel))
 	p.add("log_format", checkLogFormat(c.LogFormat))
+	c.Log.AccessSampling.validate(&p)
 	p.add("shutdown_timeout", checkPositive(c.ShutdownTimeout))
 	p.add("shutdown_drain_delay", checkNonNegative(c.ShutdownDrainDelay))
 

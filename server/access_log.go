@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/callnote"
 	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"google.golang.org/grpc"
@@ -27,17 +29,20 @@ import (
 //	request_id, peer.address, grpc.request.deadline (if any), grpc.code,
 //	grpc.error (if any), grpc.duration
 //
-// at the level go-grpc-middleware gives the code (logging.DefaultServerCodeToLevel),
-// except health checks, at DEBUG: probes call them every few seconds.
-// Payloads are never logged: GetToken's response is a live credential.
+// and caller, the name the access guard authenticated, when it did, and
+// suppressed, when sampling (AccessLogSampling) dropped lines of the same
+// kind before this one. The level is the one go-grpc-middleware gives the
+// code (logging.DefaultServerCodeToLevel), except health checks, at DEBUG:
+// probes call them every few seconds. Payloads are never logged:
+// GetToken's response is a live credential.
 //
 // It is written here rather than taken from go-grpc-middleware because
 // that interceptor was a fifth of a GetToken's CPU under load: it builds
 // its fields (a start time formatted as text among them) for every call
 // before the logger decides whether to write them, and it had to be
 // installed twice behind two selectors to log health at DEBUG. This one
-// decides the level first and builds nothing for a line that is not
-// written.
+// decides the level, and whether sampling drops the line, first and builds
+// nothing for a line that is not written.
 
 const accessLogMessage = "finished call"
 
@@ -55,6 +60,9 @@ type accessLog struct {
 	// deadline is the last deadline rendered: RFC 3339 has whole seconds,
 	// so concurrent calls mostly share their deadline's rendering.
 	deadline *atomic.Pointer[renderedDeadline]
+	// kinds counts lines per kind for sampling, and holds each kind's
+	// logger with its caller and code encoded once.
+	kinds *lineKinds
 }
 
 // renderedDeadline is a deadline's second, its location and its
@@ -77,8 +85,11 @@ func (a accessLog) renderDeadline(dl time.Time) string {
 	return s
 }
 
-func newAccessLog(log *slog.Logger) accessLog {
-	return accessLog{log: log, byMethod: new(sync.Map), peers: new(peerAddrs), deadline: new(atomic.Pointer[renderedDeadline])}
+func newAccessLog(log *slog.Logger, sampling AccessLogSampling) accessLog {
+	return accessLog{
+		log: log, byMethod: new(sync.Map), peers: new(peerAddrs), deadline: new(atomic.Pointer[renderedDeadline]),
+		kinds: newLineKinds(sampling),
+	}
 }
 
 // methodLog is log with the method's constant fields.
@@ -103,9 +114,14 @@ func (a accessLog) unary(ctx context.Context, req any, info *grpc.UnaryServerInf
 	if health && !a.log.Enabled(ctx, slog.LevelDebug) {
 		return handler(ctx, req)
 	}
+	var note *callnote.Note
+	if !health {
+		// For the access guard to say who called.
+		ctx, note = callnote.With(ctx)
+	}
 	start := time.Now()
 	resp, err := handler(ctx, req)
-	a.write(ctx, info.FullMethod, "unary", health, err, start)
+	a.write(ctx, info.FullMethod, "unary", health, note, err, start)
 	return resp, err
 }
 
@@ -115,14 +131,20 @@ func (a accessLog) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServer
 	if health && !a.log.Enabled(ctx, slog.LevelDebug) {
 		return handler(srv, ss)
 	}
+	var note *callnote.Note
+	if !health {
+		ctx, note = callnote.With(ctx)
+		ss = &contextStream{ServerStream: ss, ctx: ctx}
+	}
 	start := time.Now()
 	err := handler(srv, ss)
-	a.write(ctx, info.FullMethod, streamType(info), health, err, start)
+	a.write(ctx, info.FullMethod, streamType(info), health, note, err, start)
 	return err
 }
 
-// write logs the line for a call that started at start and ended with err.
-func (a accessLog) write(ctx context.Context, fullMethod, methodType string, health bool, err error, start time.Time) {
+// write logs the line for a call that started at start and ended with
+// err; note, if any, names its caller.
+func (a accessLog) write(ctx context.Context, fullMethod, methodType string, health bool, note *callnote.Note, err error, start time.Time) {
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
@@ -134,12 +156,46 @@ func (a accessLog) write(ctx context.Context, fullMethod, methodType string, hea
 	if !a.log.Enabled(ctx, level) {
 		return
 	}
+	var caller string
+	if note != nil {
+		caller = note.Caller()
+	}
+	var (
+		log        *slog.Logger // with the fields the line does not add itself
+		suppressed uint64
+	)
+	if level < slog.LevelWarn {
+		// Sampled, so counted; WARN and above never are, and never
+		// take a place among the counted kinds.
+		sec := start.Unix()
+		if a.kinds.sweepDue(sec) {
+			a.kinds.sweep(sec, reportSuppressed)
+		}
+		k := lineKey{method: fullMethod, caller: caller, code: code}
+		for {
+			lk := a.kind(k, methodType, level)
+			if lk == nil {
+				break
+			}
+			write, n, ok := a.kinds.count(lk, sec)
+			if !ok {
+				a.kinds.forget(k, lk)
+				continue
+			}
+			if !write {
+				return
+			}
+			log, suppressed = lk.log, n
+			break
+		}
+	}
 	// One clock read for the line's time and the duration: the same
 	// instant, read once.
 	end := time.Now()
 	d := end.Sub(start)
-	// Five attributes or fewer are held in the record without allocating.
-	var buf [6]slog.Attr
+	// Five attributes or fewer are held in the record without allocating:
+	// a kind's logger has its caller and code already.
+	var buf [8]slog.Attr
 	attrs := buf[:0]
 	if id := requestid.From(ctx); id != "" {
 		attrs = append(attrs, slog.String("request_id", id))
@@ -150,17 +206,45 @@ func (a accessLog) write(ctx context.Context, fullMethod, methodType string, hea
 	if dl, ok := ctx.Deadline(); ok {
 		attrs = append(attrs, slog.String("grpc.request.deadline", a.renderDeadline(dl)))
 	}
-	attrs = append(attrs, slog.String("grpc.code", code.String()))
+	if log == nil {
+		log = a.methodLog(fullMethod, methodType)
+		if caller != "" {
+			attrs = append(attrs, slog.String("caller", caller))
+		}
+		attrs = append(attrs, slog.String("grpc.code", code.String()))
+	}
 	if err != nil {
 		attrs = append(attrs, slog.String("grpc.error", err.Error()))
 	}
 	attrs = append(attrs, slog.String("grpc.duration", d.String()))
+	if suppressed > 0 {
+		attrs = append(attrs, slog.Uint64("suppressed", suppressed))
+	}
 	// A record of our own rather than LogAttrs, which spends a tenth of
 	// its time finding its caller's program counter for a source
 	// position the service never logs.
 	r := slog.NewRecord(end, level, accessLogMessage, 0)
 	r.AddAttrs(attrs...)
-	_ = a.methodLog(fullMethod, methodType).Handler().Handle(ctx, r)
+	_ = log.Handler().Handle(ctx, r)
+}
+
+// kind returns the counted kind of k's lines, nil when there are as many
+// kinds as maxLineKinds already.
+func (a accessLog) kind(k lineKey, methodType string, level slog.Level) *lineKind {
+	return a.kinds.kind(k, func() *lineKind {
+		attrs := make([]any, 0, 2)
+		if k.caller != "" {
+			attrs = append(attrs, slog.String("caller", k.caller))
+		}
+		attrs = append(attrs, slog.String("grpc.code", k.code.String()))
+		return &lineKind{log: a.methodLog(k.method, methodType).With(attrs...), level: level}
+	})
+}
+
+// flushSuppressed reports every kind's dropped lines that no written line
+// reported yet, on lines of their own: at shutdown, after the last call.
+func (a accessLog) flushSuppressed() {
+	a.kinds.sweep(math.MaxInt64, reportSuppressed)
 }
 
 // healthMethodPrefix starts the full name of every grpc.health.v1.Health

@@ -46,7 +46,7 @@ func TestPeerAddrsRememberedWithoutAllocating(t *testing.T) {
 // A deadline renders as RFC 3339 whatever was rendered before it: another
 // second, another location, the same second again.
 func TestAccessLogDeadlineRendering(t *testing.T) {
-	a := newAccessLog(nil)
+	a := newAccessLog(nil, AccessLogSampling{})
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		ny = time.FixedZone("EST", -5*3600)

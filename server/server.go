@@ -43,6 +43,9 @@ type Config struct {
 	WatchInterval time.Duration
 	// Logger receives one line per call and lifecycle events; nil discards.
 	Logger *slog.Logger
+	// AccessLogSampling thins out repeated access-log lines; the zero
+	// value writes one line per call.
+	AccessLogSampling AccessLogSampling
 	// UnaryInterceptors and StreamInterceptors run after recovery and
 	// logging, before the handler: the place for caller authentication,
 	// metrics and the like.
@@ -156,7 +159,8 @@ type Server struct {
 	draining     context.Context // cancelled when shutdown begins
 	drainStarted context.CancelFunc
 	metrics      *serverMetrics // nil without Config.Metrics
-	serving      atomic.Bool    // set once every listener is being served
+	access       accessLog
+	serving      atomic.Bool // set once every listener is being served
 	// drainWait waits out Config.DrainDelay; tests replace it to hold a
 	// shutdown at the point where it is draining but still listening.
 	drainWait func(time.Duration)
@@ -248,7 +252,8 @@ func New(cfg Config) (*Server, error) {
 		serverOpts = append(serverOpts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelOptions(cfg)...)))
 	}
 	adm := newAdmission(cfg.Limits, cfg.StreamTap)
-	access := newAccessLog(cfg.Logger)
+	access := newAccessLog(cfg.Logger, cfg.AccessLogSampling)
+	s.access = access
 	chunks := newChunkPools()
 	s.tap = adm.tap
 	// One interceptor made of the whole chain, which the REST facade's
@@ -363,6 +368,8 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 	case serveFailure = <-errc:
 	}
 	s.shutdown(httpSrv)
+	// After the last call: what sampling dropped and no line reported yet.
+	s.access.flushSuppressed()
 	if adminSrv != nil {
 		// Nothing to drain but probes and scrapes.
 		adminSrv.Close()

@@ -148,6 +148,7 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 		MaxUploadBytes:         cfg.Files.MaxUploadBytes,
 		WatchInterval:          cfg.Files.WatchInterval.Std(),
 		Logger:                 logger,
+		AccessLogSampling:      cfg.Log.AccessSampling.Server(),
 		StreamTap:              guard.TapHandle(),
 		RequestStore:           rb.requestStore(),
 		RedisHealth:            rb.healthTracker(),

@@ -1,18 +1,21 @@
 // Package callnote carries facts about how a call was served, which its
-// response does not show, from the handler back to the interceptors around
-// it. The access guard uses it to leave routine token-cache hits out of the
-// audit log: the handler knows whether EEO was asked, the guard does not.
-// Only code in this module can set a note: context values cannot come from
-// the wire.
+// response does not show, from the handler and the interceptors nearer to
+// it back to the interceptors around them. The access guard uses it to
+// leave routine token-cache hits out of the audit log (the handler knows
+// whether EEO was asked, the guard does not), and tells the access log,
+// which runs before the guard has authenticated anyone, who the caller
+// was. Only code in this module can set a note: context values cannot come
+// from the wire.
 package callnote
 
 import "context"
 
 // Note is one call's facts. An interceptor creates it with With before
-// calling the handler and reads it afterwards; the handler records into it
-// on the same goroutine.
+// calling the handler and reads it afterwards; the interceptors inside it
+// and the handler record into it on the same goroutine.
 type Note struct {
 	cacheHit bool
+	caller   string
 }
 
 type key struct{}
@@ -23,14 +26,29 @@ func With(ctx context.Context) (context.Context, *Note) {
 	return context.WithValue(ctx, key{}, n), n
 }
 
+// From returns the Note an interceptor around this one put in ctx, if any.
+func From(ctx context.Context) (*Note, bool) {
+	n, ok := ctx.Value(key{}).(*Note)
+	return n, ok
+}
+
 // CacheHit records that ctx's call was served from the gateway's cache
 // without reaching EEO. It does nothing when no interceptor asked (no
 // Note in ctx).
 func CacheHit(ctx context.Context) {
-	if n, ok := ctx.Value(key{}).(*Note); ok {
+	if n, ok := From(ctx); ok {
 		n.cacheHit = true
 	}
 }
 
 // CacheHit reports whether the handler recorded a cache hit.
 func (n *Note) CacheHit() bool { return n.cacheHit }
+
+// SetCaller records the authenticated caller of the call: the name the
+// access guard authenticated (access.Caller.Name), which the handler reads
+// with access.CallerFrom and the interceptors around the guard read here.
+func (n *Note) SetCaller(name string) { n.caller = name }
+
+// Caller is the caller the access guard authenticated, or "" when it
+// authenticated nobody (a public method, a refused credential, no guard).
+func (n *Note) Caller() string { return n.caller }

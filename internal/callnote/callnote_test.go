@@ -42,3 +42,25 @@ func ExampleWith() {
 	}
 	// Output: routine: not audited
 }
+
+// The access guard, inside the access log, records the caller into the
+// note the access log put in the context; the guard's own use of the note
+// for cache hits shares it.
+func TestCallerReachesTheOuterNote(t *testing.T) {
+	ctx, outer := callnote.With(context.Background())
+	if outer.Caller() != "" {
+		t.Fatal("a fresh note names a caller")
+	}
+	inner, ok := callnote.From(context.WithValue(ctx, struct{}{}, 1))
+	if !ok || inner != outer {
+		t.Fatalf("From under the interceptor's context = %p, %v; want its note %p", inner, ok, outer)
+	}
+	inner.SetCaller("apikey:ops")
+	callnote.CacheHit(ctx)
+	if outer.Caller() != "apikey:ops" || !outer.CacheHit() {
+		t.Errorf("outer note: caller %q, cache hit %v; want apikey:ops, true", outer.Caller(), outer.CacheHit())
+	}
+	if _, ok := callnote.From(context.Background()); ok {
+		t.Error("From found a note in a context without one")
+	}
+}
