@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,7 +88,6 @@ func (r *report) rows() []row {
 	}
 
 	if len(r.load) > 0 {
-		health := medianOf(r.load, func(l loadRound) float64 { return l.health.PerSecond() })
 		grpcTok := medianOf(r.load, func(l loadRound) float64 { return l.grpcToken.PerSecond() })
 		restTok := medianOf(r.load, func(l loadRound) float64 { return l.restToken.PerSecond() })
 		others := ""
@@ -98,10 +99,15 @@ func (r *report) rows() []row {
 			h2 := medianOf(r.load, func(l loadRound) float64 { return l.restH2Token.PerSecond() })
 			others += fmt.Sprintf("; over HTTP/2 (h2c, one connection): %.2f× (%.0f/s)", h2/grpcTok, h2)
 		}
+		// Row 2 compares calls measured back to back in one round, so a
+		// round whose share of the machine changed halfway shows as an
+		// outlier ratio: the round with the median ratio is judged.
+		i, j := medianRatioRound(r.load, func(l loadRound) float64 { return l.grpcToken.PerSecond() / l.health.PerSecond() })
 		rows = append(rows,
 			row{"2", "gRPC GetToken vs `grpc.health.v1.Health/Check`, same server, production defaults",
-				"≥ 0.95×", fmt.Sprintf("**%.2f×** (%.0f/s vs %.0f/s, c=%d)", grpcTok/health, grpcTok, health, r.cfg.concurrency),
-				check(grpcTok/health >= 0.95)},
+				"≥ 0.95×", fmt.Sprintf("**%.2f×** (round %d of %d, the median ratio: %.0f/s vs %.0f/s, c=%d)",
+					j.grpcToken.PerSecond()/j.health.PerSecond(), i+1, len(r.load), j.grpcToken.PerSecond(), j.health.PerSecond(), r.cfg.concurrency),
+				check(j.grpcToken.PerSecond()/j.health.PerSecond() >= 0.95)},
 			row{"3", "REST GetToken vs gRPC GetToken", "≥ 0.9×",
 				fmt.Sprintf("**%.2f×** (HTTP/1.1, wrk-class client, %.0f/s vs %.0f/s)%s", restTok/grpcTok, restTok, grpcTok, others), check(restTok/grpcTok >= 0.9)})
 	} else {
@@ -186,7 +192,7 @@ func (r *report) markdown() string {
 		}
 	}
 	if len(r.load) > 0 {
-		b.WriteString("\n## 2–3. Unary calls under load (each round, in order)\n\n" + loadGeneratorNote + "\n\n" +
+		b.WriteString("\n## 2–3. Unary calls under load (each round, in order)\n\n" + loadGeneratorNote + "\n\n" + medianRoundNote + "\n\n" +
 			"| Round | Call | calls/s | p50 | p99 | gateway CPU/call | load generator CPU/call |\n|---|---|---|---|---|---|---|\n")
 		for i, l := range r.load {
 			for _, c := range []struct {
@@ -295,6 +301,22 @@ func cpuUS(total, perCall time.Duration) string {
 		return ""
 	}
 	return strconv.FormatFloat(float64(perCall)/1e3, 'f', 1, 64) + " µs"
+}
+
+// medianRoundNote says how row 2 picks its round.
+const medianRoundNote = "Each round runs the calls one after another on the same gateway; row 2 judges the round whose GetToken/Health ratio is the median of the rounds', " +
+	"since a ratio taken within one round pairs calls that shared the machine alike."
+
+// medianRatioRound returns the round whose ratio is the median of the
+// rounds' (the lower middle one of an even number), and its index.
+func medianRatioRound(rounds []loadRound, ratio func(loadRound) float64) (int, loadRound) {
+	idx := make([]int, len(rounds))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(ratio(rounds[a]), ratio(rounds[b])) })
+	m := idx[(len(idx)-1)/2]
+	return m, rounds[m]
 }
 
 func medianOf(rounds []loadRound, f func(loadRound) float64) float64 {

@@ -170,3 +170,27 @@ func TestRESTRowJudgesTheWrkClassClient(t *testing.T) {
 		t.Fatalf("0.89×: %v, want not met", got)
 	}
 }
+
+// Row 2 judges the round with the median GetToken/Health ratio, not the
+// ratio of medians taken from different rounds, and names it.
+func TestLoadRowJudgesTheMedianRatioRound(t *testing.T) {
+	rate := func(perSecond int) loadgen.Result {
+		return loadgen.Result{Calls: int64(perSecond), Elapsed: time.Second, Latencies: []time.Duration{time.Millisecond}}
+	}
+	round := func(health, grpc int) loadRound {
+		return loadRound{health: rate(health), grpcToken: rate(grpc), restToken: rate(grpc)}
+	}
+	r := &report{cfg: config{concurrency: 16}, load: []loadRound{round(1000, 800), round(1000, 1000), round(2000, 1900)}}
+	for _, row := range r.rows() {
+		if row.target != "2" {
+			continue
+		}
+		// Ratios 0.80, 1.00, 0.95: round 3 is judged, and meets the goal
+		// the ratio of medians (1000/1000) would meet for other reasons.
+		if !strings.Contains(row.measured, "**0.95×** (round 3 of 3") || row.status != met {
+			t.Errorf("row 2 %q (%v), want round 3's 0.95× judged, met", row.measured, row.status)
+		}
+		return
+	}
+	t.Fatal("no row 2")
+}
