@@ -106,20 +106,25 @@ func TestRESTMetricsUseRouteTemplates(t *testing.T) {
 	g.restCall(t, http.MethodGet, "/v1/secret-looking/raw/path")
 	g.restCall(t, http.MethodGet, "/openapi.json")
 	g.restCall(t, http.MethodGet, "/v1/accounts/demo/reports/r-1:download")
+	g.restCall(t, http.MethodGet, "/v1/accounts")
+	g.restCall(t, http.MethodPost, "/v1/accounts/demo/token:refresh")
+	g.restCall(t, http.MethodGet, "/v1/accounts/demo/token")
 
 	m := testkit.Scrape(t, nil, g.adminURL+server.MetricsPath)
 	const name = "eeo_gateway_http_requests_total"
 	for _, tc := range []struct {
-		route, code string
-		want        float64
+		method, route, code string
+		want                float64
 	}{
-		{"/v1/accounts/{account}/token", "200", 2},
-		{"/v1/accounts/{account}/token", "404", 1},
-		{"unmatched", "404", 1},
-		{"/openapi.json", "200", 1},
-		{"/v1/accounts/{account}/reports/{report_id}:download", "404", 1},
+		{"GET", "/v1/accounts/{account}/token", "200", 3},
+		{"GET", "/v1/accounts/{account}/token", "404", 1},
+		{"GET", "unmatched", "404", 1},
+		{"GET", "/openapi.json", "200", 1},
+		{"GET", "/v1/accounts/{account}/reports/{report_id}:download", "404", 1},
+		{"GET", "/v1/accounts", "200", 1},
+		{"POST", "/v1/accounts/{account}/token:refresh", "200", 1},
 	} {
-		if v := m.Get(name, "method", "GET", "route", tc.route, "code", tc.code); v != tc.want {
+		if v := m.Get(name, "method", tc.method, "route", tc.route, "code", tc.code); v != tc.want {
 			t.Errorf("%s{route=%q,code=%q} = %v, want %v\n%s", name, tc.route, tc.code, v, tc.want, m)
 		}
 	}
@@ -128,8 +133,8 @@ func TestRESTMetricsUseRouteTemplates(t *testing.T) {
 			t.Errorf("route label %q carries a raw path", route)
 		}
 	}
-	if v := m.Get("eeo_gateway_http_request_duration_seconds", "route", "/v1/accounts/{account}/token"); v != 3 {
-		t.Errorf("duration samples for the token route = %v, want 3", v)
+	if v := m.Get("eeo_gateway_http_request_duration_seconds", "route", "/v1/accounts/{account}/token"); v != 4 {
+		t.Errorf("duration samples for the token route = %v, want 4", v)
 	}
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
