@@ -32,18 +32,20 @@ const reservedMetadataPrefix = "x-eeo-gateway-"
 //   - for calls from the REST facade, the REST client's address in place
 //     of the in-process connection's, so logs and audit name the caller
 //     and not "bufconn".
+//
+// It reads the two keys it needs one by one: FromIncomingContext would copy
+// every key's values first.
 func callContext(ctx context.Context) (context.Context, string) {
-	md, _ := metadata.FromIncomingContext(ctx)
 	var sent string
-	if v := md.Get(requestid.MetadataKey); len(v) > 0 {
+	if v := metadata.ValueFromIncomingContext(ctx, requestid.MetadataKey); len(v) > 0 {
 		sent = v[0]
 	}
 	id := requestid.Or(sent)
 	ctx = requestid.With(ctx, id)
 	if p, ok := peer.FromContext(ctx); ok {
 		if _, internal := p.AuthInfo.(InternalAuthInfo); internal {
-			if v := md.Get(clientAddrKey); len(v) == 1 {
-				if ap, err := netip.ParseAddrPort(v[0]); err == nil {
+			if v := metadata.ValueFromIncomingContext(ctx, clientAddrKey); len(v) == 1 {
+				if ap, err := netip.ParseAddrPort(v[0]); err == nil && !hasAddr(p, ap) {
 					real := *p
 					real.Addr = net.TCPAddrFromAddrPort(ap)
 					ctx = peer.NewContext(ctx, &real)
@@ -52,6 +54,14 @@ func callContext(ctx context.Context) (context.Context, string) {
 		}
 	}
 	return ctx, id
+}
+
+// hasAddr says whether p's address is ap already: the server's tap (see
+// admission) has usually put the REST client's address in place by the
+// time callContext runs, and a second copy of the peer would be waste.
+func hasAddr(p *peer.Peer, ap netip.AddrPort) bool {
+	a, ok := p.Addr.(*net.TCPAddr)
+	return ok && a.AddrPort() == ap
 }
 
 func unaryCallContext(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
