@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -40,6 +41,15 @@ type Target struct {
 	// (benchstack.Stack.GatewayPeakRSS), so each Result says where the
 	// peak was reached.
 	PeakRSS func() (int64, error)
+	// Only, if set, names the transfers Run makes (the constants below,
+	// UploadDirect and DownloadDirect included); all of them when empty.
+	// Measuring one path over and over is quicker without the uploads.
+	Only []string
+}
+
+// wants reports whether Run makes the transfer name.
+func (t Target) wants(name string) bool {
+	return len(t.Only) == 0 || slices.Contains(t.Only, name)
 }
 
 // Result is one transfer.
@@ -95,26 +105,29 @@ func Run(ctx context.Context, t Target, direct *Direct, size int64) ([]Result, e
 	defer conn.Close()
 	ctx = withAPIKey(ctx, t)
 	var results []Result
-	if direct != nil {
-		results = append(results, t.timed(ctx, UploadDirect, func(ctx context.Context) (int64, error) { return direct.upload(ctx, size) }))
+	run := func(name string, f func(context.Context) (int64, error)) {
+		if t.wants(name) {
+			results = append(results, t.timed(ctx, name, f))
+		}
 	}
-	results = append(results,
-		t.timed(ctx, UploadGRPC, c.uploadGRPC),
-		t.timed(ctx, UploadREST, c.uploadREST))
+	if direct != nil {
+		run(UploadDirect, func(ctx context.Context) (int64, error) { return direct.upload(ctx, size) })
+	}
+	run(UploadGRPC, c.uploadGRPC)
+	run(UploadREST, c.uploadREST)
 	rep, err := c.report(ctx)
 	if err != nil {
 		return results, fmt.Errorf("creating a report to download: %w", err)
 	}
 	if direct != nil {
-		results = append(results, t.timed(ctx, DownloadDirect, func(ctx context.Context) (int64, error) {
+		run(DownloadDirect, func(ctx context.Context) (int64, error) {
 			return direct.download(ctx, rep.GetReportId(), rep.GetSizeBytes(), rep.GetSha256())
-		}))
+		})
 	}
-	results = append(results,
-		t.timed(ctx, DownloadGRPC, func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep, true) }),
-		t.timed(ctx, DownloadREST, func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep, true) }),
-		t.timed(ctx, DownloadGRPCGatewayHashes, func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep, false) }),
-		t.timed(ctx, DownloadRESTGatewayHashes, func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep, false) }))
+	run(DownloadGRPC, func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep, true) })
+	run(DownloadREST, func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep, true) })
+	run(DownloadGRPCGatewayHashes, func(ctx context.Context) (int64, error) { return c.downloadGRPC(ctx, rep, false) })
+	run(DownloadRESTGatewayHashes, func(ctx context.Context) (int64, error) { return c.downloadREST(ctx, rep, false) })
 	return results, nil
 }
 

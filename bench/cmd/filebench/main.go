@@ -12,6 +12,12 @@
 //
 //	cd bench && go run ./cmd/filebench -size 268435456 -profile /tmp/prof -only 'download gRPC,download REST'
 //	go tool pprof -top /tmp/prof/download-gRPC.cpu.pprof
+//
+// -transfers limits the measured run to some transfers, -rounds repeats it,
+// and -client-cpuprofile records this process's own CPU profile over the
+// measured rounds (the client's side of the transfers):
+//
+//	go run ./cmd/filebench -transfers 'download direct,download gRPC' -rounds 3 -client-cpuprofile /tmp/client.pprof
 package main
 
 import (
@@ -22,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -36,15 +43,29 @@ func main() {
 	flag.DurationVar(&p.length, "profile-time", 10*time.Second, "how long each transfer is profiled")
 	keep := flag.Bool("keep", false, "keep the gateway's and the sandbox's logs (run with GODEBUG=gctrace=1 to see the gateway's heap)")
 	only := flag.String("only", "", "with -profile, the comma-separated transfers to profile (default all through the gateway)")
+	var m measuring
+	transfers := flag.String("transfers", "", "the comma-separated transfers to measure (default all)")
+	flag.IntVar(&m.rounds, "rounds", 1, "how many times to measure each transfer")
+	flag.StringVar(&m.clientProfile, "client-cpuprofile", "", "write this process's CPU profile over the measured rounds to this file")
 	flag.Parse()
 	if *only != "" {
 		p.only = strings.Split(*only, ",")
 	}
+	if *transfers != "" {
+		m.only = strings.Split(*transfers, ",")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *size, p, *keep); err != nil {
+	if err := run(ctx, *size, p, m, *keep); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// measuring is what the measured run makes.
+type measuring struct {
+	only          []string
+	rounds        int
+	clientProfile string
 }
 
 // profiling is what -profile asked for.
@@ -54,7 +75,7 @@ type profiling struct {
 	only   []string
 }
 
-func run(ctx context.Context, size int64, p profiling, keep bool) error {
+func run(ctx context.Context, size int64, p profiling, m measuring, keep bool) error {
 	dir, err := os.MkdirTemp("", "filebench-")
 	if err != nil {
 		return err
@@ -95,7 +116,29 @@ func run(ctx context.Context, size int64, p profiling, keep bool) error {
 	if _, err := filebench.Run(ctx, target, direct, 4<<20); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	results, err := filebench.Run(ctx, target, direct, size)
+	target.Only = m.only
+	if m.clientProfile != "" {
+		f, err := os.Create(m.clientProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	var results []filebench.Result
+	for range max(1, m.rounds) {
+		var round []filebench.Result
+		round, err = filebench.Run(ctx, target, direct, size)
+		results = append(results, round...)
+		if err != nil {
+			break
+		}
+	}
+	if m.clientProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	// CPU columns: seconds of CPU each process spent on the transfer; on a
 	// small machine their sum, not any one of them, can be the bound.
 	fmt.Printf("%-34s %12s %9s %10s %8s %8s %8s %8s  %s\n", "transfer", "bytes", "seconds", "MiB/s", "cpu:cli", "gateway", "sandbox", "peakMiB", "integrity")
