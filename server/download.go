@@ -131,9 +131,9 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 			msg.ContentType = contentType // even on an empty report's one message
 			first = false
 		}
-		// Send copies the bytes into the message it frames, so the buffer
-		// can be hashed and reused as soon as it returns.
-		if err := stream.Send(msg); err != nil {
+		// Sent without a copy (transferCodec): the buffer goes back to the
+		// pipe once grpc-go has written it out and it is hashed.
+		if err := stream.SendMsg(&downloadMessage{HttpBody: msg, buf: c.buf}); err != nil {
 			return err
 		}
 		sent += int64(c.n)
@@ -179,8 +179,8 @@ func (s *importReportService) DownloadReport(req *eeov1.DownloadReportRequest, s
 		}
 		if err := send(c); err != nil {
 			// Left to the garbage collector, not the pool: a write the
-			// response gave up on (HTTP/2, its stream reset) may still be
-			// copying from it on the connection's writer.
+			// response gave up on (REST over HTTP/2, its stream reset) may
+			// still be copying from it on the connection's writer.
 			return err
 		}
 		p.release(c)

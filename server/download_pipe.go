@@ -5,6 +5,7 @@ import (
 	"hash"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // A report download has three jobs per chunk — reading it from EEO, sending
@@ -28,22 +29,55 @@ const downloadBuffers = 4
 // downloadChunkRead is one chunk read from EEO: n bytes of buf, and the
 // error the read ended with (io.EOF after the last chunk).
 type downloadChunkRead struct {
-	buf *[]byte
+	buf *pipeBuffer
 	n   int
 	err error
 }
 
-func (c downloadChunkRead) data() []byte { return (*c.buf)[:c.n] }
+func (c downloadChunkRead) data() []byte { return (*c.buf.b)[:c.n] }
+
+// pipeBuffer is one of a downloadPipe's buffers. It goes back to the
+// reader once everything holding it has let go: the handler (after
+// hashing), and grpc-go, which keeps a sent chunk until its connection has
+// written it (transferCodec takes a reference for it).
+type pipeBuffer struct {
+	b    *[]byte
+	refs atomic.Int32
+	p    *downloadPipe
+}
+
+// ref takes one more reference.
+func (b *pipeBuffer) ref() { b.refs.Add(1) }
+
+// unref drops a reference, and recycles the buffer with the last one.
+func (b *pipeBuffer) unref() {
+	if b.refs.Add(-1) == 0 {
+		b.p.recycle(b)
+	}
+}
+
+// Get implements mem.BufferPool; grpc-go never calls it on a buffer's
+// pool, only Put.
+func (b *pipeBuffer) Get(length int) *[]byte {
+	s := make([]byte, length)
+	return &s
+}
+
+// Put implements mem.BufferPool: grpc-go is done with the chunk.
+func (b *pipeBuffer) Put(*[]byte) { b.unref() }
 
 type downloadPipe struct {
 	pool    *sync.Pool // of downloadChunk buffers, shared across downloads
 	cancel  context.CancelFunc
-	free    chan *[]byte
+	free    chan *pipeBuffer
 	read    chan downloadChunkRead
 	toHash  chan downloadChunkRead
 	readers sync.WaitGroup
 	hashed  chan struct{}
 	once    sync.Once
+
+	mu      sync.Mutex
+	stopped bool // guarded by mu: buffers released from now on go to pool
 }
 
 // startDownloadPipe starts reading body ahead into buffers from pool (of
@@ -58,24 +92,25 @@ func startDownloadPipe(ctx context.Context, cancel context.CancelFunc, body io.R
 	p := &downloadPipe{
 		pool:   pool,
 		cancel: cancel,
-		free:   make(chan *[]byte, downloadBuffers),
+		free:   make(chan *pipeBuffer, downloadBuffers),
 		read:   make(chan downloadChunkRead, downloadBuffers),
 		toHash: make(chan downloadChunkRead, downloadBuffers),
 		hashed: make(chan struct{}),
 	}
 	for range downloadBuffers {
-		p.free <- pool.Get().(*[]byte)
+		p.free <- &pipeBuffer{b: pool.Get().(*[]byte), p: p}
 	}
 	p.readers.Go(func() {
 		defer close(p.read)
 		for {
-			var buf *[]byte
+			var buf *pipeBuffer
 			select {
 			case buf = <-p.free:
 			case <-ctx.Done():
 				return
 			}
-			n, err := fill(body, *buf)
+			buf.refs.Store(1) // the handler's, until it hashes or releases the chunk
+			n, err := fill(body, *buf.b)
 			select {
 			case p.read <- downloadChunkRead{buf: buf, n: n, err: err}:
 			case <-ctx.Done():
@@ -92,7 +127,7 @@ func startDownloadPipe(ctx context.Context, cancel context.CancelFunc, body io.R
 			if h != nil {
 				h.Write(c.data())
 			}
-			p.free <- c.buf
+			c.buf.unref()
 		}
 	}()
 	return p
@@ -105,14 +140,25 @@ func (p *downloadPipe) next() (downloadChunkRead, bool) {
 	return c, ok
 }
 
-// hash hashes c's bytes, then frees its buffer for the reader.
+// hash hashes c's bytes, then lets go of its buffer.
 func (p *downloadPipe) hash(c downloadChunkRead) { p.toHash <- c }
 
-// release frees c's buffer without hashing it, for a chunk the caller
+// release lets go of c's buffer without hashing it, for a chunk the caller
 // hashed itself after wait.
-func (p *downloadPipe) release(c downloadChunkRead) {
+func (p *downloadPipe) release(c downloadChunkRead) { c.buf.unref() }
+
+// recycle takes back a buffer nothing holds any more: for the reader, or
+// for the pool once the pipe has stopped (grpc-go may let go of the last
+// chunks after the call has ended).
+func (p *downloadPipe) recycle(b *pipeBuffer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		p.pool.Put(b.b)
+		return
+	}
 	select {
-	case p.free <- c.buf:
+	case p.free <- b:
 	default: // cannot happen: free has room for every buffer
 	}
 }
@@ -124,17 +170,21 @@ func (p *downloadPipe) wait() {
 	<-p.hashed
 }
 
-// stop ends the reader and the hasher and returns the buffers to the pool.
-// A buffer still in flight on an abandoned download is left to the garbage
+// stop ends the reader and the hasher and returns the free buffers to the
+// pool; those grpc-go still holds follow when it lets go of them. A buffer
+// still in flight on an abandoned download is left to the garbage
 // collector.
 func (p *downloadPipe) stop() {
 	p.cancel()
 	p.readers.Wait()
 	p.wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
 	for {
 		select {
 		case buf := <-p.free:
-			p.pool.Put(buf)
+			p.pool.Put(buf.b)
 		default:
 			return
 		}

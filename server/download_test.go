@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -170,5 +171,68 @@ func TestRESTDownloadClientHangsUp(t *testing.T) {
 	data, err := io.ReadAll(resp.Body)
 	if err != nil || sum(data) != rep.GetSha256() {
 		t.Fatalf("download after a client hung up: %d bytes, %v; want the report whole", len(data), err)
+	}
+}
+
+// patternedReport makes the fake EEO serve a report of n bytes that differ
+// from chunk to chunk, with its true size and SHA-256, so a buffer reused
+// before its bytes were sent would show.
+func patternedReport(t *testing.T, g *gateway, n int) (*eeov1.Report, []byte) {
+	t.Helper()
+	rep := damagedReport(t, g, func(int64) int64 { return 0 })
+	content := make([]byte, n)
+	for i := range content {
+		content[i] = byte(i*31 + i>>9)
+	}
+	g.up.mu.Lock()
+	defer g.up.mu.Unlock()
+	g.up.download = nil
+	r := g.up.reports[rep.GetReportId()]
+	r.SizeBytes, r.SHA256 = int64(n), sum(content)
+	g.up.reports[rep.GetReportId()] = r
+	g.up.content[rep.GetReportId()] = content
+	return rep, content
+}
+
+// A report of many chunks arrives over gRPC byte for byte, whoever checks
+// the SHA-256: the gateway hands each chunk's buffer to grpc-go without a
+// copy and must not reuse it before the bytes are on the wire.
+func TestDownloadGRPCManyChunksIntact(t *testing.T) {
+	g := startGateway(t, nil)
+	rep, want := patternedReport(t, g, 5<<20+12345)
+	for _, md := range [][]string{{"x-verify-sha256", "caller"}, nil} {
+		for range 3 {
+			data, _, err := downloadGRPC(t, g, rep.GetReportId(), md...)
+			if err != nil || !bytes.Equal(data, want) {
+				t.Fatalf("download with metadata %q: %d bytes (sha256 %s), %v; want the report's %d bytes (%s)",
+					md, len(data), sum(data), err, len(want), sum(want))
+			}
+		}
+	}
+}
+
+// A gRPC caller that cancels part way through ends the call (TestMain's
+// leak check would catch a goroutine left behind), and the buffers grpc-go
+// still held do not spoil the next download.
+func TestDownloadGRPCCallerCancels(t *testing.T) {
+	g := startGateway(t, nil)
+	rep, want := patternedReport(t, g, 3<<20)
+	ctx, cancel := context.WithCancel(t.Context())
+	stream, err := eeov1.NewImportReportServiceClient(g.conn).DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: "demo", ReportId: rep.GetReportId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != nil {
+		t.Fatalf("first chunk: %v", err)
+	}
+	cancel()
+	for {
+		if _, err := stream.Recv(); err != nil {
+			break
+		}
+	}
+	data, _, err := downloadGRPC(t, g, rep.GetReportId())
+	if err != nil || !bytes.Equal(data, want) {
+		t.Fatalf("download after a cancelled one: %d bytes, %v; want the report whole", len(data), err)
 	}
 }

@@ -260,7 +260,7 @@ func New(cfg Config) (*Server, error) {
 	// in-process calls (inprocConn) run too.
 	s.unaryChain = chainUnary(append([]grpc.UnaryServerInterceptor{admitUnary}, unaryChain(cfg.Logger, access, unary)...))
 	s.grpc = grpc.NewServer(append(serverOpts, grpc.Creds(newServerCredentials(cfg.TLS)),
-		grpc.ForceServerCodecV2(newUploadCodec(chunks)),
+		grpc.ForceServerCodecV2(newTransferCodec(chunks)),
 		grpc.InTapHandle(s.tap),
 		grpc.UnaryInterceptor(s.unaryChain),
 		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{admitStream}, streamChain(cfg.Logger, access, streams)...)...),

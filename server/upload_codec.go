@@ -15,20 +15,21 @@ import (
 // bytes, so every uploaded byte became garbage once it was passed on to EEO:
 // a gigabyte of it per gigabyte uploaded, which drove the heap to twice its
 // live size over and over, the largest part of the gateway's peak RSS.
-// uploadCodec decodes a chunk message into a pooled buffer instead, which
+// transferCodec decodes a chunk message into a pooled buffer instead, which
 // feed returns to the pool once EEO has taken the bytes (chunkPools.release).
 // Every other message, and any chunk message it does not recognise exactly,
 // goes to grpc-go's own proto codec.
 
-// uploadCodec is the gRPC server's codec: grpc-go's proto codec, with
-// CreateImportRequest chunks decoded into pooled buffers.
-type uploadCodec struct {
+// transferCodec is the gRPC server's codec: grpc-go's proto codec, with
+// CreateImportRequest chunks decoded into pooled buffers and download
+// chunks (downloadMessage) sent without copying (see download_codec.go).
+type transferCodec struct {
 	encoding.CodecV2
 	chunks *chunkPools
 }
 
-func newUploadCodec(chunks *chunkPools) uploadCodec {
-	return uploadCodec{encoding.GetCodecV2(proto.Name), chunks}
+func newTransferCodec(chunks *chunkPools) transferCodec {
+	return transferCodec{encoding.GetCodecV2(proto.Name), chunks}
 }
 
 // chunkTag is CreateImportRequest's chunk field (2) with the
@@ -36,7 +37,7 @@ func newUploadCodec(chunks *chunkPools) uploadCodec {
 const chunkTag = 2<<3 | 2
 
 // Unmarshal implements encoding.CodecV2.
-func (c uploadCodec) Unmarshal(data mem.BufferSlice, v any) error {
+func (c transferCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if req, ok := v.(*eeov1.CreateImportRequest); ok {
 		if chunk, ok := c.chunks.decode(data); ok {
 			req.Reset()
@@ -101,7 +102,7 @@ func (p *chunkPools) get(n int) []byte {
 }
 
 // release returns a chunk's buffer to its pool once nothing refers to it
-// any more. A chunk protobuf allocated (a message uploadCodec passed on)
+// any more. A chunk protobuf allocated (a message transferCodec passed on)
 // is simply left to the garbage collector.
 func (p *chunkPools) release(chunk []byte) {
 	switch cap(chunk) {

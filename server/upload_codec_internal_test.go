@@ -21,7 +21,7 @@ func split(b []byte, n int) mem.BufferSlice {
 	return s
 }
 
-// uploadCodec decodes every message as protobuf does, chunks into pooled
+// transferCodec decodes every message as protobuf does, chunks into pooled
 // buffers, however the message is split into frames.
 func TestUploadCodecDecodesAsProtobuf(t *testing.T) {
 	chunk := func(n int) []byte {
@@ -45,7 +45,7 @@ func TestUploadCodecDecodesAsProtobuf(t *testing.T) {
 	twoChunks := append(bytes.Clone(msgs["chunk of 0"]), msgs["chunk of 1"]...)
 	msgs["two chunk fields"] = twoChunks
 
-	codec := newUploadCodec(newChunkPools())
+	codec := newTransferCodec(newChunkPools())
 	for name, b := range msgs {
 		want := new(eeov1.CreateImportRequest)
 		if err := proto.Unmarshal(b, want); err != nil {
@@ -73,9 +73,9 @@ func TestUploadCodecDecodesAsProtobuf(t *testing.T) {
 	}
 }
 
-// Malformed input is protobuf's to refuse, as without uploadCodec.
+// Malformed input is protobuf's to refuse, as without transferCodec.
 func TestUploadCodecMalformed(t *testing.T) {
-	codec := newUploadCodec(newChunkPools())
+	codec := newTransferCodec(newChunkPools())
 	for name, b := range map[string][]byte{
 		"length past the end": {chunkTag, 10, 1, 2},
 		"unterminated varint": {chunkTag, 0x80, 0x80},
@@ -95,7 +95,7 @@ func TestUploadCodecMalformed(t *testing.T) {
 func BenchmarkUploadCodecChunk(b *testing.B) {
 	msg, _ := proto.Marshal(&eeov1.CreateImportRequest{Payload: &eeov1.CreateImportRequest_Chunk{Chunk: make([]byte, 1<<20)}})
 	data := split(msg, 16<<10)
-	codec := newUploadCodec(newChunkPools())
+	codec := newTransferCodec(newChunkPools())
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
