@@ -49,16 +49,31 @@ func main() {
 	flag.StringVar(&m.clientProfile, "client-cpuprofile", "", "write this process's CPU profile over the measured rounds to this file")
 	flag.Parse()
 	if *only != "" {
-		p.only = strings.Split(*only, ",")
+		p.only = splitNames(*only)
 	}
 	if *transfers != "" {
-		m.only = strings.Split(*transfers, ",")
+		m.only = splitNames(*transfers)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, *size, p, m, *keep); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// splitNames splits a comma-separated list of transfer names; a comma
+// followed by a space is part of a name ("download gRPC, gateway hashes
+// too").
+func splitNames(s string) []string {
+	var names []string
+	for _, part := range strings.Split(s, ",") {
+		if strings.HasPrefix(part, " ") && len(names) > 0 {
+			names[len(names)-1] += "," + part
+			continue
+		}
+		names = append(names, part)
+	}
+	return names
 }
 
 // measuring is what the measured run makes.
