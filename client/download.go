@@ -9,6 +9,7 @@ import (
 	"io"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -44,7 +45,10 @@ func (c *Client) Download(ctx context.Context, account, reportID string, w io.Wr
 	// It checks the SHA-256 below, so the gateway need not hash the stream
 	// as well (it still checks the size).
 	ctx = metadata.AppendToOutgoingContext(ctx, mdVerifySHA256, verifySHA256Caller)
-	stream, err := c.files.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: account, ReportId: reportID})
+	// Each message is written below before the next is received, so the
+	// codec may decode every message's data into the same buffer.
+	stream, err := c.files.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: account, ReportId: reportID},
+		grpc.ForceCodecV2(newDownloadCodec()))
 	if err != nil {
 		return Downloaded{}, fmt.Errorf("client: DownloadReport: %w", err)
 	}

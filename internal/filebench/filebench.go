@@ -92,8 +92,9 @@ const (
 // Run uploads size bytes of a valid participants CSV over gRPC and over
 // REST, then creates a grants report of about size bytes and downloads it
 // over gRPC and over REST, checking its SHA-256 here: first telling the
-// gateway so (DownloadGRPC, DownloadREST, as client.Download does), then
-// not (…GatewayHashes), so the gateway hashes too. With direct set, each direction is also made
+// gateway so (DownloadGRPC, which is client.Download; DownloadREST, with
+// the X-Verify-SHA256 header), then not (…GatewayHashes, a plain gRPC
+// stub and a plain GET), so the gateway hashes too. With direct set, each direction is also made
 // straight against EEO first (UploadDirect, DownloadDirect). A failed
 // transfer is reported in its Result; the error is for failures that stop
 // the run (no connection, no report).
@@ -140,7 +141,7 @@ func dialClient(t Target, size int64) (*grpc.ClientConn, *client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return conn, &client{grpc: eeov1.NewImportReportServiceClient(conn), t: t, size: size}, nil
+	return conn, &client{grpc: eeov1.NewImportReportServiceClient(conn), lib: eeoclient.New(conn), t: t, size: size}, nil
 }
 
 // withAPIKey authenticates ctx's gRPC calls as t's caller.
@@ -183,6 +184,7 @@ func (t Target) cpu() CPU {
 
 type client struct {
 	grpc eeov1.ImportReportServiceClient
+	lib  *eeoclient.Client // the Go client library, over the same connection
 	t    Target
 	size int64
 }
@@ -284,20 +286,29 @@ func (c *client) report(ctx context.Context) (*eeov1.Report, error) {
 	return last, nil
 }
 
-// The metadata and header with which a downloader tells the gateway it
-// checks the SHA-256 itself (as client.Download does, and as every download
-// here does), so the gateway need not hash the stream as well.
+// The header with which a REST downloader tells the gateway it checks the
+// SHA-256 itself (client.Download sends the same as gRPC metadata), so the
+// gateway need not hash the stream as well.
 const (
-	mdVerifySHA256     = "x-verify-sha256"
 	headerVerifySHA256 = "X-Verify-SHA256"
 	verifySHA256Caller = "caller"
 )
 
-// downloadGRPC downloads rep and checks its size and SHA-256; with
-// callerVerifies, it tells the gateway so.
+// downloadGRPC downloads rep and checks its size and SHA-256. With
+// callerVerifies it does so as a service using the Go client library
+// would, with client.Download, which tells the gateway it checks the
+// SHA-256; without, as a plain gRPC caller would, with the generated stub
+// alone.
 func (c *client) downloadGRPC(ctx context.Context, rep *eeov1.Report, callerVerifies bool) (int64, error) {
 	if callerVerifies {
-		ctx = metadata.AppendToOutgoingContext(ctx, mdVerifySHA256, verifySHA256Caller)
+		d, err := c.lib.Download(ctx, c.t.Account, rep.GetReportId(), io.Discard)
+		if err != nil {
+			return d.Size, err
+		}
+		if d.Size != rep.GetSizeBytes() || d.SHA256 != rep.GetSha256() {
+			return d.Size, fmt.Errorf("received %d bytes with sha256 %s, the report has %d with %s", d.Size, d.SHA256, rep.GetSizeBytes(), rep.GetSha256())
+		}
+		return d.Size, nil
 	}
 	stream, err := c.grpc.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: c.t.Account, ReportId: rep.GetReportId()})
 	if err != nil {
