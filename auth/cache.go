@@ -352,14 +352,24 @@ func (c *Cache) Reset(account string) error {
 // flight and waits for them to end. Calls after Close fail with ErrClosed
 // unless a valid token is cached.
 func (c *Cache) Close() {
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
-	c.stop()
+	c.Stop()
 	c.running.Wait()
 	if c.clock.coarse() {
 		<-c.clock.done
 	}
+}
+
+// Stop is Close without the wait: background work and fetches in flight
+// are told to end, and calls fail as after Close. A shared store call
+// already under way still runs to its end, and one that fails from now on
+// is not taken for an outage: a process shutting down calls Stop, then
+// releases what such calls may be blocked on (a Redis client whose
+// commands outlast a cancelled context until their timeout), then Close.
+func (c *Cache) Stop() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.stop()
 }
 
 // fewAccounts is up to how many accounts entry scans a slice rather than

@@ -176,6 +176,11 @@ func (c *Cache) observe(err error) bool {
 		c.shared.succeeded(now)
 		return true
 	}
+	if c.closing.Err() != nil {
+		// Stopped: the store (its client closed under the call, or the
+		// call cut short) says nothing about its health any more.
+		return false
+	}
 	c.shared.failed(err, now)
 	return false
 }

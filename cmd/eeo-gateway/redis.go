@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -23,10 +24,11 @@ import (
 // server) — and the breaker in front of the latter. The nil *redisBackend is the embedded
 // default: no Redis.
 type redisBackend struct {
-	client   *redis.Client
-	health   *redishealth.Tracker
-	tokens   *redisstore.Store
-	requests *redisrequests.Store
+	client    *redisconn.Client
+	closeOnce sync.Once // close runs at shutdown's start and again as a closer
+	health    *redishealth.Tracker
+	tokens    *redisstore.Store
+	requests  *redisrequests.Store
 }
 
 // newRedisBackend builds the backend for cfg, or returns nil for none. It
@@ -76,8 +78,9 @@ func (b *redisBackend) watch(ctx context.Context) {
 	b.health.Watch(ctx, func(ctx context.Context) error { return b.client.Ping(ctx).Err() })
 }
 
-// close releases the client.
-func (b *redisBackend) close() { _ = b.client.Close() }
+// close releases the client; calls blocked on it fail at once. Calls
+// after the first do nothing.
+func (b *redisBackend) close() { b.closeOnce.Do(func() { _ = b.client.Close() }) }
 
 // requestStore is server.Config.RequestStore: nil (not a nil pointer in an
 // interface) without Redis.

@@ -40,6 +40,11 @@ type stack struct {
 	// beside the server, so it may call it: dev mode creates the report its
 	// download line names.
 	banner func(ctx context.Context, w io.Writer)
+	// interrupts run, in order, once serving has stopped and the
+	// background work has been told to end, before it is waited for and
+	// before the closers: they end calls that a cancelled context does
+	// not (a Redis command blocked on a Redis that does not answer).
+	interrupts []func()
 	// closers release what the build acquired, last first.
 	closers []func()
 }
@@ -56,7 +61,13 @@ func (s *stack) run(ctx context.Context, stdout io.Writer) error {
 	if s.banner != nil {
 		wg.Go(func() { s.banner(bgCtx, stdout) })
 	}
-	defer func() { stopBackground(); wg.Wait() }()
+	defer func() {
+		stopBackground()
+		for _, f := range s.interrupts {
+			f()
+		}
+		wg.Wait()
+	}()
 
 	s.logger.Info("eeo-gateway starting", append(version.Get().LogAttrs(), "config", s.cfg)...)
 	return s.server.ServeListeners(ctx, server.Listeners{GRPC: s.grpc, HTTP: s.http, Admin: s.admin})
@@ -115,6 +126,12 @@ func (s *stack) buildGateway(guardCfg access.Config) (err error) {
 	s.onClose(cache.Close)
 	if rb != nil {
 		registry.MustRegister(redishealth.UpGauge(redishealth.StoreTokens, func() bool { return cache.SharedStatus().Up }))
+		// Once serving has stopped nothing needs Redis, and a command
+		// blocked on a Redis that does not answer ends at its timeout,
+		// not when its context is cancelled: the cache stops first, so
+		// that its calls failing now are not taken for an outage, then
+		// closing the client ends them all at once.
+		s.interrupts = append(s.interrupts, cache.Stop, rb.close)
 	}
 	registry.MustRegister(metrics.NewTokenCacheCollector(cache, nil))
 	if len(secretFiles) > 0 {

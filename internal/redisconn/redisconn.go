@@ -40,12 +40,14 @@ const (
 
 // New returns a client for cfg (a validated, defaulted section). It does
 // not contact Redis. The caller closes it.
-func New(cfg config.RedisConfig) (*redis.Client, error) {
+func New(cfg config.RedisConfig) (*Client, error) {
 	opts, err := Options(cfg, os.ReadFile)
 	if err != nil {
 		return nil, err
 	}
-	return redis.NewClient(opts), nil
+	c := &Client{Client: redis.NewClient(opts), conns: &connSet{}}
+	c.AddHook(c.conns)
+	return c, nil
 }
 
 // Options turns cfg into go-redis options: the address (redis.addr, or
