@@ -49,6 +49,9 @@ func BenchmarkAccessLogWrite(b *testing.B) {
 // BenchmarkAccessLogSampledOut is the same call's line dropped by
 // sampling (past the first of its second, one in 2³⁰ thereafter): what a
 // repeated call costs the access log beyond the first lines of a second.
+// On the 2-core development machine, loaded: 110–180 ns and 0 allocs per
+// dropped line (the loop's own clock read included), against 0.9–2.5 µs
+// for a line written in full.
 func BenchmarkAccessLogSampledOut(b *testing.B) {
 	a, ctx, note := benchAccessLog(b, AccessLogSampling{Initial: 1, Thereafter: 1 << 30})
 	b.ReportAllocs()
