@@ -22,6 +22,9 @@ type sharedEntry struct {
 
 	rejected  [rejectedKept]string // guarded by entry.mu; fingerprints invalidated here, never adopted again
 	rejectedN int                  // guarded by entry.mu; next slot of rejected
+
+	// unreadable limits the warning that the shared token cannot be read.
+	unreadable unreadableLog
 }
 
 // rejectedKept is how many invalidated fingerprints an entry remembers, so

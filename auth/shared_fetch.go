@@ -195,7 +195,12 @@ func (c *Cache) load(parent context.Context, e *entry) (tok Token, found, up boo
 		return Token{}, false, false
 	}
 	if err != nil {
-		c.opts.Logger.Warn("shared token unreadable; replicas must share one encryption key", "account", e.name, "error", err)
+		const msg = "shared token unreadable; replicas must share one encryption key"
+		if warn, suppressed := e.shared.unreadable.report(err.Error(), c.clock.time(c.clock.exact())); warn {
+			c.opts.Logger.Warn(msg, "account", e.name, "error", err, "suppressed", suppressed, "repeat_every", unreadableWarnEvery)
+		} else {
+			c.opts.Logger.Debug(msg, "account", e.name, "error", err)
+		}
 		return Token{}, false, true
 	}
 	return tok, found, true
