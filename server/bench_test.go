@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // BenchmarkGetTokenGRPC measures a cache-hit GetToken over a real loopback
@@ -54,9 +55,10 @@ func BenchmarkGetTokenREST(b *testing.B) {
 // BenchmarkGetTokenRESTServer is BenchmarkGetTokenREST with a client that
 // allocates nothing — pre-rendered request bytes on a keep-alive
 // connection per goroutine, the response framed by its Content-Length — so
-// allocs/op and B/op are the gateway's own per REST call.
+// allocs/op and B/op are the gateway's own per REST call. Metrics are on,
+// as in production.
 func BenchmarkGetTokenRESTServer(b *testing.B) {
-	g := startGateway(b, nil)
+	g := startGateway(b, withMetrics(prometheus.NewRegistry()))
 	addr := strings.TrimPrefix(g.baseURL, "http://")
 	req := []byte("GET /v1/accounts/demo/token HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: bench\r\n\r\n")
 	b.ReportAllocs()

@@ -72,18 +72,13 @@ func newRESTMetrics() *restMetrics {
 // routeUnmatched labels requests that matched no route.
 const routeUnmatched = "unmatched"
 
-// routeHolder is filled in by whichever router matches the request, so the
-// outermost middleware can label the request with the template afterwards.
-type routeHolder struct{ route string }
-
-type routeHolderKey struct{}
-
-// routeOf is the route r matched: grpc-gateway's template if it routed r,
-// else the net/http pattern (less its method) of the facade's own routes.
-// The catch-all "/" that hands requests to grpc-gateway is no route.
-func (h *routeHolder) routeOf(r *http.Request) string {
-	if h.route != "" {
-		return h.route
+// routeOf is the route r matched: grpc-gateway's template if it routed r
+// (call.route, from setRoute), else the net/http pattern (less its method)
+// of the facade's own routes. The catch-all "/" that hands requests to
+// grpc-gateway is no route.
+func routeOf(call *restCall, r *http.Request) string {
+	if call.route != "" {
+		return call.route
 	}
 	_, path, _ := strings.Cut(r.Pattern, " ")
 	if path == "" || path == "/" {
@@ -94,8 +89,8 @@ func (h *routeHolder) routeOf(r *http.Request) string {
 
 // setRoute records the matched route template for the request's metrics.
 func setRoute(ctx context.Context, route string) {
-	if h, ok := ctx.Value(routeHolderKey{}).(*routeHolder); ok {
-		h.route = route
+	if c := restCallOf(ctx); c != nil {
+		c.route = route
 	}
 }
 
@@ -103,8 +98,13 @@ func setRoute(ctx context.Context, route string) {
 // whose bytes turned out wrong) is counted with the status it had sent.
 func (m *restMetrics) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		holder := &routeHolder{}
-		r = r.WithContext(context.WithValue(r.Context(), routeHolderKey{}, holder))
+		// restCallContext, outside, has put the request's restCall in
+		// place; the route lands there.
+		call := restCallOf(r.Context())
+		if call == nil {
+			call = &restCall{}
+			r = r.WithContext(context.WithValue(r.Context(), restCallKey{}, call))
+		}
 		start := time.Now()
 		code := 0
 		ww := httpsnoop.Wrap(w, httpsnoop.Hooks{
@@ -131,7 +131,7 @@ func (m *restMetrics) wrap(next http.Handler) http.Handler {
 			}
 			// Label values in newRESTMetrics' order: WithLabelValues spares
 			// each request a Labels map and its lookups.
-			method, route, status := methodLabel(r.Method), holder.routeOf(r), strconv.Itoa(code)
+			method, route, status := methodLabel(r.Method), routeOf(call, r), strconv.Itoa(code)
 			m.requests.WithLabelValues(method, route, status).Inc()
 			m.duration.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())
 		}()

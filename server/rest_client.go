@@ -10,7 +10,26 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
-type clientAddrCtxKey struct{}
+// restCall is what the REST facade's outermost handler learns about a
+// request, for the handlers inside it: one context value (and one copy of
+// the request) per request, rather than one per concern.
+type restCall struct {
+	// clientAddr is the REST client's address (see clientAddr); valid
+	// only if hasAddr.
+	clientAddr netip.AddrPort
+	hasAddr    bool
+	// route is the template of the route that matched, set by the router
+	// that matched it (setRoute), for the request's metrics.
+	route string
+}
+
+type restCallKey struct{}
+
+// restCallOf returns the request's restCall, or nil outside the facade.
+func restCallOf(ctx context.Context) *restCall {
+	c, _ := ctx.Value(restCallKey{}).(*restCall)
+	return c
+}
 
 // restCallContext is the REST facade's outermost handler. It settles the
 // request id before anything can answer (a 404 or a refused body carries
@@ -23,9 +42,9 @@ func restCallContext(trusted []netip.Prefix, next http.Handler) http.Handler {
 		id := requestid.Or(r.Header.Get(requestid.Header))
 		r.Header.Set(requestid.Header, id)
 		w.Header().Set(requestid.Header, id)
-		if addr, ok := clientAddr(r, trusted); ok {
-			r = r.WithContext(context.WithValue(r.Context(), clientAddrCtxKey{}, addr))
-		}
+		call := &restCall{}
+		call.clientAddr, call.hasAddr = clientAddr(r, trusted)
+		r = r.WithContext(context.WithValue(r.Context(), restCallKey{}, call))
 		next.ServeHTTP(w, r)
 	})
 }
@@ -33,13 +52,13 @@ func restCallContext(trusted []netip.Prefix, next http.Handler) http.Handler {
 // restClientMetadata passes the client address restCallContext found to the
 // gRPC server (grpc-gateway's WithMetadata; custom routes get it through
 // AnnotateContext).
-func restClientMetadata(_ context.Context, r *http.Request) metadata.MD {
-	addr, ok := r.Context().Value(clientAddrCtxKey{}).(netip.AddrPort)
-	if !ok {
+func restClientMetadata(ctx context.Context, r *http.Request) metadata.MD {
+	call := restCallOf(r.Context())
+	if call == nil || !call.hasAddr {
 		return nil
 	}
 	// clientAddrKey is lower case already: no need for metadata.Pairs' pass.
-	return metadata.MD{clientAddrKey: {addr.String()}}
+	return metadata.MD{clientAddrKey: {call.clientAddr.String()}}
 }
 
 // clientAddr is the address of the client behind r: the TCP peer, unless

@@ -46,8 +46,20 @@ func withRESTTracing(cfg Config, h http.Handler) http.Handler {
 		otelhttp.WithTracerProvider(cfg.TracerProvider),
 		otelhttp.WithPropagators(cfg.Propagator),
 		otelhttp.WithMeterProvider(noop.NewMeterProvider()),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+		otelhttp.WithSpanNameFormatter(restSpanName),
 	)
+}
+
+// restSpanName names a REST request's span: its method, and the template of
+// the route that matched once one has (restCall.route). otelhttp asks again
+// after the handler when net/http's ServeMux has set the request's Pattern
+// — always, since the facade's mux has a catch-all — and would otherwise
+// undo annotateRESTSpan's name.
+func restSpanName(_ string, r *http.Request) string {
+	if c := restCallOf(r.Context()); c != nil && c.route != "" {
+		return r.Method + " " + c.route
+	}
+	return r.Method
 }
 
 // annotateRESTSpan names the REST request's span after its route template
