@@ -8,7 +8,6 @@ import (
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	eeov1gw "github.com/eeo-gateway/eeo-gateway/gen/gateway/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/gen/openapiv2"
-	"github.com/eeo-gateway/eeo-gateway/internal/docsui"
 	"github.com/eeo-gateway/eeo-gateway/internal/httpx"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -65,12 +64,7 @@ func newRESTHandler(ctx context.Context, conn grpc.ClientConnInterface, transfer
 	if err := files.register(); err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
-	mux.Handle("GET /docs/", docsui.Handler("/docs/"))
-	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
-	mux.Handle("/", gw)
-	h := withCORS(cfg.CORSAllowedOrigins, requireUTF8(boundBodies(cfg.Limits.BodyReadTimeout, mux)))
+	h := withCORS(cfg.CORSAllowedOrigins, requireUTF8(boundBodies(cfg.Limits.BodyReadTimeout, newRESTMux(gw))))
 	if metrics != nil {
 		h = metrics.rest.wrap(h)
 	}
