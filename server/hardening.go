@@ -125,6 +125,9 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 }
 
 func validQuery(r *http.Request) bool {
+	if r.URL.RawQuery == "" {
+		return true // nothing to decode; Query would still make a map
+	}
 	for k, vs := range r.URL.Query() {
 		if !utf8.ValidString(k) {
 			return false

@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	_ "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1" // registers the descriptors walked below
@@ -66,6 +67,30 @@ func TestEveryRPCHasARESTRoute(t *testing.T) {
 	for name := range withoutGatewayMapping {
 		if !seen[name] {
 			t.Errorf("withoutGatewayMapping lists %s, which the proto no longer has", name)
+		}
+	}
+}
+
+// A path or query that is not UTF-8 is refused as a bad request before it
+// reaches a handler (proto strings must be UTF-8); one without a query, or
+// with a valid one, is served.
+func TestRESTRefusesPathsAndQueriesThatAreNotUTF8(t *testing.T) {
+	g := startGateway(t, nil)
+	for path, want := range map[string]int{
+		"/v1/accounts/demo/token":                 http.StatusOK,
+		"/v1/accounts/demo/token?x=%C3%A9":        http.StatusOK,
+		"/v1/accounts/d%FFmo/token":               http.StatusBadRequest,
+		"/v1/accounts/demo/token?x=%FF":           http.StatusBadRequest,
+		"/v1/accounts/demo/token?%FF=1":           http.StatusBadRequest,
+		"/v1/accounts/demo/imports?pageToken=%FE": http.StatusBadRequest,
+	} {
+		resp, body := g.restCall(t, http.MethodGet, path)
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: HTTP %d %v, want %d", path, resp.StatusCode, body, want)
+			continue
+		}
+		if want == http.StatusBadRequest && !strings.Contains(fmt.Sprint(body["message"]), "must be UTF-8") {
+			t.Errorf("GET %s: body %v does not say the path and query must be UTF-8", path, body)
 		}
 	}
 }
