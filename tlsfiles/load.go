@@ -19,95 +19,112 @@ type stamp struct {
 	ino     uint64 // 0 where the platform has no inode numbers
 }
 
-// stampFiles stats paths (following symlinks, so an atomically swapped
-// Kubernetes ..data link is seen as a change). Only the first two results are
-// used; callers pass one or two paths.
-func stampFiles(paths ...string) ([2]stamp, error) {
+// Roles of the files, as FileError names them.
+const (
+	RoleCertificate = "certificate file"
+	RoleKey         = "key file"
+	RoleClientCA    = "client CA file" // a server's: CAs its clients' certificates must chain to
+	RoleCA          = "CA file"        // a client's: CAs the server's certificate must chain to
+)
+
+// FileError is a failure to load one of the files: which one (Role, one of
+// the Role constants, and Path) and why.
+type FileError struct {
+	Role string
+	Path string
+	Err  error
+}
+
+// Error formats "tlsfiles: <role> "<path>": <problem>".
+func (e *FileError) Error() string { return fmt.Sprintf("tlsfiles: %s %q: %v", e.Role, e.Path, e.Err) }
+
+// Unwrap returns the problem, so that errors.Is(err, fs.ErrNotExist) works.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// stampFile stats path (following symlinks, so an atomically swapped
+// Kubernetes ..data link is seen as a change).
+func stampFile(role, path string) (stamp, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return stamp{}, fileErr(role, path, err)
+	}
+	return stamp{modTime: fi.ModTime().UnixNano(), size: fi.Size(), ino: inode(fi)}, nil
+}
+
+// stampPair stamps a certificate and key file.
+func stampPair(certFile, keyFile string) ([2]stamp, error) {
 	var out [2]stamp
-	for i, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return out, fileErr(roleOf(i, len(paths)), p, err)
-		}
-		out[i] = stamp{modTime: fi.ModTime().UnixNano(), size: fi.Size(), ino: inode(fi)}
+	var err error
+	if out[0], err = stampFile(RoleCertificate, certFile); err != nil {
+		return out, err
 	}
-	return out, nil
+	out[1], err = stampFile(RoleKey, keyFile)
+	return out, err
 }
 
-func roleOf(i, n int) string {
-	switch {
-	case n == 1:
-		return "client CA file"
-	case i == 0:
-		return "certificate file"
-	default:
-		return "key file"
-	}
-}
-
-// fileErr formats "tlsfiles: <role> "<path>": <problem>", dropping the
-// redundant op/path of an *fs.PathError while keeping errors.Is working
-// (e.g. errors.Is(err, fs.ErrNotExist)).
+// fileErr is the FileError for role's path, dropping the redundant op/path
+// of an *fs.PathError while keeping errors.Is working.
 func fileErr(role, path string, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return fmt.Errorf("tlsfiles: %s %q: %w", role, path, err)
+	return &FileError{Role: role, Path: path, Err: err}
 }
 
 // loadPair stats, then reads and validates the certificate and key files.
 // Stamping before reading means a write racing with the read is seen again
 // at the next check rather than missed.
 func loadPair(certFile, keyFile string) ([2]stamp, *tls.Certificate, error) {
-	st, err := stampFiles(certFile, keyFile)
+	st, err := stampPair(certFile, keyFile)
 	if err != nil {
 		return st, nil, err
 	}
 	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
-		return st, nil, fileErr("certificate file", certFile, err)
+		return st, nil, fileErr(RoleCertificate, certFile, err)
 	}
 	keyPEM, err := os.ReadFile(keyFile)
 	if err != nil {
-		return st, nil, fileErr("key file", keyFile, err)
+		return st, nil, fileErr(RoleKey, keyFile, err)
 	}
 
 	ders, certs, err := parseCerts(certPEM)
 	if err != nil {
-		return st, nil, fmt.Errorf("tlsfiles: certificate file %q: %w", certFile, err)
+		return st, nil, fileErr(RoleCertificate, certFile, err)
 	}
 	key, err := parseKey(keyPEM)
 	if err != nil {
-		return st, nil, fmt.Errorf("tlsfiles: key file %q: %w", keyFile, err)
+		return st, nil, fileErr(RoleKey, keyFile, err)
 	}
 	leaf := certs[0]
 	pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(key.Public()) {
-		return st, nil, fmt.Errorf("tlsfiles: key file %q does not match certificate file %q (private key is not for the certificate's public key)", keyFile, certFile)
+		return st, nil, fileErr(RoleKey, keyFile, fmt.Errorf("does not match certificate file %q (private key is not for the certificate's public key)", certFile))
 	}
 	return st, &tls.Certificate{Certificate: ders, PrivateKey: key, Leaf: leaf}, nil
 }
 
-// loadCAs stats, then reads and parses a PEM CA bundle.
-func loadCAs(caFile string) (stamp, *x509.CertPool, int, error) {
-	st, err := stampFiles(caFile)
+// loadCAs stats, then reads and parses a PEM CA bundle; role names it in
+// errors.
+func loadCAs(role, caFile string) (stamp, *x509.CertPool, int, error) {
+	st, err := stampFile(role, caFile)
 	if err != nil {
 		return stamp{}, nil, 0, err
 	}
 	data, err := os.ReadFile(caFile)
 	if err != nil {
-		return st[0], nil, 0, fileErr("client CA file", caFile, err)
+		return st, nil, 0, fileErr(role, caFile, err)
 	}
 	_, certs, err := parseCerts(data)
 	if err != nil {
-		return st[0], nil, 0, fmt.Errorf("tlsfiles: client CA file %q: %w", caFile, err)
+		return st, nil, 0, fileErr(role, caFile, err)
 	}
 	pool := x509.NewCertPool()
 	for _, c := range certs {
 		pool.AddCert(c)
 	}
-	return st[0], pool, len(certs), nil
+	return st, pool, len(certs), nil
 }
 
 // parseCerts returns every CERTIFICATE block in data, in order. Other block

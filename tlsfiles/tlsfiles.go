@@ -67,7 +67,8 @@ type Options struct {
 // Reloader holds the current certificate and client-CA pool and reloads them
 // from disk when the files change. It is safe for concurrent use.
 type Reloader struct {
-	certFile, keyFile, caFile string
+	certFile, keyFile, caFile string // certFile and keyFile are empty for a client without a certificate
+	caRole                    string // RoleClientCA, or RoleCA for a client
 	every                     time.Duration
 	now                       func() time.Time
 	log                       *slog.Logger
@@ -79,13 +80,13 @@ type Reloader struct {
 
 	reloadMu  sync.Mutex // serialises reloads; guards the stamps below
 	pairStamp [2]stamp   // cert, key as of the last successful load
-	caStamp   stamp      // client CA bundle as of the last successful load
+	caStamp   stamp      // CA bundle as of the last successful load
 }
 
 // material is one immutable generation of what handshakes are served with.
 type material struct {
-	cert      *tls.Certificate // Leaf is set
-	clientCAs *x509.CertPool   // nil without ClientCAFile
+	cert *tls.Certificate // Leaf is set; nil for a client without a certificate
+	cas  *x509.CertPool   // the client CAs (a server's) or root CAs (a client's); nil without a CA file
 }
 
 // New loads the certificate, key and (if configured) client CA bundle once
@@ -99,14 +100,19 @@ func New(opts Options) (*Reloader, error) {
 	if opts.KeyFile == "" {
 		return nil, errors.New("tlsfiles: Options.KeyFile is required")
 	}
-	r := &Reloader{
+	return load(&Reloader{
 		certFile: opts.CertFile,
 		keyFile:  opts.KeyFile,
 		caFile:   opts.ClientCAFile,
+		caRole:   RoleClientCA,
 		every:    opts.CheckEvery,
 		now:      opts.Now,
 		log:      opts.Logger,
-	}
+	})
+}
+
+// load fills in r's defaults and loads its files once.
+func load(r *Reloader) (*Reloader, error) {
 	if r.every <= 0 {
 		r.every = DefaultCheckEvery
 	}
@@ -118,29 +124,35 @@ func New(opts Options) (*Reloader, error) {
 	}
 
 	m := &material{}
-	st, cert, err := loadPair(r.certFile, r.keyFile)
-	if err != nil {
-		return nil, err
-	}
-	m.cert, r.pairStamp = cert, st
-	r.logPairLoaded("tlsfiles: certificate loaded", cert)
-	if r.caFile != "" {
-		st, pool, n, err := loadCAs(r.caFile)
+	if r.certFile != "" {
+		st, cert, err := loadPair(r.certFile, r.keyFile)
 		if err != nil {
 			return nil, err
 		}
-		m.clientCAs, r.caStamp = pool, st
-		r.logCALoaded("tlsfiles: client CA bundle loaded", n)
+		m.cert, r.pairStamp = cert, st
+		r.logPairLoaded("tlsfiles: certificate loaded", cert)
+	}
+	if r.caFile != "" {
+		st, pool, n, err := loadCAs(r.caRole, r.caFile)
+		if err != nil {
+			return nil, err
+		}
+		m.cas, r.caStamp = pool, st
+		r.logCALoaded("loaded", n)
 	}
 	r.cur.Store(m)
 	r.nextCheck = r.now().Add(r.every)
 	return r, nil
 }
 
-// Current returns the leaf certificate currently being served. It does not
-// look at the files; only handshakes trigger checks.
+// Current returns the leaf certificate currently being served (nil for a
+// client without a certificate). It does not look at the files; only
+// handshakes (and ClientConfig) trigger checks.
 func (r *Reloader) Current() (leaf *x509.Certificate) {
-	return r.cur.Load().cert.Leaf
+	if c := r.cur.Load().cert; c != nil {
+		return c.Leaf
+	}
+	return nil
 }
 
 // ServerConfig returns a new server *tls.Config backed by the Reloader. Each
@@ -181,8 +193,8 @@ func (r *Reloader) ServerConfig() *tls.Config {
 		if c.MinVersion < tls.VersionTLS12 {
 			c.MinVersion = tls.VersionTLS12
 		}
-		if m.clientCAs != nil {
-			c.ClientCAs = m.clientCAs
+		if m.cas != nil {
+			c.ClientCAs = m.cas
 			c.ClientAuth = tls.RequireAndVerifyClientCert
 		}
 		return c, nil
@@ -206,7 +218,9 @@ func (r *Reloader) maybeReload() {
 	}
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
-	r.reloadPair()
+	if r.certFile != "" {
+		r.reloadPair()
+	}
 	if r.caFile != "" {
 		r.reloadCAs()
 	}
@@ -215,7 +229,7 @@ func (r *Reloader) maybeReload() {
 // reloadPair reloads the certificate and key if either file's stamp changed
 // since the last successful load. Caller holds reloadMu.
 func (r *Reloader) reloadPair() {
-	st, err := stampFiles(r.certFile, r.keyFile)
+	st, err := stampPair(r.certFile, r.keyFile)
 	if err == nil && st == r.pairStamp {
 		return
 	}
@@ -231,16 +245,16 @@ func (r *Reloader) reloadPair() {
 		return
 	}
 	old := r.cur.Load()
-	r.cur.Store(&material{cert: cert, clientCAs: old.clientCAs})
+	r.cur.Store(&material{cert: cert, cas: old.cas})
 	r.pairStamp = st
 	r.logPairLoaded("tlsfiles: certificate reloaded", cert)
 }
 
-// reloadCAs reloads the client CA bundle if its stamp changed since the last
+// reloadCAs reloads the CA bundle if its stamp changed since the last
 // successful load. Caller holds reloadMu.
 func (r *Reloader) reloadCAs() {
-	st, err := stampFiles(r.caFile)
-	if err == nil && st[0] == r.caStamp {
+	st, err := stampFile(r.caRole, r.caFile)
+	if err == nil && st == r.caStamp {
 		return
 	}
 	var (
@@ -249,17 +263,34 @@ func (r *Reloader) reloadCAs() {
 		s    stamp
 	)
 	if err == nil {
-		s, pool, n, err = loadCAs(r.caFile)
+		s, pool, n, err = loadCAs(r.caRole, r.caFile)
 	}
 	if err != nil {
-		r.log.Error("tlsfiles: client CA reload failed; keeping previous CA bundle",
-			"client_ca_file", r.caFile, "err", err)
+		r.log.Error("tlsfiles: "+r.caName()+" reload failed; keeping previous CA bundle",
+			r.caAttr(), r.caFile, "err", err)
 		return
 	}
 	old := r.cur.Load()
-	r.cur.Store(&material{cert: old.cert, clientCAs: pool})
+	r.cur.Store(&material{cert: old.cert, cas: pool})
 	r.caStamp = s
-	r.logCALoaded("tlsfiles: client CA bundle reloaded", n)
+	r.logCALoaded("reloaded", n)
+}
+
+// caName names the CA bundle in log messages: "client CA" for a server's,
+// "CA" for a client's.
+func (r *Reloader) caName() string {
+	if r.caRole == RoleClientCA {
+		return "client CA"
+	}
+	return "CA"
+}
+
+// caAttr is the log attribute naming the CA file.
+func (r *Reloader) caAttr() string {
+	if r.caRole == RoleClientCA {
+		return "client_ca_file"
+	}
+	return "ca_file"
 }
 
 func (r *Reloader) logPairLoaded(msg string, cert *tls.Certificate) {
@@ -280,6 +311,8 @@ func (r *Reloader) logPairLoaded(msg string, cert *tls.Certificate) {
 	}
 }
 
-func (r *Reloader) logCALoaded(msg string, n int) {
-	r.log.Info(msg, "client_ca_file", r.caFile, "certs", n)
+// logCALoaded logs the CA bundle's (re)load; what is "loaded" or
+// "reloaded".
+func (r *Reloader) logCALoaded(what string, n int) {
+	r.log.Info("tlsfiles: "+r.caName()+" bundle "+what, r.caAttr(), r.caFile, "certs", n)
 }
