@@ -82,7 +82,8 @@ type RedisTLSConfig struct {
 	// CAFile is a PEM bundle of CAs to trust instead of the system's.
 	CAFile string `json:"ca_file"`
 	// CertFile and KeyFile are a client certificate, for servers that
-	// require one; both or neither.
+	// require one; both or neither. They and CAFile are looked at again
+	// for each new connection, so rotated files need no restart.
 	CertFile string `json:"cert_file"`
 	KeyFile  string `json:"key_file"`
 	// ServerName overrides the name the server's certificate must carry.

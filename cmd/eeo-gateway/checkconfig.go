@@ -112,7 +112,7 @@ func checkRedis(ctx context.Context, r *config.Report, absent config.Severity, o
 	if c.PasswordFile != "" && c.Password.IsZero() {
 		return // absent here: config.Check has said so, as a warning offline
 	}
-	client, err := redisconn.New(*c)
+	client, err := redisconn.New(*c, nil)
 	if err != nil {
 		r.Add(config.SeverityError, "redis", err)
 		return

@@ -41,7 +41,7 @@ func newRedisBackend(cfg *config.RedisConfig, logger *slog.Logger, reg prometheu
 	// go-redis logs each failed dial to stderr through a process-wide
 	// logger; the Tracker reports an outage once instead.
 	redis.SetLogger(quietRedisLog{})
-	client, err := redisconn.New(*cfg)
+	client, err := redisconn.New(*cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}

@@ -18,7 +18,7 @@ func TestCloseEndsCallsWaitingForRedis(t *testing.T) {
 	client, err := redisconn.New(section(func(c *config.RedisConfig) {
 		c.Addr = srv.Addr
 		c.ReadTimeout, c.WriteTimeout = config.Duration(time.Hour), config.Duration(time.Hour)
-	}))
+	}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

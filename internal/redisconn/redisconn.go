@@ -11,17 +11,17 @@ package redisconn
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	"github.com/eeo-gateway/eeo-gateway/config"
+	"github.com/eeo-gateway/eeo-gateway/tlsfiles"
 )
 
 // Pool settings. Every call into Redis stands in front of something the
@@ -39,9 +39,10 @@ const (
 )
 
 // New returns a client for cfg (a validated, defaulted section). It does
-// not contact Redis. The caller closes it.
-func New(cfg config.RedisConfig) (*Client, error) {
-	opts, err := Options(cfg, os.ReadFile)
+// not contact Redis. logger (nil: none) receives the TLS files' reloads.
+// The caller closes the client.
+func New(cfg config.RedisConfig, logger *slog.Logger) (*Client, error) {
+	opts, err := Options(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -52,9 +53,10 @@ func New(cfg config.RedisConfig) (*Client, error) {
 
 // Options turns cfg into go-redis options: the address (redis.addr, or
 // redis.url through redis.ParseURL), database, ACL user and password (from
-// redis.password_file re-read for each new connection), TLS and timeouts.
-// readFile reads the TLS files.
-func Options(cfg config.RedisConfig, readFile func(string) ([]byte, error)) (*redis.Options, error) {
+// redis.password_file re-read for each new connection), TLS (its files
+// looked at again for each new connection too) and timeouts. logger (nil:
+// none) receives the TLS files' reloads.
+func Options(cfg config.RedisConfig, logger *slog.Logger) (*redis.Options, error) {
 	opts := &redis.Options{Addr: cfg.Addr, DB: cfg.DB}
 	if cfg.URL != "" {
 		parsed, err := redis.ParseURL(cfg.URL)
@@ -101,54 +103,70 @@ func Options(cfg config.RedisConfig, readFile func(string) ([]byte, error)) (*re
 	opts.DisableIdentity = true
 	opts.ClientName = "eeo-gateway"
 	if cfg.UsesTLS() {
-		tc, err := TLSConfig(cfg, opts.Addr, readFile)
-		if err != nil {
+		if err := setTLS(opts, cfg, logger); err != nil {
 			return nil, err
 		}
-		opts.TLSConfig = tc
 	}
 	return opts, nil
 }
 
-// TLSConfig is the client TLS configuration toward Redis at addr: TLS 1.2
-// or later, the server verified against redis.tls.ca_file (else the
-// system's roots) under redis.tls.server_name (else addr's host), and
-// redis.tls.cert_file/key_file as the client certificate if set.
-func TLSConfig(cfg config.RedisConfig, addr string, readFile func(string) ([]byte, error)) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.TLS.ServerName}
-	if tc.ServerName == "" {
-		host, _, err := net.SplitHostPort(addr)
+// setTLS makes opts speak TLS 1.2 or later to Redis, verifying the server
+// against redis.tls.ca_file (else the system's roots) under
+// redis.tls.server_name (else the address's host), with
+// redis.tls.cert_file/key_file as the client certificate if set. Those
+// files are loaded with tlsfiles and looked at again (a stat each) for
+// every new connection, as the password file is, so a rotated certificate
+// or CA bundle is used without a restart; a rotation caught half-way keeps
+// the last good files. A connection's root CAs are fixed when it is made,
+// so with files the connections are dialed here, each with the current
+// configuration; opts.TLSConfig says TLS is on either way.
+func setTLS(opts *redis.Options, cfg config.RedisConfig, logger *slog.Logger) error {
+	serverName := cfg.TLS.ServerName
+	if serverName == "" {
+		host, _, err := net.SplitHostPort(opts.Addr)
 		if err != nil {
-			host = addr
+			host = opts.Addr
 		}
-		tc.ServerName = host
+		serverName = host
 	}
-	if f := cfg.TLS.CAFile; f != "" {
-		pem, err := readFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("redis.tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("redis.tls.ca_file: %s holds no PEM certificate", f)
-		}
-		tc.RootCAs = pool
+	opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName}
+	if cfg.TLS.CAFile == "" && cfg.TLS.CertFile == "" {
+		return nil
 	}
-	if cfg.TLS.CertFile != "" {
-		certPEM, err := readFile(cfg.TLS.CertFile)
-		if err != nil {
-			return nil, fmt.Errorf("redis.tls.cert_file: %w", err)
-		}
-		keyPEM, err := readFile(cfg.TLS.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("redis.tls.key_file: %w", err)
-		}
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			// X509KeyPair's errors describe the PEM blocks, never the key.
-			return nil, fmt.Errorf("redis.tls.cert_file/key_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
+	if logger != nil {
+		logger = logger.With("component", "redis-tls")
 	}
-	return tc, nil
+	files, err := tlsfiles.NewClient(tlsfiles.ClientOptions{
+		CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile, CAFile: cfg.TLS.CAFile,
+		// New connections are few (a pool, kept for minutes): a look at
+		// the files for each costs nothing worth saving.
+		CheckEvery: time.Nanosecond,
+		Logger:     logger,
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", tlsField(err), err)
+	}
+	netDialer := &net.Dialer{Timeout: opts.DialTimeout}
+	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		tc := files.ClientConfig()
+		tc.ServerName = serverName
+		return (&tls.Dialer{NetDialer: netDialer, Config: tc}).DialContext(ctx, network, addr)
+	}
+	return nil
+}
+
+// tlsField names the setting whose file err is about.
+func tlsField(err error) string {
+	var fe *tlsfiles.FileError
+	if errors.As(err, &fe) {
+		switch fe.Role {
+		case tlsfiles.RoleCA:
+			return "redis.tls.ca_file"
+		case tlsfiles.RoleCertificate:
+			return "redis.tls.cert_file"
+		case tlsfiles.RoleKey:
+			return "redis.tls.key_file"
+		}
+	}
+	return "redis.tls"
 }

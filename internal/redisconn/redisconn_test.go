@@ -3,7 +3,6 @@ package redisconn_test
 import (
 	"crypto/tls"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -31,17 +30,13 @@ func section(mutate func(*config.RedisConfig)) config.RedisConfig {
 	return c
 }
 
-func noFiles(path string) ([]byte, error) {
-	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
-}
-
 // The fields of the section reach go-redis: address or URL (database and
 // user from either), password, timeouts; TLS only when asked for.
 func TestOptionsFromConfig(t *testing.T) {
 	o, err := redisconn.Options(section(func(c *config.RedisConfig) {
 		c.Addr, c.DB, c.Username, c.Password = "cache:6379", 3, "gateway", auth.NewSecret(password)
 		c.ReadTimeout = config.Duration(250 * time.Millisecond)
-	}), noFiles)
+	}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +44,7 @@ func TestOptionsFromConfig(t *testing.T) {
 		o.ReadTimeout != 250*time.Millisecond || o.DialTimeout != 2*time.Second || o.TLSConfig != nil || !o.ContextTimeoutEnabled {
 		t.Errorf("options from addr: %+v", o)
 	}
-	o, err = redisconn.Options(section(func(c *config.RedisConfig) { c.URL = "rediss://gateway@cache.internal:6380/2" }), noFiles)
+	o, err = redisconn.Options(section(func(c *config.RedisConfig) { c.URL = "rediss://gateway@cache.internal:6380/2" }), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +70,7 @@ func TestOptionErrors(t *testing.T) {
 		_, err := redisconn.Options(section(func(r *config.RedisConfig) {
 			r.Addr, r.Password = "cache:6379", auth.NewSecret(password)
 			c.mutate(r)
-		}), noFiles)
+		}), nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), password) {
 			t.Errorf("error %v, want one naming %s without the password", err, c.want)
 		}
@@ -88,7 +83,7 @@ func TestOptionErrors(t *testing.T) {
 func TestClientAgainstRedisWithPassword(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{Password: password})
 	for _, pw := range []string{password, "wrong-" + password} {
-		c, err := redisconn.New(section(func(c *config.RedisConfig) { c.Addr, c.Password = srv.Addr, auth.NewSecret(pw) }))
+		c, err := redisconn.New(section(func(c *config.RedisConfig) { c.Addr, c.Password = srv.Addr, auth.NewSecret(pw) }), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +107,7 @@ func TestNoConnectionAtConstruction(t *testing.T) {
 	lis := testkit.Listen(t)
 	addr := lis.Addr().String()
 	lis.Close() // nothing listens there now
-	c, err := redisconn.New(section(func(c *config.RedisConfig) { c.Addr = addr }))
+	c, err := redisconn.New(section(func(c *config.RedisConfig) { c.Addr = addr }), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +154,7 @@ func TestTLSAgainstRedis(t *testing.T) {
 		{"unknown CA", config.RedisTLSConfig{Enabled: true, CAFile: otherCA, CertFile: certFile, KeyFile: keyFile}, false},
 		{"wrong name", config.RedisTLSConfig{Enabled: true, CAFile: caFile, CertFile: certFile, KeyFile: keyFile, ServerName: "elsewhere.internal"}, false},
 	} {
-		rdb, err := redisconn.New(section(func(r *config.RedisConfig) { r.Addr, r.TLS = tlsAddr, c.tls }))
+		rdb, err := redisconn.New(section(func(r *config.RedisConfig) { r.Addr, r.TLS = tlsAddr, c.tls }), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -168,6 +163,58 @@ func TestTLSAgainstRedis(t *testing.T) {
 		if (err == nil) != c.ok {
 			t.Errorf("%s: PING = %v, want success %v", c.name, err, c.ok)
 		}
+	}
+}
+
+// The TLS files are looked at again for every new connection: a CA bundle
+// and a client certificate rotated on disk (renamed over, as cert-manager
+// does) are used by the same client without a restart, each on its own.
+func TestTLSFilesRotateWithoutRestart(t *testing.T) {
+	dir := t.TempDir()
+	ca, other := testkit.NewCA("redis test CA"), testkit.NewCA("someone else")
+	srvCert := ca.Server("redis", testkit.DNS("redis.internal"))
+	good, stranger := ca.Client("eeo-gateway"), other.Client("eeo-gateway")
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		tmp := p + ".tmp"
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tlsPort := freePort(t)
+	redistest.Start(t, redistest.Options{Args: []string{
+		"--tls-port", strconv.Itoa(tlsPort),
+		"--tls-cert-file", write("server.pem", srvCert.CertPEM), "--tls-key-file", write("server-key.pem", srvCert.KeyPEM),
+		"--tls-ca-cert-file", write("server-ca.pem", ca.CertPEM), "--tls-auth-clients", "yes",
+	}})
+	// At first the gateway trusts the wrong CA and holds a certificate
+	// Redis does not: both refused.
+	caFile := write("ca.pem", other.CertPEM)
+	certFile, keyFile := write("client.pem", stranger.CertPEM), write("client-key.pem", stranger.KeyPEM)
+	rdb, err := redisconn.New(section(func(r *config.RedisConfig) {
+		r.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort))
+		r.TLS = config.RedisTLSConfig{Enabled: true, CAFile: caFile, CertFile: certFile, KeyFile: keyFile, ServerName: "redis.internal"}
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if err := rdb.Ping(t.Context()).Err(); err == nil {
+		t.Fatal("PING trusting the wrong CA succeeded")
+	}
+
+	write("ca.pem", ca.CertPEM)
+	if err := rdb.Ping(t.Context()).Err(); err == nil {
+		t.Fatal("PING with a certificate from an unknown CA succeeded")
+	}
+	write("client.pem", good.CertPEM)
+	write("client-key.pem", good.KeyPEM)
+	if err := rdb.Ping(t.Context()).Err(); err != nil {
+		t.Fatalf("PING after the CA bundle and the certificate were rotated: %v", err)
 	}
 }
 
@@ -182,7 +229,7 @@ func freePort(t *testing.T) int {
 func ExampleNew() {
 	cfg := config.RedisConfig{Addr: "127.0.0.1:6379", KeyPrefix: "eeo-gateway:",
 		DialTimeout: config.Duration(2 * time.Second), ReadTimeout: config.Duration(time.Second), WriteTimeout: config.Duration(time.Second)}
-	client, err := redisconn.New(cfg) // no connection yet
+	client, err := redisconn.New(cfg, nil) // no connection yet
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -203,7 +250,7 @@ func TestPasswordFileRotation(t *testing.T) {
 	}
 	c, err := redisconn.New(section(func(c *config.RedisConfig) {
 		c.Addr, c.PasswordFile, c.Password = srv.Addr, path, auth.NewSecret(first)
-	}))
+	}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
