@@ -149,7 +149,8 @@ func TestRESTRowJudgesTheWrkClassClient(t *testing.T) {
 			measured = row.measured
 		}
 	}
-	for _, want := range []string{"**0.90×** (HTTP/1.1, wrk-class client, 900/s vs 1000/s)", "net/http client: 0.60× (600/s)"} {
+	for _, want := range []string{"**0.90×** (round 1 of 1, the median ratio; HTTP/1.1, wrk-class client, 900/s vs 1000/s; gateway CPU/call 30.0 µs vs 21.0 µs)",
+		"net/http client: 0.60× (600/s)"} {
 		if !strings.Contains(measured, want) {
 			t.Errorf("row 3 %q lacks %q", measured, want)
 		}
@@ -193,4 +194,34 @@ func TestLoadRowJudgesTheMedianRatioRound(t *testing.T) {
 		return
 	}
 	t.Fatal("no row 2")
+}
+
+// Row 3 judges the round whose REST/gRPC ratio is the median, as row 2
+// does with its own ratio: one round in which the machine's load shifted
+// between the gRPC and the REST run does not decide it.
+func TestRESTRowJudgesTheMedianRound(t *testing.T) {
+	run := func(calls int64) loadgen.Result {
+		return loadgen.Result{Calls: calls, Elapsed: time.Second, Latencies: []time.Duration{time.Millisecond}}
+	}
+	round := func(grpc, rest, netHTTP int64) loadRound {
+		return loadRound{health: run(1000), grpcToken: run(grpc), restToken: run(rest), restNetHTTP: run(netHTTP)}
+	}
+	r := &report{cfg: config{concurrency: 16}, load: []loadRound{
+		round(1000, 950, 500),  // 0.95
+		round(2000, 1000, 600), // 0.50
+		round(1000, 800, 400),  // 0.80: the median
+	}}
+	if got := rowStatus(t, r, "REST GetToken vs gRPC GetToken"); got != notMet {
+		t.Fatalf("median round at 0.80×: %v, want not met", got)
+	}
+	for _, row := range r.rows() {
+		if row.target != "3" {
+			continue
+		}
+		for _, want := range []string{"**0.80×** (round 3 of 3, the median ratio; HTTP/1.1, wrk-class client, 800/s vs 1000/s)", "net/http client: 0.40× (400/s)"} {
+			if !strings.Contains(row.measured, want) {
+				t.Errorf("row 3 %q lacks %q", row.measured, want)
+			}
+		}
+	}
 }
