@@ -9,7 +9,6 @@ import (
 	"io"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -45,10 +44,10 @@ func (c *Client) Download(ctx context.Context, account, reportID string, w io.Wr
 	// It checks the SHA-256 below, so the gateway need not hash the stream
 	// as well (it still checks the size).
 	ctx = metadata.AppendToOutgoingContext(ctx, mdVerifySHA256, verifySHA256Caller)
-	// Each message is written below before the next is received, so the
-	// codec may decode every message's data into the same buffer.
+	// Each message is written below before the next is received, as
+	// DownloadCallOption requires.
 	stream, err := c.files.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: account, ReportId: reportID},
-		grpc.ForceCodecV2(newDownloadCodec()))
+		DownloadCallOption())
 	if err != nil {
 		return Downloaded{}, fmt.Errorf("client: DownloadReport: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"google.golang.org/genproto/googleapis/api/httpbody"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
@@ -138,3 +139,11 @@ func appendSpan(dst []byte, data mem.BufferSlice, s span) []byte {
 	}
 	return dst
 }
+
+// DownloadCallOption is a grpc.CallOption for a DownloadReport call made
+// with the generated stub instead of Download (which uses it): the
+// messages are decoded without grpc-go's and protobuf's extra copies, and
+// each message's Data is in one buffer reused for the next, so it is valid
+// only until the next Recv: write or copy it before then. Make a new option
+// for every call.
+func DownloadCallOption() grpc.CallOption { return grpc.ForceCodecV2(newDownloadCodec()) }

@@ -2,12 +2,17 @@ package client_test
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"math/rand/v2"
 	"testing"
 	"unsafe"
 
 	"github.com/eeo-gateway/eeo-gateway/client"
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/genproto/googleapis/api/httpbody"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -188,5 +193,65 @@ func TestDownloadCodecReusesItsBuffer(t *testing.T) {
 		} else if unsafe.SliceData(m.GetData()) != unsafe.SliceData(first) {
 			t.Fatalf("message %d: data decoded into a new buffer", i)
 		}
+	}
+}
+
+// largeReport has the fake send a report of a few MiB in messages of
+// 256 KiB and a bit, the shape of a gateway's, and returns it.
+func largeReport(f *fakeGateway) []byte {
+	report := patterned(3<<20+777, 5)
+	f.mu.Lock()
+	f.report, f.reportSHA, f.reportChunk = report, sha256Hex(report), 256<<10+3
+	f.mu.Unlock()
+	return report
+}
+
+// A report of many large messages reaches Download's writer whole, though
+// every message is decoded into the same buffer.
+func TestDownloadLargeReportIntact(t *testing.T) {
+	f, c := startFake(t)
+	report := largeReport(f)
+	var buf bytes.Buffer
+	d, err := c.Download(t.Context(), "demo", "rep_1", &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), report) || d.Size != int64(len(report)) || d.ContentType != "text/csv" {
+		t.Fatalf("Download = %+v with %d bytes; want the report's %d bytes, text/csv", d, buf.Len(), len(report))
+	}
+}
+
+// With DownloadCallOption, the generated stub's messages carry the
+// report's bytes, each valid until the next Recv.
+func TestDownloadCallOption(t *testing.T) {
+	f, _ := startFake(t)
+	report := largeReport(f)
+	conn, err := grpc.NewClient(f.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stream, err := eeov1.NewImportReportServiceClient(conn).DownloadReport(t.Context(),
+		&eeov1.DownloadReportRequest{Account: "demo", ReportId: "rep_1"}, client.DownloadCallOption())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	contentType := ""
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if contentType == "" {
+			contentType = msg.GetContentType()
+		}
+		got = append(got, msg.GetData()...)
+	}
+	if !bytes.Equal(got, report) || contentType != "text/csv" {
+		t.Fatalf("received %d bytes, content type %q; want the report's %d bytes, text/csv", len(got), contentType, len(report))
 	}
 }

@@ -39,6 +39,8 @@ type fakeGateway struct {
 	uploadSHA    string // if set, the SHA-256 CreateImport reports
 	report       []byte
 	reportSHA    string
+	reportChunk  int      // bytes per DownloadReport message; 4 when zero
+	addr         string   // where it listens; set before it serves
 	verifiedBy   []string // the x-verify-sha256 metadata DownloadReport received
 }
 
@@ -102,13 +104,16 @@ func (f *fakeGateway) CreateImport(stream grpc.ClientStreamingServer[eeov1.Creat
 func (f *fakeGateway) DownloadReport(_ *eeov1.DownloadReportRequest, stream grpc.ServerStreamingServer[httpbody.HttpBody]) error {
 	f.mu.Lock()
 	f.verifiedBy = metadata.ValueFromIncomingContext(stream.Context(), "x-verify-sha256")
-	body, sum := f.report, f.reportSHA
+	body, sum, chunk := f.report, f.reportSHA, f.reportChunk
 	f.mu.Unlock()
+	if chunk == 0 {
+		chunk = 4
+	}
 	if err := stream.SendHeader(metadata.Pairs("x-content-sha256", sum)); err != nil {
 		return err
 	}
-	for i := 0; i < len(body); i += 4 {
-		msg := &httpbody.HttpBody{Data: body[i:min(i+4, len(body))]}
+	for i := 0; i < len(body); i += chunk {
+		msg := &httpbody.HttpBody{Data: body[i:min(i+chunk, len(body))]}
 		if i == 0 {
 			msg.ContentType = "text/csv"
 		}
@@ -131,6 +136,7 @@ func startFake(t *testing.T, opts ...client.Option) (*fakeGateway, *client.Clien
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.addr = lis.Addr().String()
 	done := make(chan struct{})
 	go func() { _ = srv.Serve(lis); close(done) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	gwclient "github.com/eeo-gateway/eeo-gateway/client"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc/metadata"
@@ -67,7 +68,11 @@ func (o *options) download(ctx context.Context, c clients, rep *eeov1.Report, ou
 		// the last bytes of a damaged report back.
 		ctx = metadata.AppendToOutgoingContext(ctx, mdVerifySHA256, verifySHA256Caller)
 	}
-	stream, err := c.imports.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: rep.GetAccount(), ReportId: rep.GetReportId()})
+	// Each message is written below before the next is received, as
+	// DownloadCallOption requires: it spares a copy and an allocation of
+	// every message.
+	stream, err := c.imports.DownloadReport(ctx, &eeov1.DownloadReportRequest{Account: rep.GetAccount(), ReportId: rep.GetReportId()},
+		gwclient.DownloadCallOption())
 	if err != nil {
 		return downloaded{}, o.callError("downloading the report", err)
 	}
