@@ -249,7 +249,8 @@ func measureFiles(ctx context.Context, r *report) error {
 	r.commands = append(r.commands, fmt.Sprintf("file transfers (internal/filebench, as make bench-files): %d bytes each, best of %d rounds, "+
 		"direct = Go net/http straight to the sandbox's endpoints, client, gateway and sandbox in separate processes; "+
 		"the client checks every download's SHA-256 and, except in the \"gateway hashes too\" rows, tells the gateway so "+
-		"(x-verify-sha256: caller, as client.Download does), so the bytes are hashed once end to end as in the direct transfer; "+
+		"(x-verify-sha256: caller), so the bytes are hashed once end to end as in the direct transfer; "+
+		"the \"download gRPC\" row is the Go client library's client.Download (its own codec: one copy per message), the \"gateway hashes too\" gRPC row a plain generated stub; "+
 		"the gRPC client dials with client.DialOptions() (8/16 MiB flow-control windows, as the README advises)", r.cfg.size, r.cfg.fileRounds))
 	target := filebench.Target{GRPCAddr: stack.GRPCAddr, RESTURL: stack.RESTURL, APIKey: stack.APIKey, Account: benchstack.Account,
 		CPU: stack.CPUTime}
