@@ -49,7 +49,7 @@ func main() {
 	flag.IntVar(&c.stampede, "stampede", 10_000, "concurrent GetToken calls in the stampede")
 	flag.IntVar(&c.stampedeRounds, "stampede-rounds", 3, "cold/warm pairs of stampede bursts; the median pair is judged")
 	flag.IntVar(&c.count, "count", 5, "runs of each Go benchmark; the median is reported")
-	flag.IntVar(&c.fileRounds, "file-rounds", 2, "rounds of file transfers; each transfer's best is reported")
+	flag.IntVar(&c.fileRounds, "file-rounds", 5, "rounds of file transfers; each transfer's median is reported")
 	flag.DurationVar(&c.soak, "soak", 30*time.Second, "length of the soak whose gateway heap is reported (make soak runs 10m)")
 	flag.StringVar(&c.only, "only", "", "run only these steps (comma-separated: "+strings.Join(stepKeys(), ",")+
 		") and print the report instead of writing -out, for working on one measurement")

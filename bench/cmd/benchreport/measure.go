@@ -246,7 +246,7 @@ func measureFiles(ctx context.Context, r *report) error {
 		return err
 	}
 	defer stack.Close()
-	r.commands = append(r.commands, fmt.Sprintf("file transfers (internal/filebench, as make bench-files): %d bytes each, best of %d rounds, "+
+	r.commands = append(r.commands, fmt.Sprintf("file transfers (internal/filebench, as make bench-files): %d bytes each, each transfer's median of %d rounds, "+
 		"direct = Go net/http straight to the sandbox's endpoints, client, gateway and sandbox in separate processes; "+
 		"the client checks every download's SHA-256 and, except in the \"gateway hashes too\" rows, tells the gateway so "+
 		"(x-verify-sha256: caller), so the bytes are hashed once end to end as in the direct transfer; "+
@@ -260,9 +260,11 @@ func measureFiles(ctx context.Context, r *report) error {
 	if _, err := filebench.Run(ctx, target, direct, 4<<20); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	// Each transfer's best of fileRounds runs: on a shared machine the
-	// slower runs measure the neighbours.
-	var res []filebench.Result
+	// Each transfer's median of fileRounds runs: on a shared machine one
+	// run of either side can be far off (a best-of let one lucky direct
+	// run set the bar for every gateway row), and the median of an odd
+	// count is a run that happened.
+	var rounds [][]filebench.Result
 	for range r.cfg.fileRounds {
 		round, err := filebench.Run(ctx, target, direct, r.cfg.size)
 		for _, t := range round {
@@ -272,8 +274,9 @@ func measureFiles(ctx context.Context, r *report) error {
 			r.files = round
 			return err
 		}
-		res = bestOf(res, round)
+		rounds = append(rounds, round)
 	}
+	res := medianTransfers(rounds)
 	r.files = res
 	if rss, rerr := stack.GatewayPeakRSS(); rerr == nil {
 		r.gatewayRSS = rss
@@ -308,16 +311,28 @@ func (r *report) startStack(ctx context.Context, name string, opts benchstack.Op
 
 func (r *report) benchDir() string { return filepath.Join(r.cfg.root, "bench") }
 
-// bestOf keeps, per transfer, the faster of two results; a failure wins, so
+// medianTransfers is, per transfer, the run with the median throughput across
+// rounds (the slower middle one for an even count); a failed run wins, so
 // it is reported.
-func bestOf(best, round []filebench.Result) []filebench.Result {
-	if best == nil {
-		return round
+func medianTransfers(rounds [][]filebench.Result) []filebench.Result {
+	if len(rounds) == 0 {
+		return nil
 	}
-	for i := range best {
-		if i < len(round) && best[i].Err == nil && (round[i].Err != nil || round[i].MiBPerSecond() > best[i].MiBPerSecond()) {
-			best[i] = round[i]
+	res := slices.Clone(rounds[0])
+	for i := range res {
+		var runs []filebench.Result
+		for _, round := range rounds {
+			if i >= len(round) {
+				continue
+			}
+			if round[i].Err != nil {
+				runs = []filebench.Result{round[i]}
+				break
+			}
+			runs = append(runs, round[i])
 		}
+		slices.SortFunc(runs, func(a, b filebench.Result) int { return cmp.Compare(a.MiBPerSecond(), b.MiBPerSecond()) })
+		res[i] = runs[(len(runs)-1)/2]
 	}
-	return best
+	return res
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -223,5 +224,35 @@ func TestRESTRowJudgesTheMedianRound(t *testing.T) {
 				t.Errorf("row 3 %q lacks %q", row.measured, want)
 			}
 		}
+	}
+}
+
+func TestFileRowsReportEachTransfersMedianRun(t *testing.T) {
+	run := func(name string, mibps float64) filebench.Result {
+		return filebench.Result{Name: name, Bytes: int64(mibps * (1 << 20)), Duration: time.Second}
+	}
+	broken := run("download gRPC", 0)
+	broken.Err = errors.New("sha256 mismatch")
+	rounds := [][]filebench.Result{
+		{run("download direct", 1300), run("download gRPC", 900)},
+		{run("download direct", 1100), broken},
+		{run("download direct", 1000), run("download gRPC", 1000)},
+	}
+	got := medianTransfers(rounds)
+	if len(got) != 2 {
+		t.Fatalf("got %d transfers, want 2", len(got))
+	}
+	// The lucky 1300 MiB/s direct run does not set the bar: the middle one does.
+	if m := got[0].MiBPerSecond(); m != 1100 {
+		t.Errorf("download direct = %.0f MiB/s, want the median run's 1100", m)
+	}
+	// A failed run is reported, whatever the other rounds measured.
+	if got[1].Err == nil {
+		t.Errorf("download gRPC = %.0f MiB/s without error, want round 2's failure", got[1].MiBPerSecond())
+	}
+	// An even count takes the slower middle run.
+	even := medianTransfers([][]filebench.Result{{run("upload REST", 300)}, {run("upload REST", 200)}})
+	if m := even[0].MiBPerSecond(); m != 200 {
+		t.Errorf("even count: %.0f MiB/s, want the slower middle run's 200", m)
 	}
 }
