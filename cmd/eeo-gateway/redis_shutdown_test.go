@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/faultproxy"
 	"github.com/eeo-gateway/eeo-gateway/internal/redistest"
 )
 
@@ -28,19 +30,15 @@ redis:
   encryption_key_file: %s
   read_timeout: 1h
   write_timeout: 1h
-`, srv.Addr, keyFile)})
+`, srv.Addr(), keyFile)})
 
 	// Both calls are waiting for Redis's answer: the health watcher's
 	// PING and the token cache's SUBSCRIBE, each on its own connection.
 	const inFlight = 2
-	deadline := time.After(30 * time.Second)
-	for n := 0; n < inFlight; {
-		select {
-		case <-srv.Spoke:
-			n++
-		case <-deadline:
-			t.Fatalf("%d of %d Redis connections used in 30s; logs:\n%s", n, inFlight, st.logs)
-		}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := srv.Await(ctx, func(s faultproxy.Stats) bool { return s.Heard >= inFlight }); err != nil {
+		t.Fatalf("not %d Redis calls waiting in 30s: %v; logs:\n%s", inFlight, err, st.logs)
 	}
 
 	stopped := make(chan error, 1)
@@ -52,7 +50,7 @@ redis:
 		}
 	case <-time.After(30 * time.Second):
 		t.Errorf("serve still stopping 30s after it was asked to, with Redis hanging (read timeout 1h)")
-		srv.Close() // the stack's reads fail: let it end
+		srv.CloseConnections() // the stack's reads fail: let it end
 		<-stopped
 	}
 	for _, m := range st.logLines("shared token store unavailable: tokens are fetched and served by this replica alone until it answers") {

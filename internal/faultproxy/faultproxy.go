@@ -35,7 +35,8 @@ const (
 	Refuse
 	// Blackhole accepts a connection, reads and discards whatever the client
 	// sends, never answers and never closes it: the connection is held until
-	// CloseConnections or Close. The target is not dialed.
+	// CloseConnections or Close. The target is not dialed. Stats.Heard
+	// counts the held connections a client has written to.
 	Blackhole
 	// ResetMidResponse forwards the request, and after FaultConfig.ResetAfter
 	// bytes of the response (target to client) resets the client connection
@@ -105,6 +106,10 @@ type Stats struct {
 	Accepted int64
 	// Active is the number of accepted connections not yet torn down.
 	Active int64
+	// Heard is the number of Blackhole connections whose client has sent
+	// something since New: each one a client now waiting for an answer
+	// that will not come.
+	Heard int64
 }
 
 // ErrClosed is returned by Up after Close.
@@ -128,6 +133,7 @@ type Proxy struct {
 	conns    map[*conn]struct{} // guarded by mu
 	accepted int64              // guarded by mu
 	active   int64              // guarded by mu
+	heard    int64              // guarded by mu
 	changed  chan struct{}      // guarded by mu; closed and replaced when stats change
 }
 
@@ -290,7 +296,7 @@ func (p *Proxy) Close() error {
 }
 
 func (p *Proxy) statsLocked() Stats {
-	return Stats{Accepted: p.accepted, Active: p.active}
+	return Stats{Accepted: p.accepted, Active: p.active, Heard: p.heard}
 }
 
 func (p *Proxy) notifyLocked() {
@@ -394,7 +400,14 @@ func (p *Proxy) serve(c *conn, f Fault, cfg FaultConfig) {
 	case Refuse:
 		return
 	case Blackhole:
-		_, _ = io.Copy(io.Discard, c.client)
+		var first [1]byte
+		if n, _ := c.client.Read(first[:]); n > 0 {
+			p.mu.Lock()
+			p.heard++
+			p.notifyLocked()
+			p.mu.Unlock()
+			_, _ = io.Copy(io.Discard, c.client)
+		}
 		<-c.ctx.Done() // hold the connection open until cut
 		return
 	}

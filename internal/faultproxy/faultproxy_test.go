@@ -194,7 +194,7 @@ func TestBlackhole(t *testing.T) {
 	e := newEnv(t)
 	e.proxy.Set(faultproxy.Blackhole, faultproxy.FaultConfig{})
 
-	// The client gives up 100ms after the proxy took its connection: the
+	// The client gives up 100ms after the proxy read its request: the
 	// only way the call ends otherwise is the proxy answering or closing.
 	// (A deadline set before the dial could pass, on a busy machine, before
 	// the connection was even made, and then nothing would be accepted.)
@@ -205,7 +205,7 @@ func TestBlackhole(t *testing.T) {
 		_, _, _, err := e.get(ctx, "/")
 		errc <- err
 	}()
-	await(t, e.proxy, func(s faultproxy.Stats) bool { return s.Accepted == 1 })
+	await(t, e.proxy, func(s faultproxy.Stats) bool { return s.Heard == 1 })
 	time.AfterFunc(100*time.Millisecond, cancel)
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("GET through Blackhole: err = %v, want the client's own cancellation", err)
@@ -215,12 +215,12 @@ func TestBlackhole(t *testing.T) {
 	}
 
 	// The client has given up (and closes its end), but the proxy holds on.
-	wantStats(t, e.proxy, faultproxy.Stats{Accepted: 1, Active: 1})
+	wantStats(t, e.proxy, faultproxy.Stats{Accepted: 1, Active: 1, Heard: 1})
 
 	if err := e.proxy.Close(); err != nil {
 		t.Fatal(err)
 	}
-	wantStats(t, e.proxy, faultproxy.Stats{Accepted: 1, Active: 0})
+	wantStats(t, e.proxy, faultproxy.Stats{Accepted: 1, Active: 0, Heard: 1})
 }
 
 func TestResetMidResponse(t *testing.T) {

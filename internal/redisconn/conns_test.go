@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/config"
+	"github.com/eeo-gateway/eeo-gateway/internal/faultproxy"
 	"github.com/eeo-gateway/eeo-gateway/internal/redisconn"
 	"github.com/eeo-gateway/eeo-gateway/internal/redistest"
 )
@@ -16,7 +17,7 @@ import (
 func TestCloseEndsCallsWaitingForRedis(t *testing.T) {
 	srv := redistest.StartSilent(t)
 	client, err := redisconn.New(section(func(c *config.RedisConfig) {
-		c.Addr = srv.Addr
+		c.Addr = srv.Addr()
 		c.ReadTimeout, c.WriteTimeout = config.Duration(time.Hour), config.Duration(time.Hour)
 	}), nil)
 	if err != nil {
@@ -30,8 +31,9 @@ func TestCloseEndsCallsWaitingForRedis(t *testing.T) {
 		ps.Close()
 		ended <- err
 	}()
-	for range 2 {
-		<-srv.Spoke // each call is waiting on its connection
+	// Each call is waiting on its connection.
+	if err := srv.Await(t.Context(), func(s faultproxy.Stats) bool { return s.Heard == 2 }); err != nil {
+		t.Fatal(err)
 	}
 
 	client.Close()
