@@ -327,14 +327,6 @@ func medianRatioRound(rounds []loadRound, ratio func(loadRound) float64) (int, l
 	return m, rounds[m]
 }
 
-func medianOf(rounds []loadRound, f func(loadRound) float64) float64 {
-	vs := make([]float64, len(rounds))
-	for i, r := range rounds {
-		vs[i] = f(r)
-	}
-	return median(vs)
-}
-
 func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + " ms" }
 func us(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e3, 'f', 0, 64) + " µs" }
 
