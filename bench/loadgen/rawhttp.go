@@ -3,12 +3,14 @@ package loadgen
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -118,7 +120,7 @@ const maxBody = 1 << 20
 func (g *RawHTTP1) Call(ctx context.Context) error {
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		deadline = time.Now().Add(cmpOr(g.Timeout, 30*time.Second))
+		deadline = time.Now().Add(cmp.Or(g.Timeout, 30*time.Second))
 	}
 	c, reused, err := g.get(ctx)
 	if err != nil {
@@ -140,13 +142,6 @@ func (g *RawHTTP1) Call(ctx context.Context) error {
 		g.drop(c)
 	}
 	return err
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }
 
 // get returns an idle connection (reused) or a new one.
@@ -353,20 +348,11 @@ func (c *rawConn) readN(n int64) error {
 // appendN appends the next n bytes of the connection to c.body.
 func (c *rawConn) appendN(n int) error {
 	start := len(c.body)
-	c.body = growTo(c.body, start+n)
+	c.body = slices.Grow(c.body, n)[:start+n]
 	if _, err := io.ReadFull(c.r, c.body[start:]); err != nil {
 		return fmt.Errorf("reading the body: %w", err)
 	}
 	return nil
-}
-
-func growTo(b []byte, n int) []byte {
-	if cap(b) >= n {
-		return b[:n]
-	}
-	nb := make([]byte, n, max(n, 2*cap(b)))
-	copy(nb, b)
-	return nb
 }
 
 // readChunked reads a chunked body (RFC 9112 §7.1), trailers included.
@@ -432,7 +418,7 @@ func parseHex(b []byte) (int64, bool) {
 func (c *rawConn) readToEOF() error {
 	c.body = c.body[:0]
 	for {
-		c.body = growTo(c.body, len(c.body)+4096)[:len(c.body)]
+		c.body = slices.Grow(c.body, 4096)
 		n, err := c.r.Read(c.body[len(c.body):cap(c.body)])
 		c.body = c.body[:len(c.body)+n]
 		if len(c.body) > maxBody {
