@@ -52,9 +52,10 @@ func withRESTTracing(cfg Config, h http.Handler) http.Handler {
 
 // restSpanName names a REST request's span: its method, and the template of
 // the route that matched once one has (restCall.route). otelhttp asks again
-// after the handler when net/http's ServeMux has set the request's Pattern
-// — always, since the facade's mux has a catch-all — and would otherwise
-// undo annotateRESTSpan's name.
+// after the handler when net/http's ServeMux has set the request's Pattern,
+// and would otherwise undo annotateRESTSpan's name. Since the /v1/ short cut
+// (newRESTMux) no API request passes the ServeMux, so today this guards the
+// name only should a grpc-gateway route ever be reached through it.
 func restSpanName(_ string, r *http.Request) string {
 	if c := restCallOf(r.Context()); c != nil && c.route != "" {
 		return r.Method + " " + c.route
