@@ -59,3 +59,8 @@ func cpuTime(pid int) (time.Duration, error) {
 	// USER_HZ is 100 on every Linux this runs on.
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
+
+// ProcessCPUTime is the CPU time (user plus system) process pid has used so
+// far: what GatewayCPUTime reads for the gateway, for another server a load
+// generator charges per call the same way (the bench's floor servers).
+func ProcessCPUTime(pid int) (time.Duration, error) { return cpuTime(pid) }

@@ -19,17 +19,21 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/bench/floor"
 )
 
 // config is what the command line sets.
 type config struct {
-	root        string // the gateway repository
-	out         string
-	size        int64
-	duration    time.Duration
-	rounds      int
-	concurrency int
-	stampede    int
+	root     string // the gateway repository
+	out      string
+	size     int64
+	duration time.Duration
+	// floorDuration is the length of each floor server's run.
+	floorDuration time.Duration
+	rounds        int
+	concurrency   int
+	stampede      int
 	// stampedeRounds is how many cold/warm pairs the stampede runs.
 	stampedeRounds int
 	count          int
@@ -39,11 +43,13 @@ type config struct {
 }
 
 func main() {
+	floor.ServeIfChild() // the load step's floor servers are this program again
 	var c config
 	flag.StringVar(&c.root, "root", "..", "the gateway repository's root")
 	flag.StringVar(&c.out, "out", "../BENCHMARKS.md", "where to write the report")
 	flag.Int64Var(&c.size, "size", 1<<30, "bytes per file transfer")
 	flag.DurationVar(&c.duration, "duration", 8*time.Second, "length of each load-generator run")
+	flag.DurationVar(&c.floorDuration, "floor-duration", 4*time.Second, "length of each run against a floor server (bare net/http, bare grpc-go) in the load step's rounds")
 	flag.IntVar(&c.rounds, "rounds", 3, "load-generator rounds (Health, gRPC GetToken, REST GetToken in turn); the round with the median GetToken/Health ratio is judged")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "load-generator workers")
 	flag.IntVar(&c.stampede, "stampede", 10_000, "concurrent GetToken calls in the stampede")

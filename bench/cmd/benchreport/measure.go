@@ -70,6 +70,12 @@ type loadRound struct {
 	// restH2Token is REST GetToken over HTTP/2 without TLS (h2c), one
 	// connection multiplexing every worker's requests as gRPC's does.
 	restH2Token loadgen.Result
+	// floorREST and floorGRPC are the protocols' floors (bench/floor):
+	// bare net/http and bare grpc-go servers, each in its own process,
+	// answering with the gateway's own GetToken response, loaded by the
+	// same clients as restToken and grpcToken. Their ServerCPU is the
+	// floor server's.
+	floorREST, floorGRPC loadgen.Result
 }
 
 func measureLoad(ctx context.Context, r *report) error {
@@ -106,29 +112,42 @@ func measureLoad(ctx context.Context, r *report) error {
 			return fmt.Errorf("warm-up: %w\n%s", err, stack.GatewayLog())
 		}
 	}
+	floors, err := startFloors(ctx, stack, httpClient, conn)
+	if err != nil {
+		return err
+	}
+	defer floors.Close()
 	r.commands = append(r.commands, fmt.Sprintf("load generator (bench/loadgen): %d rounds of Health/Check, gRPC GetToken, REST GetToken (HTTP/1.1, wrk-class client), "+
 		"REST GetToken (HTTP/1.1, Go net/http client), REST GetToken (h2c) in turn, "+
 		"%d workers for %v each, one gRPC connection, one h2c connection, a keep-alive HTTP/1.1 connection per worker, one gateway process with its production defaults (JSON logs at info, audit on, metrics on the admin listener; http.h2c on for the h2c row); "+
-		"CPU per call is each process's user+system time over the run (/proc for the gateway, getrusage for the load generator) divided by its calls",
-		r.cfg.rounds, r.cfg.concurrency, r.cfg.duration))
+		"then in the same round the floors (bench/floor), %v each: REST GetToken from the wrk-class client against a bare net/http server and gRPC GetToken over one connection against a bare grpc-go server, "+
+		"each in a process of its own answering with the response the gateway gave at the start of the step (same body and headers, Date aside; same message and response metadata); "+
+		"CPU per call is each process's user+system time over the run (/proc for the gateway and the floor servers, getrusage for the load generator) divided by its calls",
+		r.cfg.rounds, r.cfg.concurrency, r.cfg.duration, r.cfg.floorDuration))
 	for i := range r.cfg.rounds {
 		var round loadRound
 		for _, m := range []struct {
-			res  *loadgen.Result
-			call loadgen.Call
-			name string
+			res      *loadgen.Result
+			call     loadgen.Call
+			name     string
+			duration time.Duration
+			cpu      loadgen.CPUClock
 		}{
-			{&round.health, health, "Health/Check"}, {&round.grpcToken, grpcToken, "gRPC GetToken"},
-			{&round.restToken, raw.Call, "REST GetToken (wrk-class)"}, {&round.restNetHTTP, restNetHTTP, "REST GetToken (net/http)"},
-			{&round.restH2Token, restH2Token, "REST GetToken (h2c)"},
+			{&round.health, health, "Health/Check", r.cfg.duration, stack.GatewayCPUTime},
+			{&round.grpcToken, grpcToken, "gRPC GetToken", r.cfg.duration, stack.GatewayCPUTime},
+			{&round.restToken, raw.Call, "REST GetToken (wrk-class)", r.cfg.duration, stack.GatewayCPUTime},
+			{&round.restNetHTTP, restNetHTTP, "REST GetToken (net/http)", r.cfg.duration, stack.GatewayCPUTime},
+			{&round.restH2Token, restH2Token, "REST GetToken (h2c)", r.cfg.duration, stack.GatewayCPUTime},
+			{&round.floorREST, floors.rest, "floor: bare net/http", r.cfg.floorDuration, floors.http.CPUTime},
+			{&round.floorGRPC, floors.grpcToken, "floor: bare grpc-go", r.cfg.floorDuration, floors.grpc.CPUTime},
 		} {
-			if *m.res, err = loadgen.ClosedCPU(ctx, r.cfg.concurrency, r.cfg.duration, m.call, stack.GatewayCPUTime); err != nil {
+			if *m.res, err = loadgen.ClosedCPU(ctx, r.cfg.concurrency, m.duration, m.call, m.cpu); err != nil {
 				return fmt.Errorf("%s: %w", m.name, err)
 			}
 			if err := m.res.Check(); err != nil {
 				return fmt.Errorf("%s: %w", m.name, err)
 			}
-			log.Printf("round %d %s: %v; gateway CPU %v/call", i+1, m.name, m.res, m.res.ServerCPUPerCall())
+			log.Printf("round %d %s: %v; server CPU %v/call", i+1, m.name, m.res, m.res.ServerCPUPerCall())
 		}
 		r.load = append(r.load, round)
 	}

@@ -201,7 +201,7 @@ func (r *report) markdown() string {
 	}
 	if len(r.load) > 0 {
 		b.WriteString("\n## 2–3. Unary calls under load (each round, in order)\n\n" + loadGeneratorNote + "\n\n" + medianRoundNote + "\n\n" +
-			"| Round | Call | calls/s | p50 | p99 | gateway CPU/call | load generator CPU/call |\n|---|---|---|---|---|---|---|\n")
+			"| Round | Call | calls/s | p50 | p99 | server CPU/call | load generator CPU/call |\n|---|---|---|---|---|---|---|\n")
 		for i, l := range r.load {
 			for _, c := range []struct {
 				name string
@@ -210,6 +210,7 @@ func (r *report) markdown() string {
 				{"Health/Check (gRPC)", l.health}, {"GetToken (gRPC)", l.grpcToken},
 				{"GetToken (REST, HTTP/1.1, wrk-class client)", l.restToken}, {"GetToken (REST, HTTP/1.1, Go net/http client)", l.restNetHTTP},
 				{"GetToken (REST, h2c)", l.restH2Token},
+				{floorRESTName, l.floorREST}, {floorGRPCName, l.floorGRPC},
 			} {
 				if c.res.Calls == 0 {
 					continue
@@ -217,6 +218,9 @@ func (r *report) markdown() string {
 				fmt.Fprintf(&b, "| %d | %s | %.0f | %v | %v | %s | %s |\n", i+1, c.name, c.res.PerSecond(), us(c.res.Quantile(0.5)), us(c.res.Quantile(0.99)),
 					cpuUS(c.res.ServerCPU, c.res.ServerCPUPerCall()), cpuUS(c.res.ClientCPU, c.res.ClientCPUPerCall()))
 			}
+		}
+		if note := r.floorNote(); note != "" {
+			b.WriteString("\n" + floorRowsNote + "\n\n" + note + "\n")
 		}
 	}
 	if r.stampedeCold.Calls > 0 {
@@ -338,4 +342,44 @@ func sizeString(n int64) string {
 		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// The floor rows of the unary table (bench/floor).
+const (
+	floorRESTName = "floor: bare net/http, same response"
+	floorGRPCName = "floor: bare grpc-go, same response"
+)
+
+// floorRowsNote says what the floor rows are.
+const floorRowsNote = "The floor rows are reference, not judged: a bare net/http server and a bare grpc-go server (bench/floor; no grpc-gateway, " +
+	"no interceptors, no logs, no metrics; the gateway's listener settings), each in a process of its own, answering with the very GetToken response " +
+	"the gateway gave at the start of the step, loaded by the same clients as the gateway's REST (wrk-class, HTTP/1.1) and gRPC rows. " +
+	"Their server CPU/call is the floor process's, measured as the gateway's is: what the protocol stack costs per call before the gateway does anything."
+
+// floorNote is what the floors imply for target 3, from the round row 3
+// judges: the protocols' own REST/gRPC ratio, and how far above its
+// protocol's floor each of the gateway's rows is. Empty without floors.
+func (r *report) floorNote() string {
+	if len(r.load) == 0 {
+		return ""
+	}
+	k, m := medianRatioRound(r.load, func(l loadRound) float64 { return l.restToken.PerSecond() / l.grpcToken.PerSecond() })
+	if m.floorREST.Calls == 0 || m.floorGRPC.Calls == 0 {
+		return ""
+	}
+	fr, fg := m.floorREST, m.floorGRPC
+	cpuRatio := func(gw, fl loadgen.Result) string {
+		if gw.ServerCPU == 0 || fl.ServerCPU == 0 {
+			return "CPU/call not measured"
+		}
+		return fmt.Sprintf("**%.1f×** its floor's CPU/call (%s vs %s)", float64(gw.ServerCPUPerCall())/float64(fl.ServerCPUPerCall()),
+			cpuUS(gw.ServerCPU, gw.ServerCPUPerCall()), cpuUS(fl.ServerCPU, fl.ServerCPUPerCall()))
+	}
+	return fmt.Sprintf("Target 3 against the floors (round %d, the one row 3 judges): bare net/http over HTTP/1.1 serves **%.2f×** the calls/s of bare grpc-go "+
+		"(%.0f/s vs %.0f/s; server CPU/call %s vs %s), which is what the protocols alone allow REST/gRPC to be; "+
+		"the gateway's REST GetToken costs %s and runs at %.2f× the floor's calls/s; its gRPC GetToken costs %s and runs at %.2f× the floor's calls/s.",
+		k+1, fr.PerSecond()/fg.PerSecond(), fr.PerSecond(), fg.PerSecond(),
+		cpuUS(fr.ServerCPU, fr.ServerCPUPerCall()), cpuUS(fg.ServerCPU, fg.ServerCPUPerCall()),
+		cpuRatio(m.restToken, fr), m.restToken.PerSecond()/fr.PerSecond(),
+		cpuRatio(m.grpcToken, fg), m.grpcToken.PerSecond()/fg.PerSecond())
 }

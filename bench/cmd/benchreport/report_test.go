@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +255,47 @@ func TestFileRowsReportEachTransfersMedianRun(t *testing.T) {
 	even := medianTransfers([][]filebench.Result{{run("upload REST", 300)}, {run("upload REST", 200)}})
 	if m := even[0].MiBPerSecond(); m != 200 {
 		t.Errorf("even count: %.0f MiB/s, want the slower middle run's 200", m)
+	}
+}
+
+// The floor rows are shown in the unary table with their own server's CPU,
+// judge nothing, and the note under them works out, from the round row 3
+// judges, the protocols' own REST/gRPC ratio and how far above its floor
+// each of the gateway's rows is.
+func TestFloorRowsAreReferenceAndComparedWithTheGateway(t *testing.T) {
+	run := func(calls int64, serverCPU time.Duration) loadgen.Result {
+		return loadgen.Result{Calls: calls, Elapsed: time.Second, Latencies: []time.Duration{time.Millisecond},
+			ServerCPU: serverCPU, ClientCPU: serverCPU / 4}
+	}
+	round := func(rest int64) loadRound {
+		return loadRound{health: run(1000, 15*time.Millisecond), grpcToken: run(1000, 18*time.Millisecond),
+			restToken: run(rest, time.Duration(rest)*36*time.Microsecond),
+			floorREST: run(1500, 15*time.Millisecond), floorGRPC: run(2000, 12*time.Millisecond)}
+	}
+	r := &report{cfg: config{concurrency: 16}, load: []loadRound{round(900), round(700), round(500)}}
+	before := r.rows()
+	md := r.markdown()
+	for _, want := range []string{
+		"| 2 | floor: bare net/http, same response | 1500 | 1000 µs | 1000 µs | 10.0 µs | 2.5 µs |",
+		"| 2 | floor: bare grpc-go, same response | 2000 | 1000 µs | 1000 µs | 6.0 µs | 1.5 µs |",
+		"| Round | Call | calls/s | p50 | p99 | server CPU/call | load generator CPU/call |",
+		// Round 2 has the median REST/gRPC ratio (0.70).
+		"Target 3 against the floors (round 2, the one row 3 judges): bare net/http over HTTP/1.1 serves **0.75×** the calls/s of bare grpc-go (1500/s vs 2000/s; server CPU/call 10.0 µs vs 6.0 µs)",
+		"the gateway's REST GetToken costs **3.6×** its floor's CPU/call (36.0 µs vs 10.0 µs) and runs at 0.47× the floor's calls/s",
+		"its gRPC GetToken costs **3.0×** its floor's CPU/call (18.0 µs vs 6.0 µs) and runs at 0.50× the floor's calls/s.",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	// Judged rows are what they were without floors.
+	for i := range r.load {
+		r.load[i].floorREST, r.load[i].floorGRPC = loadgen.Result{}, loadgen.Result{}
+	}
+	if after := r.rows(); !slices.Equal(before, after) {
+		t.Errorf("the floors changed the judged rows:\n%v\n%v", before, after)
+	}
+	if md := r.markdown(); strings.Contains(md, "floor") {
+		t.Errorf("a report without floors mentions them:\n%s", md)
 	}
 }
