@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/bench/floor"
 	"github.com/eeo-gateway/eeo-gateway/bench/loadgen"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/eeo-gateway/eeo-gateway/internal/benchstack"
@@ -112,11 +114,14 @@ func measureLoad(ctx context.Context, r *report) error {
 			return fmt.Errorf("warm-up: %w\n%s", err, stack.GatewayLog())
 		}
 	}
-	floors, err := startFloors(ctx, stack, httpClient, conn)
+	floors, err := floor.StartForStack(ctx, stack, httpClient, conn)
 	if err != nil {
 		return err
 	}
 	defer floors.Close()
+	log.Printf("floors repeat the gateway's REST %d, %d-byte body, headers %v; gRPC %d-byte message, metadata keys %v",
+		floors.Captured.HTTP.Status, len(floors.Captured.HTTP.Body), floors.Captured.HTTP.Header,
+		len(floors.Captured.GRPC.Message), slices.Collect(maps.Keys(floors.Captured.GRPC.Header)))
 	r.commands = append(r.commands, fmt.Sprintf("load generator (bench/loadgen): %d rounds of Health/Check, gRPC GetToken, REST GetToken (HTTP/1.1, wrk-class client), "+
 		"REST GetToken (HTTP/1.1, Go net/http client), REST GetToken (h2c) in turn, "+
 		"%d workers for %v each, one gRPC connection, one h2c connection, a keep-alive HTTP/1.1 connection per worker, one gateway process with its production defaults (JSON logs at info, audit on, metrics on the admin listener; http.h2c on for the h2c row); "+
@@ -138,8 +143,8 @@ func measureLoad(ctx context.Context, r *report) error {
 			{&round.restToken, raw.Call, "REST GetToken (wrk-class)", r.cfg.duration, stack.GatewayCPUTime},
 			{&round.restNetHTTP, restNetHTTP, "REST GetToken (net/http)", r.cfg.duration, stack.GatewayCPUTime},
 			{&round.restH2Token, restH2Token, "REST GetToken (h2c)", r.cfg.duration, stack.GatewayCPUTime},
-			{&round.floorREST, floors.rest, "floor: bare net/http", r.cfg.floorDuration, floors.http.CPUTime},
-			{&round.floorGRPC, floors.grpcToken, "floor: bare grpc-go", r.cfg.floorDuration, floors.grpc.CPUTime},
+			{&round.floorREST, floors.REST, "floor: bare net/http", r.cfg.floorDuration, floors.HTTP.CPUTime},
+			{&round.floorGRPC, floors.GRPCGetToken, "floor: bare grpc-go", r.cfg.floorDuration, floors.GRPC.CPUTime},
 		} {
 			if *m.res, err = loadgen.ClosedCPU(ctx, r.cfg.concurrency, m.duration, m.call, m.cpu); err != nil {
 				return fmt.Errorf("%s: %w", m.name, err)

@@ -9,6 +9,7 @@
 //
 //	cd bench && go run -mod=mod ./cmd/unaryprof -profile /tmp/prof
 //	cd bench && go run -mod=mod ./cmd/unaryprof -baseline /path/to/other/checkout
+//	cd bench && go run -mod=mod ./cmd/unaryprof -floor
 //
 // With -baseline it builds a second gateway from another checkout (the
 // code before a change, say) and measures both in alternating rounds, so
@@ -16,7 +17,8 @@
 // -profile it writes the gateway's CPU and allocation profiles
 // (/debug/pprof on the admin listener) taken during a gRPC and a REST
 // GetToken run, for `go tool pprof`, and the load generator's own CPU
-// profile of each run (NAME.loadgen.cpu.pprof).
+// profile of each run (NAME.loadgen.cpu.pprof). With -floor it also loads,
+// each round, the protocols' floors as benchreport does (bench/floor).
 package main
 
 import (
@@ -33,6 +35,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eeo-gateway/eeo-gateway/bench/floor"
 	"github.com/eeo-gateway/eeo-gateway/bench/loadgen"
 	"github.com/eeo-gateway/eeo-gateway/internal/benchstack"
 	"google.golang.org/grpc"
@@ -43,10 +46,11 @@ type config struct {
 	root, baseline, profile string
 	duration                time.Duration
 	rounds, concurrency     int
-	h2c                     bool
+	h2c, floor              bool
 }
 
 func main() {
+	floor.ServeIfChild() // -floor's servers are this program again
 	var c config
 	flag.StringVar(&c.root, "root", "..", "the gateway checkout to measure")
 	flag.StringVar(&c.baseline, "baseline", "", "another checkout to measure alongside, in alternating rounds")
@@ -55,6 +59,7 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", 2, "rounds")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "load-generator workers")
 	flag.BoolVar(&c.h2c, "h2c", false, "also measure REST GetToken over HTTP/2 without TLS (every checkout must know http.h2c)")
+	flag.BoolVar(&c.floor, "floor", false, "also measure the protocols' floors each round (bench/floor: bare net/http and bare grpc-go answering with -root's gateway's GetToken response)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -67,10 +72,12 @@ func main() {
 type target struct {
 	name                     string
 	stack                    *benchstack.Stack
+	conn                     *grpc.ClientConn
 	ctx                      context.Context // carries the stack's API key
 	health, grpcTok, restTok loadgen.Call    // restTok: the wrk-class HTTP/1.1 client (judged)
 	restStd                  loadgen.Call    // REST GetToken through Go's net/http client (reference)
 	restH2                   loadgen.Call    // nil without -h2c
+	floors                   *floor.Floors   // nil without -floor
 }
 
 // run is one load-generator run and what it cost the gateway.
@@ -95,6 +102,16 @@ func (t *target) measure(c config, call loadgen.Call) (run, error) {
 		return run{Result: res}, err
 	}
 	return run{Result: res, allocs: float64(after-before) / float64(res.Calls)}, res.Check()
+}
+
+// measureFloor runs call against a floor server, charging it the floor
+// process's CPU.
+func (t *target) measureFloor(c config, call loadgen.Call, cpu loadgen.CPUClock) (run, error) {
+	res, err := loadgen.ClosedCPU(t.ctx, c.concurrency, c.duration, call, cpu)
+	if err != nil {
+		return run{Result: res}, err
+	}
+	return run{Result: res}, res.Check()
 }
 
 func measureAll(ctx context.Context, c config) error {
@@ -129,6 +146,13 @@ func measureAll(ctx context.Context, c config) error {
 		t.name = describe(root)
 		targets = append(targets, t)
 	}
+	if c.floor {
+		// The floors repeat the first checkout's responses.
+		if targets[0].floors, err = floor.StartForStack(targets[0].ctx, targets[0].stack, http.DefaultClient, targets[0].conn); err != nil {
+			return err
+		}
+		defer targets[0].floors.Close()
+	}
 	log.Printf("load before: %s", loadAvg())
 	for r := range c.rounds {
 		for _, t := range targets {
@@ -147,6 +171,19 @@ func measureAll(ctx context.Context, c config) error {
 				r+1, t.name, std.PerSecond(), std.PerSecond()/g.PerSecond(), us(std), us(g)/us(std))
 			fmt.Printf("round %d %-26s gateway allocs/call: health %.1f  grpc %.1f  rest %.1f  rest-net/http %.1f | load generator's CPU/call: health %.1f  grpc %.1f  rest %.1f  rest-net/http %.1f µs\n",
 				r+1, t.name, h.allocs, g.allocs, rest.allocs, std.allocs, clientUS(h), clientUS(g), clientUS(rest), clientUS(std))
+			if f := t.floors; f != nil {
+				rest, err := t.measureFloor(c, f.REST, f.HTTP.CPUTime)
+				if err != nil {
+					return err
+				}
+				grpcFloor, err := t.measureFloor(c, f.GRPCGetToken, f.GRPC.CPUTime)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("round %d %-26s floor: bare net/http %6.0f/s %.1f µs/call  bare grpc-go %6.0f/s %.1f µs/call  floor rest/grpc %.2f | gateway/floor CPU/call: rest %.1f×  grpc %.1f×\n",
+					r+1, t.name, rest.PerSecond(), us(rest), grpcFloor.PerSecond(), us(grpcFloor), rest.PerSecond()/grpcFloor.PerSecond(),
+					us(res[2])/us(rest), us(g)/us(grpcFloor))
+			}
 			if t.restH2 != nil {
 				h2, err := t.measure(c, t.restH2)
 				if err != nil {
@@ -205,6 +242,7 @@ func start(ctx context.Context, c config, bin, dir string) (*target, error) {
 	context.AfterFunc(ctx, func() { raw.Close() })
 	t := &target{
 		stack:   stack,
+		conn:    conn,
 		health:  loadgen.GRPCHealth(conn),
 		grpcTok: loadgen.GRPCGetToken(conn, benchstack.Account),
 		restTok: raw.Call,
