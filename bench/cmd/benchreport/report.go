@@ -305,7 +305,7 @@ const loadGeneratorNote = "Row 3 judges REST GetToken from the wrk-class HTTP/1.
 	"pre-rendered request bytes, and only the status line, the framing headers and the body read back — how HTTP servers are conventionally measured. " +
 	"The load generator shares the 2 cores with the gateway, so every microsecond of client CPU per call is throughput the gateway is not credited with; " +
 	"Go's net/http client spends more CPU per call than the wrk-class one (last column), so the row from it, shown for reference, measures that client as much as the gateway. " +
-	"Gateway CPU/call is the gateway's own cost, steadier than calls/s on a shared machine."
+	"Server CPU/call is the gateway's own cost (on the floor rows, the floor server's), steadier than calls/s on a shared machine."
 
 // cpuUS renders a CPU time per call in µs, or "" when it was not measured.
 func cpuUS(total, perCall time.Duration) string {
