@@ -35,6 +35,7 @@ func newRESTHandler(ctx context.Context, conn grpc.ClientConnInterface, transfer
 		runtime.WithOutgoingTrailerMatcher(dropAllMetadata),
 		runtime.WithMiddlewares(routeMiddleware),
 		runtime.WithMetadata(restClientMetadata),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, restJSON()),
 	}
 	if !cfg.Limits.AllowMethodOverride {
 		// Both make grpc-gateway parse a form body before routing.
