@@ -34,7 +34,7 @@ func newRESTHandler(ctx context.Context, conn grpc.ClientConnInterface, transfer
 		runtime.WithOutgoingHeaderMatcher(dropAllMetadata),
 		runtime.WithOutgoingTrailerMatcher(dropAllMetadata),
 		runtime.WithMiddlewares(routeMiddleware),
-		runtime.WithMetadata(restClientMetadata),
+		runtime.WithMetadata(restClientMetadata(conn)),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, restJSON()),
 	}
 	if !cfg.Limits.AllowMethodOverride {

@@ -25,7 +25,9 @@ import (
 //
 //   - the incoming metadata is the outgoing metadata the facade set;
 //   - the peer is the in-process connection's (InternalAuthInfo), so the
-//     REST client's address and forwarded identity are believed as before;
+//     REST client's forwarded identity is believed as before, with the REST
+//     client's address, which the facade left in the context for it
+//     rather than in metadata (peerFor);
 //   - the server's tap (admission, then Config.StreamTap) runs first and
 //     its refusal is the call's status;
 //   - then the server's whole unary interceptor chain (recovery, call
@@ -96,7 +98,7 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 	// call, and none of the facade's outgoing metadata.
 	ctx = metadata.NewOutgoingContext(ctx, nil)
 	ctx = metadata.NewIncomingContext(ctx, md)
-	ctx = peer.NewContext(ctx, c.peer)
+	ctx = peer.NewContext(ctx, c.peerFor(ctx))
 	if c.tap != nil {
 		var err error
 		if ctx, err = c.tap(ctx, &tap.Info{FullMethodName: method, Header: md}); err != nil {
@@ -139,6 +141,28 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 	}
 	proto.Merge(out, msg)
 	return nil
+}
+
+// serves says whether Invoke runs method in-process rather than over the
+// connection: the REST facade then passes the client's address to it
+// through the request's context (peerFor), not as metadata.
+func (c *inprocConn) serves(method string) bool {
+	_, ok := c.methods[method]
+	return ok
+}
+
+// peerFor is the peer of a call with ctx: the in-process connection's,
+// with the REST client's address when the facade found one (restCall), as
+// the server's tap and callContext would have made it of the address the
+// facade sends over the connection (clientAddrKey).
+func (c *inprocConn) peerFor(ctx context.Context) *peer.Peer {
+	call := restCallOf(ctx)
+	if call == nil || !call.hasAddr {
+		return c.peer
+	}
+	p := *c.peer
+	p.Addr = net.TCPAddrFromAddrPort(call.clientAddr)
+	return &p
 }
 
 // dropReserved removes from md what grpc-go's client never sends as

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -36,7 +38,8 @@ func restCallOf(ctx context.Context) *restCall {
 // it too): the client's X-Request-Id when well-formed, else a new one, on
 // the response and on the request, whence it becomes the gRPC call's
 // x-request-id. It also works out the client's address for logs and
-// audit (see clientAddr), which restClientMetadata hands to the gRPC server.
+// audit (see clientAddr), which restClientMetadata, or the in-process
+// connection (inprocConn.peerFor), hands to the gRPC server.
 func restCallContext(trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := requestid.Or(r.Header.Get(requestid.Header))
@@ -51,8 +54,25 @@ func restCallContext(trusted []netip.Prefix, next http.Handler) http.Handler {
 
 // restClientMetadata passes the client address restCallContext found to the
 // gRPC server (grpc-gateway's WithMetadata; custom routes get it through
-// AnnotateContext).
-func restClientMetadata(ctx context.Context, r *http.Request) metadata.MD {
+// AnnotateContext) for the calls that go over a connection: those conn
+// (the facade's unary connection) runs in-process read it from the
+// request's context instead, which saves building and copying metadata
+// for it. conn may be any connection.
+func restClientMetadata(conn grpc.ClientConnInterface) func(context.Context, *http.Request) metadata.MD {
+	inproc, _ := conn.(*inprocConn)
+	return func(ctx context.Context, r *http.Request) metadata.MD {
+		if inproc != nil {
+			if m, ok := runtime.RPCMethod(ctx); ok && inproc.serves(m) {
+				return nil
+			}
+		}
+		return clientAddrMetadata(r)
+	}
+}
+
+// clientAddrMetadata is the client address restCallContext found for r, as
+// metadata.
+func clientAddrMetadata(r *http.Request) metadata.MD {
 	call := restCallOf(r.Context())
 	if call == nil || !call.hasAddr {
 		return nil
