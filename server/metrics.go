@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/eeo-gateway/eeo-gateway/internal/rpcerr"
-	"github.com/felixge/httpsnoop"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
@@ -106,26 +105,9 @@ func (m *restMetrics) wrap(next http.Handler) http.Handler {
 			r = r.WithContext(context.WithValue(r.Context(), restCallKey{}, call))
 		}
 		start := time.Now()
-		code := 0
-		ww := httpsnoop.Wrap(w, httpsnoop.Hooks{
-			WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
-				return func(c int) {
-					if code == 0 && c >= 200 {
-						code = c
-					}
-					next(c)
-				}
-			},
-			Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
-				return func(b []byte) (int, error) {
-					if code == 0 {
-						code = http.StatusOK
-					}
-					return next(b)
-				}
-			},
-		})
+		ww := &statusWriter{ResponseWriter: w}
 		defer func() {
+			code := ww.code
 			if code == 0 {
 				code = http.StatusOK
 			}
