@@ -43,8 +43,12 @@ func restCallOf(ctx context.Context) *restCall {
 func restCallContext(trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := requestid.Or(r.Header.Get(requestid.Header))
-		r.Header.Set(requestid.Header, id)
-		w.Header().Set(requestid.Header, id)
+		// One slice for both headers (requestid.Header is canonical):
+		// Set would make one each. Neither is modified in place, only
+		// replaced or appended to, which copies a full slice.
+		ids := []string{id}
+		r.Header[requestid.Header] = ids
+		w.Header()[requestid.Header] = ids
 		call := &restCall{}
 		call.clientAddr, call.hasAddr = clientAddr(r, trusted)
 		r = r.WithContext(context.WithValue(r.Context(), restCallKey{}, call))
