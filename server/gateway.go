@@ -34,15 +34,12 @@ func newRESTHandler(ctx context.Context, conn grpc.ClientConnInterface, transfer
 		runtime.WithOutgoingHeaderMatcher(dropAllMetadata),
 		runtime.WithOutgoingTrailerMatcher(dropAllMetadata),
 		runtime.WithMiddlewares(routeMiddleware),
-		runtime.WithMetadata(restClientMetadata(conn)),
+		runtime.WithMetadata(restMetadata(restClientMetadata(conn), cfg.RESTMetadata)),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, restJSON()),
 	}
 	if !cfg.Limits.AllowMethodOverride {
 		// Both make grpc-gateway parse a form body before routing.
 		opts = append(opts, runtime.WithDisableHTTPMethodOverride(), runtime.WithDisablePathLengthFallback())
-	}
-	if cfg.RESTMetadata != nil {
-		opts = append(opts, runtime.WithMetadata(cfg.RESTMetadata))
 	}
 	gw := runtime.NewServeMux(opts...)
 	// grpc-gateway tries a method's routes newest first, and every route
