@@ -72,6 +72,8 @@ func TestRESTClientAddressAndForwardedFor(t *testing.T) {
 		{"trusted proxy: the client it names", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "203.0.113.9", "203.0.113.9:0"},
 		{"trusted chain: the rightmost untrusted hop", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")},
 			"198.51.100.7, 203.0.113.9, 10.1.2.3", "203.0.113.9:0"},
+		{"trusted proxy: an IPv6 client", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "2001:db8::7", "[2001:db8::7]:0"},
+		{"trusted proxy: an IPv4-mapped client is its IPv4 address", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "::ffff:203.0.113.9", "203.0.113.9:0"},
 		{"garbage hop: the proxy itself", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "not-an-ip", "127.0.0.1:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

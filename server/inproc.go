@@ -160,9 +160,7 @@ func (c *inprocConn) peerFor(ctx context.Context) *peer.Peer {
 	if call == nil || !call.hasAddr {
 		return c.peer
 	}
-	p := *c.peer
-	p.Addr = net.TCPAddrFromAddrPort(call.clientAddr)
-	return &p
+	return call.peerOf(c.peer)
 }
 
 // dropReserved removes from md what grpc-go's client never sends as

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 )
 
 // restCall is what the REST facade's outermost handler learns about a
@@ -23,6 +25,34 @@ type restCall struct {
 	// route is the template of the route that matched, set by the router
 	// that matched it (setRoute), for the request's metrics.
 	route string
+	// peer, addr and ip are the in-process call's peer (see
+	// inprocConn.peerFor), kept here so that it costs no allocation of its
+	// own: the restCall is allocated anyway. peerOf sets them.
+	peer peer.Peer
+	addr net.TCPAddr
+	ip   [net.IPv6len]byte
+}
+
+// peerOf is base with the client's address, as the gRPC server's tap
+// would make it of the address sent as metadata (withClientAddr). A REST
+// request makes one in-process call, so the restCall holds one peer.
+func (c *restCall) peerOf(base *peer.Peer) *peer.Peer {
+	a := c.clientAddr.Addr()
+	var ip net.IP
+	if a.Is4() {
+		b := a.As4()
+		ip = c.ip[:net.IPv4len]
+		copy(ip, b[:])
+	} else {
+		b := a.As16()
+		ip = c.ip[:]
+		copy(ip, b[:])
+	}
+	// net.TCPAddrFromAddrPort, without allocating the address or its IP.
+	c.addr = net.TCPAddr{IP: ip, Zone: a.Zone(), Port: int(c.clientAddr.Port())}
+	c.peer = *base
+	c.peer.Addr = &c.addr
+	return &c.peer
 }
 
 type restCallKey struct{}
