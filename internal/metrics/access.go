@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"sync/atomic"
+
 	"github.com/eeo-gateway/eeo-gateway/access"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,7 +20,17 @@ type Access struct {
 	denials         *prometheus.CounterVec
 	rateLimited     *prometheus.CounterVec
 	transferLimited *prometheus.CounterVec
+	// authOK caches the counter of each successful way to authenticate
+	// (okVias' order), found on first use: every authenticated call counts
+	// one, and looking a series up by its labels (hashing both, a locked
+	// map read) cost more than the increment. Filled lazily so a way no
+	// caller has used yet still has no series.
+	authOK [len(okVias)]atomic.Pointer[prometheus.Counter]
 }
+
+// okVias are the access.Via values whose successful authentications
+// Authenticated counts without a label lookup.
+var okVias = [...]string{access.ViaAPIKey, access.ViaJWT, access.ViaMTLS, access.ViaUnauthenticated}
 
 // NewAccess registers the access metrics with reg. knownCallers are the
 // caller identities the configuration names (its policies); any other
@@ -63,6 +75,20 @@ func (a *Access) caller(name string) string {
 
 // Authenticated implements access.Observer.
 func (a *Access) Authenticated(via, outcome string) {
+	if outcome == access.AuthOK {
+		for i, v := range okVias {
+			if v == via {
+				if c := a.authOK[i].Load(); c != nil {
+					(*c).Inc()
+					return
+				}
+				c := a.authentications.WithLabelValues(via, outcome)
+				a.authOK[i].Store(&c)
+				c.Inc()
+				return
+			}
+		}
+	}
 	a.authentications.WithLabelValues(via, outcome).Inc()
 }
 
