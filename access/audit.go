@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/callnote"
 	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
 	"log/slog"
 	"net"
@@ -31,6 +32,10 @@ const maxAuditValue = 256
 type auditor struct {
 	log *slog.Logger
 	now func() time.Time
+	// wallClock: now is time.Now, so a start an interceptor around the
+	// Guard already read (callnote.Note.Start) is as good as reading it
+	// again. Not so with an injected clock.
+	wallClock bool
 }
 
 // auditRecord is what is known of a call when its event is written.
@@ -53,8 +58,18 @@ type auditRecord struct {
 // server before the Guard runs; the raw x-request-id metadata when the
 // Guard runs without it) and the client's address (for REST calls, the
 // REST client's, which the server puts in place of the in-process peer).
-func (a *auditor) startRecord(ctx context.Context, method string) auditRecord {
-	rec := auditRecord{method: method, start: a.now(), requestID: requestid.From(ctx)}
+//
+// note is the access log's note, if any: its start, when it has one, saves
+// reading the clock on every call, most of which (routine cache hits) are
+// never audited.
+func (a *auditor) startRecord(ctx context.Context, method string, note *callnote.Note) auditRecord {
+	rec := auditRecord{method: method, requestID: requestid.From(ctx)}
+	if note != nil && a.wallClock {
+		rec.start = note.Start()
+	}
+	if rec.start.IsZero() {
+		rec.start = a.now()
+	}
 	if rec.requestID == "" {
 		// Not through the server's call context: the raw metadata. Only
 		// then, since reading it copies the call's metadata.

@@ -113,7 +113,8 @@ func New(cfg Config) (*Guard, error) {
 }
 
 func newGuard(ctx context.Context, cfg Config) (*Guard, error) {
-	if cfg.Now == nil {
+	wallClock := cfg.Now == nil
+	if wallClock {
 		cfg.Now = time.Now
 	}
 	if cfg.Audit == nil {
@@ -137,7 +138,7 @@ func newGuard(ctx context.Context, cfg Config) (*Guard, error) {
 		anonymous:  cfg.AllowUnauthenticated,
 		mtls:       cfg.MTLS,
 		reflection: cfg.Reflection,
-		audit:      auditor{log: cfg.Audit, now: cfg.Now},
+		audit:      auditor{log: cfg.Audit, now: cfg.Now, wallClock: wallClock},
 		auditHits:  cfg.AuditTokenCacheHits,
 		obs:        cfg.Observer,
 	}
@@ -235,10 +236,10 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 			}
 			return handler(ctx, req)
 		}
-		rec := g.audit.startRecord(ctx, info.FullMethod)
-		rec.setRequest(rule, req)
 		// The access log's note, if it is installed around the Guard.
 		outer, _ := callnote.From(ctx)
+		rec := g.audit.startRecord(ctx, info.FullMethod, outer)
+		rec.setRequest(rule, req)
 		caller, err := g.admit(ctx, rule, &rec, outer)
 		if err != nil {
 			return nil, err
@@ -287,8 +288,8 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 			}
 			return handler(srv, &guardedStream{ServerStream: ss, ctx: ctx})
 		}
-		rec := g.audit.startRecord(ctx, info.FullMethod)
 		outer, _ := callnote.From(ctx)
+		rec := g.audit.startRecord(ctx, info.FullMethod, outer)
 		caller, err := g.admit(ctx, rule, &rec, outer)
 		if err != nil {
 			return err
@@ -373,8 +374,8 @@ func (g *Guard) admitReflection(ctx context.Context, method string) (context.Con
 	case ReflectionOff:
 		return nil, rpcerr.New(codes.Unimplemented, ReasonReflectionDisabled, "server reflection is disabled on this gateway", nil)
 	}
-	rec := g.audit.startRecord(ctx, method)
 	outer, _ := callnote.From(ctx)
+	rec := g.audit.startRecord(ctx, method, outer)
 	caller, err := g.admit(ctx, methodRule{kind: kindReflection}, &rec, outer)
 	if err != nil {
 		return nil, err

@@ -276,5 +276,5 @@ func (g *Guard) refuseUnauthenticated(ctx context.Context, method string, err er
 		return
 	}
 	g.observeAuthentication(ctx, Caller{}, err)
-	g.auditUnauthenticated(ctx, g.audit.startRecord(ctx, method), err)
+	g.auditUnauthenticated(ctx, g.audit.startRecord(ctx, method, nil), err)
 }

@@ -120,6 +120,9 @@ func (a accessLog) unary(ctx context.Context, req any, info *grpc.UnaryServerInf
 		ctx, note = callnote.With(ctx)
 	}
 	start := time.Now()
+	if note != nil {
+		note.SetStart(start) // the access guard's audit record starts here too
+	}
 	resp, err := handler(ctx, req)
 	a.write(ctx, info.FullMethod, "unary", health, note, err, start)
 	return resp, err
@@ -137,6 +140,9 @@ func (a accessLog) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServer
 		ss = &contextStream{ServerStream: ss, ctx: ctx}
 	}
 	start := time.Now()
+	if note != nil {
+		note.SetStart(start)
+	}
 	err := handler(srv, ss)
 	a.write(ctx, info.FullMethod, streamType(info), health, note, err, start)
 	return err

@@ -8,7 +8,10 @@
 // from the wire.
 package callnote
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Note is one call's facts. An interceptor creates it with With before
 // calling the handler and reads it afterwards; the interceptors inside it
@@ -16,6 +19,7 @@ import "context"
 type Note struct {
 	cacheHit bool
 	caller   string
+	start    time.Time
 }
 
 type key struct{}
@@ -52,3 +56,11 @@ func (n *Note) SetCaller(name string) { n.caller = name }
 // Caller is the caller the access guard authenticated, or "" when it
 // authenticated nobody (a public method, a refused credential, no guard).
 func (n *Note) Caller() string { return n.caller }
+
+// SetStart records when the call started by the wall clock (time.Now), so
+// the interceptors inside need not read the clock again: on this kind of
+// machine a read costs about 0.1 µs, on every call.
+func (n *Note) SetStart(t time.Time) { n.start = t }
+
+// Start is the time SetStart recorded, or the zero time.
+func (n *Note) Start() time.Time { return n.start }
