@@ -40,11 +40,31 @@ type callerKey struct{}
 // CallerFrom returns the caller the Guard authenticated for this call. It is
 // false for public methods (health) and outside a guarded call.
 func CallerFrom(ctx context.Context) (Caller, bool) {
-	c, ok := ctx.Value(callerKey{}).(Caller)
-	return c, ok
+	c, ok := ctx.Value(callerKey{}).(*callerContext)
+	if !ok {
+		return Caller{}, false
+	}
+	return c.caller, true
 }
 
 // withCaller records the authenticated caller for handlers and logging.
 func withCaller(ctx context.Context, c Caller) context.Context {
-	return context.WithValue(ctx, callerKey{}, c)
+	return &callerContext{Context: ctx, caller: c}
+}
+
+// callerContext is a context carrying the caller: one allocation per call
+// where context.WithValue and boxing the Caller into it were two, on every
+// guarded call.
+type callerContext struct {
+	context.Context
+	caller Caller
+}
+
+// Value answers for the caller (as the callerContext itself, so that
+// answering allocates nothing) and asks the parent for everything else.
+func (c *callerContext) Value(k any) any {
+	if k == (callerKey{}) {
+		return c
+	}
+	return c.Context.Value(k)
 }

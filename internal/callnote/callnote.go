@@ -26,8 +26,24 @@ type key struct{}
 
 // With returns ctx carrying a fresh Note, and the Note.
 func With(ctx context.Context) (context.Context, *Note) {
-	n := new(Note)
-	return context.WithValue(ctx, key{}, n), n
+	c := &noteContext{Context: ctx}
+	return c, &c.note
+}
+
+// noteContext is a context carrying a Note: one allocation per call where
+// context.WithValue and the Note were two (a guarded call is noted on the
+// gateway's hot path, every GetToken).
+type noteContext struct {
+	context.Context
+	note Note
+}
+
+// Value answers for the Note and asks the parent for everything else.
+func (c *noteContext) Value(k any) any {
+	if k == (key{}) {
+		return &c.note
+	}
+	return c.Context.Value(k)
 }
 
 // From returns the Note an interceptor around this one put in ctx, if any.

@@ -64,3 +64,25 @@ func TestCallerReachesTheOuterNote(t *testing.T) {
 		t.Error("From found a note in a context without one")
 	}
 }
+
+// The noted context is still the call's: its values, deadline and
+// cancellation pass through, to contexts derived from it too.
+func TestWithKeepsTheCallsContext(t *testing.T) {
+	type k struct{}
+	parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), k{}, "v"))
+	ctx, note := callnote.With(parent)
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	if ctx.Value(k{}) != "v" {
+		t.Errorf("parent's value lost: %v", ctx.Value(k{}))
+	}
+	if n, ok := callnote.From(child); !ok || n != note {
+		t.Error("a derived context does not find the note")
+	}
+	cause := fmt.Errorf("client went away")
+	cancel(cause)
+	<-child.Done()
+	if context.Cause(child) != cause {
+		t.Errorf("cause %v, want %v", context.Cause(child), cause)
+	}
+}
