@@ -1,6 +1,7 @@
 package server
 
 import (
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -38,6 +39,11 @@ func (c transferCodec) Marshal(v any) (mem.BufferSlice, error) {
 			return out, nil
 		}
 		v = m.HttpBody
+	}
+	if req, ok := v.(*eeov1.CreateImportRequest); ok {
+		if out, ok := c.chunks.encode(req); ok {
+			return out, nil
+		}
 	}
 	return c.CodecV2.Marshal(v)
 }

@@ -45,7 +45,7 @@ func (l *internalListener) Accept() (net.Conn, error) {
 // With tracing, the connection carries each REST request's trace context
 // to the server as traceparent metadata, so the gRPC call's span joins the
 // REST request's trace.
-func (l *internalListener) dial(cfg Config) (*grpc.ClientConn, error) {
+func (l *internalListener) dial(cfg Config, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	opts := []grpc.DialOption{
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return l.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -53,7 +53,7 @@ func (l *internalListener) dial(cfg Config) (*grpc.ClientConn, error) {
 	if cfg.TracerProvider != nil {
 		opts = append(opts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelOptions(cfg)...)))
 	}
-	return grpc.NewClient("passthrough:///eeo-gateway-internal", opts...)
+	return grpc.NewClient("passthrough:///eeo-gateway-internal", append(opts, extra...)...)
 }
 
 // InternalAuthInfo is the peer AuthInfo of calls that come through the REST

@@ -174,6 +174,10 @@ type Server struct {
 	// sinks carry REST downloads' bytes from DownloadReport straight to
 	// the facade's responses.
 	sinks *downloadSinks
+	// chunks recycles transfer buffers: the server's codec decodes upload
+	// chunks into them, and the REST facade's codec encodes its upload
+	// chunks into them.
+	chunks *chunkPools
 }
 
 // newRequests is the request-id log cfg asks for.
@@ -255,6 +259,7 @@ func New(cfg Config) (*Server, error) {
 	access := newAccessLog(cfg.Logger, cfg.AccessLogSampling)
 	s.access = access
 	chunks := newChunkPools()
+	s.chunks = chunks
 	s.tap = adm.tap
 	// One interceptor made of the whole chain, which the REST facade's
 	// in-process calls (inprocConn) run too.
@@ -317,7 +322,7 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 		return fmt.Errorf("connecting the REST facade to the gRPC server: %w", err)
 	}
 	defer conn.Close()
-	transfers, err := internal.dial(s.cfg)
+	transfers, err := internal.dial(s.cfg, grpc.WithDefaultCallOptions(grpc.ForceCodecV2(newTransferCodec(s.chunks))))
 	if err != nil {
 		return fmt.Errorf("connecting the REST facade to the gRPC server: %w", err)
 	}
