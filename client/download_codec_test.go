@@ -10,26 +10,14 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/client"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 )
-
-// frames cuts b into buffers of at most n bytes, as a message arrives in
-// HTTP/2 DATA frames.
-func frames(b []byte, n int) mem.BufferSlice {
-	var s mem.BufferSlice
-	for len(b) > 0 {
-		k := min(n, len(b))
-		s = append(s, mem.SliceBuffer(bytes.Clone(b[:k])))
-		b = b[k:]
-	}
-	return s
-}
 
 // patterned is n bytes that differ from one position to the next.
 func patterned(n, seed int) []byte {
@@ -111,7 +99,7 @@ func checkAsProtobuf(t *testing.T, name string, b []byte, n int) {
 	want := new(httpbody.HttpBody)
 	wantErr := proto.Unmarshal(b, want)
 	got := &httpbody.HttpBody{ContentType: "stale", Data: []byte("stale")}
-	gotErr := client.NewDownloadCodec().Unmarshal(frames(b, n), got)
+	gotErr := client.NewDownloadCodec().Unmarshal(testkit.Frames(b, n), got)
 	if (gotErr == nil) != (wantErr == nil) {
 		t.Fatalf("%s in %d-byte frames: error %v, protobuf's %v", name, n, gotErr, wantErr)
 	}
@@ -182,7 +170,7 @@ func TestDownloadCodecReusesItsBuffer(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := new(httpbody.HttpBody)
-		if err := codec.Unmarshal(frames(b, 16<<10), m); err != nil {
+		if err := codec.Unmarshal(testkit.Frames(b, 16<<10), m); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(m.GetData(), data) {

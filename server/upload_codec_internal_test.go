@@ -5,21 +5,10 @@ import (
 	"testing"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
-	"google.golang.org/grpc/mem"
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
-
-// split cuts b into buffers of at most n bytes, as frames arrive.
-func split(b []byte, n int) mem.BufferSlice {
-	var s mem.BufferSlice
-	for len(b) > 0 {
-		k := min(n, len(b))
-		s = append(s, mem.SliceBuffer(bytes.Clone(b[:k])))
-		b = b[k:]
-	}
-	return s
-}
 
 // transferCodec decodes every message as protobuf does, chunks into pooled
 // buffers, however the message is split into frames.
@@ -56,7 +45,7 @@ func TestUploadCodecDecodesAsProtobuf(t *testing.T) {
 				continue // byte by byte is slow under -race and proves nothing more
 			}
 			got := new(eeov1.CreateImportRequest)
-			if err := codec.Unmarshal(split(b, frame), got); err != nil {
+			if err := codec.Unmarshal(testkit.Frames(b, frame), got); err != nil {
 				t.Fatalf("%s in %d-byte frames: %v", name, frame, err)
 			}
 			if !proto.Equal(got, want) {
@@ -67,7 +56,7 @@ func TestUploadCodecDecodesAsProtobuf(t *testing.T) {
 
 	// A plain chunk lands in a pooled buffer; what is not one is protobuf's.
 	got := new(eeov1.CreateImportRequest)
-	codec.Unmarshal(split(msgs["chunk of 4"], 16<<10), got)
+	codec.Unmarshal(testkit.Frames(msgs["chunk of 4"], 16<<10), got)
 	if c := cap(got.GetChunk()); c != smallChunkBytes {
 		t.Errorf("a 256 KiB chunk decoded into a buffer of capacity %d, want the pooled %d", c, smallChunkBytes)
 	}
@@ -84,7 +73,7 @@ func TestUploadCodecMalformed(t *testing.T) {
 		"varint over 64 bits": append([]byte{chunkTag}, bytes.Repeat([]byte{0xff}, 11)...),
 	} {
 		wantErr := proto.Unmarshal(b, new(eeov1.CreateImportRequest)) != nil
-		gotErr := codec.Unmarshal(split(b, 2), new(eeov1.CreateImportRequest)) != nil
+		gotErr := codec.Unmarshal(testkit.Frames(b, 2), new(eeov1.CreateImportRequest)) != nil
 		if gotErr != wantErr {
 			t.Errorf("%s: error %v, protobuf's %v", name, gotErr, wantErr)
 		}
@@ -94,7 +83,7 @@ func TestUploadCodecMalformed(t *testing.T) {
 // Decoding a chunk allocates nothing for its bytes once the pool is warm.
 func BenchmarkUploadCodecChunk(b *testing.B) {
 	msg, _ := proto.Marshal(&eeov1.CreateImportRequest{Payload: &eeov1.CreateImportRequest_Chunk{Chunk: make([]byte, 1<<20)}})
-	data := split(msg, 16<<10)
+	data := testkit.Frames(msg, 16<<10)
 	codec := newTransferCodec(newChunkPools())
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))

@@ -9,6 +9,7 @@
 //     RetryDelay, FieldViolations;
 //   - JWTs (jwt.go): Signer for ES256/ES384/RS256/EdDSA, JWKS, Claims;
 //   - network (net.go): Listen, a loopback listener closed at cleanup.
+//   - codecs (frames.go): Frames, a message split as HTTP/2 frames bring it.
 //
 // Only tests import it.
 package testkit
