@@ -80,11 +80,11 @@ func (s *Server) adminHandler() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rw := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		rw := &statusWriter{ResponseWriter: w}
 		mux.ServeHTTP(rw, r)
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "admin request",
 			slog.String("http.method", r.Method), slog.String("http.route", adminRoute(r)),
-			slog.Int("http.status", rw.code), slog.String("peer.address", r.RemoteAddr),
+			slog.Int("http.status", rw.status()), slog.String("peer.address", r.RemoteAddr),
 			slog.Duration("duration", time.Since(start)))
 	})
 }
@@ -116,18 +116,3 @@ func writeText(w http.ResponseWriter, code int, body string) {
 	w.WriteHeader(code)
 	w.Write([]byte(body))
 }
-
-// statusRecorder remembers the status code a handler wrote.
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer (pprof's
-// profile handler extends its write deadline through it).
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -107,10 +107,7 @@ func (m *restMetrics) wrap(next http.Handler) http.Handler {
 		start := time.Now()
 		ww := &statusWriter{ResponseWriter: w}
 		defer func() {
-			code := ww.code
-			if code == 0 {
-				code = http.StatusOK
-			}
+			code := ww.status()
 			// Label values in newRESTMetrics' order: WithLabelValues spares
 			// each request a Labels map and its lookups.
 			method, route, status := methodLabel(r.Method), routeOf(call, r), strconv.Itoa(code)
