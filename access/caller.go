@@ -1,6 +1,10 @@
 package access
 
-import "context"
+import (
+	"context"
+
+	"github.com/eeo-gateway/eeo-gateway/internal/ctxvalue"
+)
 
 // How a caller proved its identity: Caller.Via.
 const (
@@ -40,31 +44,14 @@ type callerKey struct{}
 // CallerFrom returns the caller the Guard authenticated for this call. It is
 // false for public methods (health) and outside a guarded call.
 func CallerFrom(ctx context.Context) (Caller, bool) {
-	c, ok := ctx.Value(callerKey{}).(*callerContext)
+	c, ok := ctxvalue.From[callerKey, Caller](ctx)
 	if !ok {
 		return Caller{}, false
 	}
-	return c.caller, true
+	return *c, true
 }
 
 // withCaller records the authenticated caller for handlers and logging.
 func withCaller(ctx context.Context, c Caller) context.Context {
-	return &callerContext{Context: ctx, caller: c}
-}
-
-// callerContext is a context carrying the caller: one allocation per call
-// where context.WithValue and boxing the Caller into it were two, on every
-// guarded call.
-type callerContext struct {
-	context.Context
-	caller Caller
-}
-
-// Value answers for the caller (as the callerContext itself, so that
-// answering allocates nothing) and asks the parent for everything else.
-func (c *callerContext) Value(k any) any {
-	if k == (callerKey{}) {
-		return c
-	}
-	return c.Context.Value(k)
+	return ctxvalue.With[callerKey](ctx, c)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/ctxvalue"
 	"github.com/eeo-gateway/eeo-gateway/internal/preauth"
 
 	"google.golang.org/grpc/metadata"
@@ -51,7 +52,7 @@ func (g *Guard) TapHandle() tap.ServerInHandle {
 		}
 		switch {
 		case caller != (Caller{}):
-			ctx = &screenedContext{Context: ctx, screened: screened{guard: g, caller: caller}}
+			ctx = ctxvalue.With[screenedKey](ctx, screened{guard: g, caller: caller})
 			ctx = preauth.MarkAuthenticated(ctx)
 		case verified:
 			ctx = preauth.MarkAuthenticated(ctx)
@@ -70,25 +71,9 @@ type screened struct {
 	caller Caller
 }
 
-// screenedContext is a context carrying a screened caller: one allocation
-// per call where context.WithValue and boxing the screened value were two.
-type screenedContext struct {
-	context.Context
-	screened
-}
-
-// Value answers for the screened caller (as the screenedContext itself, so
-// that answering allocates nothing) and asks the parent for everything else.
-func (c *screenedContext) Value(k any) any {
-	if k == (screenedKey{}) {
-		return c
-	}
-	return c.Context.Value(k)
-}
-
 // screenedCaller returns the caller g's tap authenticated for this call.
 func (g *Guard) screenedCaller(ctx context.Context) (Caller, bool) {
-	s, ok := ctx.Value(screenedKey{}).(*screenedContext)
+	s, ok := ctxvalue.From[screenedKey, screened](ctx)
 	if !ok || s.guard != g {
 		return Caller{}, false
 	}

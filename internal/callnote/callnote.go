@@ -11,6 +11,8 @@ package callnote
 import (
 	"context"
 	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/internal/ctxvalue"
 )
 
 // Note is one call's facts. An interceptor creates it with With before
@@ -26,30 +28,13 @@ type key struct{}
 
 // With returns ctx carrying a fresh Note, and the Note.
 func With(ctx context.Context) (context.Context, *Note) {
-	c := &noteContext{Context: ctx}
-	return c, &c.note
-}
-
-// noteContext is a context carrying a Note: one allocation per call where
-// context.WithValue and the Note were two (a guarded call is noted on the
-// gateway's hot path, every GetToken).
-type noteContext struct {
-	context.Context
-	note Note
-}
-
-// Value answers for the Note and asks the parent for everything else.
-func (c *noteContext) Value(k any) any {
-	if k == (key{}) {
-		return &c.note
-	}
-	return c.Context.Value(k)
+	c := ctxvalue.With[key](ctx, Note{})
+	return c, &c.Val
 }
 
 // From returns the Note an interceptor around this one put in ctx, if any.
 func From(ctx context.Context) (*Note, bool) {
-	n, ok := ctx.Value(key{}).(*Note)
-	return n, ok
+	return ctxvalue.From[key, Note](ctx)
 }
 
 // CacheHit records that ctx's call was served from the gateway's cache
