@@ -39,8 +39,8 @@ import (
 //     RESOURCE_EXHAUSTED, as grpc-go does;
 //   - the call's context is cancelled when the handler returns.
 //
-// The handler gets its own copy of the request and the caller its own copy
-// of the response, as over a connection. Streams, and methods it does not
+// The handler gets its own copy of the request, as over a connection; the
+// caller gets the handler's response itself (see shareFields). Streams, and methods it does not
 // know, go over the in-process connection. With tracing on, unary calls
 // do too, so the gRPC server span and its stats handler stay as they were.
 type inprocConn struct {
@@ -139,7 +139,34 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 	if size := proto.Size(msg); size > c.maxSend {
 		return status.Errorf(codes.ResourceExhausted, "grpc: trying to send message larger than max (%d vs. %d)", size, c.maxSend)
 	}
-	proto.Merge(out, msg)
+	return shareFields(out, msg)
+}
+
+// shareFields makes dst, a fresh message, hold src's fields by reference
+// rather than by deep copy: a handler builds its response for the one call
+// and never touches it again, and the facade only reads it. A deep copy
+// (proto.Merge) of a GetToken response cost five allocations — the token
+// and its timestamps — and a reflective walk of every field.
+func shareFields(dst, src proto.Message) error {
+	d, s := dst.ProtoReflect(), src.ProtoReflect()
+	if d.Descriptor() != s.Descriptor() {
+		return status.Errorf(codes.Internal, "in-process call: response is a %s, the caller expects a %s", s.Descriptor().FullName(), d.Descriptor().FullName())
+	}
+	if s.Descriptor().ExtensionRanges().Len() > 0 {
+		proto.Merge(dst, src) // extensions are not among Fields
+		return nil
+	}
+	// Has and Get rather than Range: Range's callback would capture d and
+	// cost an allocation.
+	fields := s.Descriptor().Fields()
+	for i := range fields.Len() {
+		if fd := fields.Get(i); s.Has(fd) {
+			d.Set(fd, s.Get(fd))
+		}
+	}
+	if u := s.GetUnknown(); len(u) > 0 {
+		d.SetUnknown(u)
+	}
 	return nil
 }
 

@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
+
+	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -123,5 +128,23 @@ func TestInprocCallStatuses(t *testing.T) {
 				t.Errorf("%v is not a status error", err)
 			}
 		})
+	}
+}
+
+// The caller's response holds every field the handler set, nested messages
+// included, and a response of the wrong type is an INTERNAL error, not a
+// panic.
+func TestInprocResponseReachesTheCaller(t *testing.T) {
+	src := &eeov1.GetTokenResponse{Token: &eeov1.Token{Account: "demo", AccessToken: "t", IssueTime: timestamppb.New(time.Unix(1, 0))}}
+	dst := &eeov1.GetTokenResponse{}
+	if err := shareFields(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(dst, src) {
+		t.Errorf("caller got %v, handler sent %v", dst, src)
+	}
+	err := shareFields(&healthpb.HealthCheckResponse{}, src)
+	if status.Code(err) != codes.Internal {
+		t.Errorf("mismatched response: %v, want INTERNAL", err)
 	}
 }

@@ -101,8 +101,9 @@ func (m *restMetrics) wrap(next http.Handler) http.Handler {
 		// place; the route lands there.
 		call := restCallOf(r.Context())
 		if call == nil {
-			call = &restCall{}
-			r = r.WithContext(context.WithValue(r.Context(), restCallKey{}, call))
+			var ctx context.Context
+			ctx, call = withRESTCall(r.Context())
+			r = r.WithContext(ctx)
 		}
 		start := time.Now()
 		ww := &statusWriter{ResponseWriter: w}

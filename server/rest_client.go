@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/eeo-gateway/eeo-gateway/internal/ctxvalue"
 	"github.com/eeo-gateway/eeo-gateway/internal/requestid"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -57,9 +58,16 @@ func (c *restCall) peerOf(base *peer.Peer) *peer.Peer {
 
 type restCallKey struct{}
 
+// withRESTCall returns ctx carrying a new restCall, and the restCall: one
+// allocation for both.
+func withRESTCall(ctx context.Context) (context.Context, *restCall) {
+	c := ctxvalue.With[restCallKey](ctx, restCall{})
+	return c, &c.Val
+}
+
 // restCallOf returns the request's restCall, or nil outside the facade.
 func restCallOf(ctx context.Context) *restCall {
-	c, _ := ctx.Value(restCallKey{}).(*restCall)
+	c, _ := ctxvalue.From[restCallKey, restCall](ctx)
 	return c
 }
 
@@ -79,9 +87,9 @@ func restCallContext(trusted []netip.Prefix, next http.Handler) http.Handler {
 		ids := []string{id}
 		r.Header[requestid.Header] = ids
 		w.Header()[requestid.Header] = ids
-		call := &restCall{}
+		ctx, call := withRESTCall(r.Context())
 		call.clientAddr, call.hasAddr = clientAddr(r, trusted)
-		r = r.WithContext(context.WithValue(r.Context(), restCallKey{}, call))
+		r = r.WithContext(ctx)
 		next.ServeHTTP(w, r)
 	})
 }
