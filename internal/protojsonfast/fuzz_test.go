@@ -216,7 +216,7 @@ var dirty = []string{`"`, `\`, "\x00", "\x1f", "\n", "\t", "\xff", "\xc3", "\xed
 
 // string is, in tame inputs and half the time otherwise, one protojson
 // writes verbatim, made of printable ASCII and clean runs; else it mixes in
-// raw bytes and ends with a dirty run.
+// raw bytes and a dirty run, at any offset.
 func (s *source) string() string {
 	var b []byte
 	isClean := s.tame || s.byte()%2 == 0
@@ -240,6 +240,9 @@ func (s *source) string() string {
 	}
 	if !isClean {
 		b = append(b, dirty[int(s.byte())%len(dirty)]...)
+		for range int(s.byte() % 16) {
+			b = append(b, 'z')
+		}
 	}
 	return string(b)
 }

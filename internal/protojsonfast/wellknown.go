@@ -1,9 +1,7 @@
 package protojsonfast
 
 import (
-	"bytes"
 	"strconv"
-	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -55,20 +53,54 @@ func buildWellKnown(md protoreflect.MessageDescriptor, wk wellKnown) *plan {
 	return &plan{wellKnown: wk, seconds: secs, nanos: nanos}
 }
 
-// timestampLayout is protojson's: nine fractional digits, trimmed after.
-const timestampLayout = "2006-01-02T15:04:05.000000000"
-
 // appendTimestamp writes secs and nanos as protojson does: quoted RFC 3339
-// in UTC with 0, 3, 6 or 9 fractional digits and a "Z". It formats into b
-// rather than through a string, which is the allocation saved.
+// in UTC with 0, 3, 6 or 9 fractional digits and a "Z". protojson formats
+// with time.Time.Format and trims the zeros; the date arithmetic here does
+// the same in a tenth of the time, which a third of the encoder's time for
+// a token response went to.
 func appendTimestamp(b []byte, secs, nanos int64) ([]byte, bool) {
 	if secs < minTimestampSeconds || secs > maxTimestampSeconds || nanos < 0 || nanos > maxNanos {
 		return b, false
 	}
+	days, sod := secs/secondsPerDay, secs%secondsPerDay
+	if sod < 0 { // floor, for instants before 1970
+		days, sod = days-1, sod+secondsPerDay
+	}
+	year, month, day := civil(days)
 	b = append(b, '"')
-	b = time.Unix(secs, nanos).UTC().AppendFormat(b, timestampLayout)
-	b = trimFraction(b)
+	b = appendTwo(appendTwo(b, year/100), year%100)
+	b = appendTwo(append(b, '-'), month)
+	b = appendTwo(append(b, '-'), day)
+	b = appendTwo(append(b, 'T'), sod/3600)
+	b = appendTwo(append(b, ':'), sod/60%60)
+	b = appendTwo(append(b, ':'), sod%60)
+	b = appendFraction(b, nanos)
 	return append(b, 'Z', '"'), true
+}
+
+const secondsPerDay = 86400
+
+// civil converts days since 1970-01-01 to the proleptic Gregorian date, by
+// Howard Hinnant's days-to-civil algorithm (as time.Time does internally).
+// Every Timestamp protojson accepts is on or after 0001-01-01, so the
+// shifted day count is never negative and plain division floors.
+func civil(days int64) (year, month, day int64) {
+	z := days + 719468 // days since 0000-03-01
+	era := z / 146097  // 400-year cycles
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153 // month from March
+	day = doy - (153*mp+2)/5 + 1
+	month = mp + 3
+	if month > 12 {
+		month -= 12
+	}
+	year = yoe + era*400
+	if month <= 2 {
+		year++
+	}
+	return year, month, day
 }
 
 // appendDuration writes secs and nanos as protojson does: quoted, signed
@@ -84,27 +116,41 @@ func appendDuration(b []byte, secs, nanos int64) ([]byte, bool) {
 		secs, nanos = -secs, -nanos
 	}
 	b = strconv.AppendInt(b, secs, 10)
-	b = append(b, '.')
-	b = appendNineDigits(b, nanos)
-	b = trimFraction(b)
+	b = appendFraction(b, nanos)
 	return append(b, 's', '"'), true
 }
 
-// appendNineDigits appends n, in [0, 999999999], zero-padded to nine
-// digits: fmt's %09d without fmt.
-func appendNineDigits(b []byte, n int64) []byte {
-	var d [9]byte
-	for i := len(d) - 1; i >= 0; i-- {
-		d[i] = byte('0' + n%10)
-		n /= 10
+// appendFraction writes nanos, in [0, 999999999], as protojson leaves them
+// after trimming nine digits: nothing for whole seconds, else a point and
+// 3, 6 or 9 digits, the fewest that hold the value.
+func appendFraction(b []byte, nanos int64) []byte {
+	switch {
+	case nanos == 0:
+		return b
+	case nanos%1000000 == 0:
+		return appendDigits(append(b, '.'), nanos/1000000, 3)
+	case nanos%1000 == 0:
+		return appendDigits(append(b, '.'), nanos/1000, 6)
+	default:
+		return appendDigits(append(b, '.'), nanos, 9)
 	}
-	return append(b, d[:]...)
 }
 
-// trimFraction shortens a nine-digit fraction at the end of b to 6, 3 or no
-// digits, with protojson's three TrimSuffix calls.
-func trimFraction(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte("000"))
-	b = bytes.TrimSuffix(b, []byte("000"))
-	return bytes.TrimSuffix(b, []byte(".000"))
+// appendTwo appends n, in [0, 99], as two digits.
+func appendTwo(b []byte, n int64) []byte {
+	u := uint8(n)
+	return append(b, '0'+u/10, '0'+u%10)
+}
+
+// appendDigits appends n, which is non-negative and below 10^width,
+// zero-padded to width digits. Unsigned, because dividing a signed number
+// by ten costs sign fix-ups on every digit.
+func appendDigits(b []byte, n int64, width int) []byte {
+	var d [9]byte
+	u := uint64(n)
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + u%10)
+		u /= 10
+	}
+	return append(b, d[:width]...)
 }
