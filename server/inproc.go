@@ -37,7 +37,12 @@ import (
 //   - a handler error becomes its status (a plain error UNKNOWN, a context
 //     error its code), and a response over the send limit
 //     RESOURCE_EXHAUSTED, as grpc-go does;
-//   - the call's context is cancelled when the handler returns.
+//   - the call's context is the caller's, not a child cancelled when the
+//     handler returns: every caller ends its context right after the call
+//     (grpc-gateway's generated handlers once the response is written,
+//     its health endpoint with the HTTP request), and a child of its own
+//     cost each REST call three allocations (the child, the parent's
+//     children map and done channel) and about 0.7 µs.
 //
 // The handler gets its own copy of the request, as over a connection; the
 // caller gets the handler's response itself (see shareFields). Streams, and methods it does not
@@ -111,8 +116,6 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 	if err := ctx.Err(); err != nil {
 		return status.FromContextError(err).Err()
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	stream := &inprocStream{method: method}
 	ctx = grpc.NewContextWithServerTransportStream(ctx, stream)
 	dec := func(v any) error {

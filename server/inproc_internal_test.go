@@ -40,7 +40,7 @@ func check(ctx context.Context, c *inprocConn, opts ...grpc.CallOption) (*health
 // A call through inprocConn sees what a call over the in-process
 // connection would: the facade's outgoing metadata as incoming metadata,
 // the facade's peer, the tap's context, its own request copy and a context
-// that ends with the call; its header and trailer reach the caller.
+// that ends with the caller's; its header and trailer reach the caller.
 func TestInprocCallLooksLikeAConnectionCall(t *testing.T) {
 	type tapKey struct{}
 	tapFn := func(ctx context.Context, info *tap.Info) (context.Context, error) {
@@ -73,7 +73,8 @@ func TestInprocCallLooksLikeAConnectionCall(t *testing.T) {
 		return h(ctx, &healthpb.HealthCheckRequest{})
 	}
 	c := newTestInproc(t, tapFn, spy)
-	ctx := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer k", "grpc-timeout", "1n")
+	callerCtx, endCall := context.WithCancel(t.Context())
+	ctx := metadata.AppendToOutgoingContext(callerCtx, "authorization", "Bearer k", "grpc-timeout", "1n")
 	req := &healthpb.HealthCheckRequest{}
 	var header, trailer metadata.MD
 	resp := &healthpb.HealthCheckResponse{}
@@ -89,8 +90,9 @@ func TestInprocCallLooksLikeAConnectionCall(t *testing.T) {
 	if header.Get("x-request-id")[0] != "r1" || trailer.Get("t")[0] != "1" {
 		t.Errorf("header %v, trailer %v; want what the handler set", header, trailer)
 	}
+	endCall()
 	if handlerCtx.Err() == nil {
-		t.Error("the call's context is still live after the call")
+		t.Error("the call's context is still live after the caller's ended")
 	}
 }
 
