@@ -25,12 +25,13 @@ import (
 // watches) go over their own connection, transfers, so however many of them
 // are open, unary calls and /healthz still find room on conn.
 func newRESTHandler(ctx context.Context, conn grpc.ClientConnInterface, transfers *grpc.ClientConn, cfg Config, metrics *serverMetrics, sinks *downloadSinks) (http.Handler, error) {
+	match := incomingHeaders(cfg.AllowedMetadataHeaders)
 	opts := []runtime.ServeMuxOption{
 		runtime.WithErrorHandler(restErrorHandler),
 		runtime.WithRoutingErrorHandler(restRoutingErrorHandler),
 		runtime.WithForwardResponseOption(noStore),
 		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(conn)),
-		runtime.WithIncomingHeaderMatcher(incomingHeaders(cfg.AllowedMetadataHeaders)),
+		runtime.WithIncomingHeaderMatcher(match),
 		runtime.WithOutgoingHeaderMatcher(dropAllMetadata),
 		runtime.WithOutgoingTrailerMatcher(dropAllMetadata),
 		runtime.WithMiddlewares(routeMiddleware),
@@ -42,20 +43,20 @@ func newRESTHandler(ctx context.Context, conn grpc.ClientConnInterface, transfer
 		opts = append(opts, runtime.WithDisableHTTPMethodOverride(), runtime.WithDisablePathLengthFallback())
 	}
 	gw := runtime.NewServeMux(opts...)
-	// grpc-gateway tries a method's routes newest first, and every route
-	// tried before the one that matches costs allocations (its match
-	// stacks, an error for errors.As): TokenService, whose GetToken is the
-	// hot path, is registered after ImportReportService so it is tried
-	// first. No route of one service matches a path of the other, so the
-	// order changes nothing else.
 	transferClient := eeov1.NewImportReportServiceClient(transfers)
-	if err := eeov1gw.RegisterImportReportServiceHandlerClient(ctx, gw, splitClient{
-		ImportReportServiceClient: eeov1.NewImportReportServiceClient(conn), transfers: transferClient,
-	}); err != nil {
+	if err := registerGeneratedRoutes(ctx, gw, conn, transferClient); err != nil {
 		return nil, err
 	}
-	if err := eeov1gw.RegisterTokenServiceHandlerClient(ctx, gw, eeov1.NewTokenServiceClient(conn)); err != nil {
-		return nil, err
+	if inproc, ok := conn.(*inprocConn); ok {
+		// The direct routes' declined requests go to the generated routes,
+		// on a mux of their own since the direct routes shadow them on gw.
+		generated := runtime.NewServeMux(opts...)
+		if err := registerGeneratedRoutes(ctx, generated, conn, transferClient); err != nil {
+			return nil, err
+		}
+		if err := registerDirectRoutes(gw, generated, inproc, match, cfg.RESTMetadata); err != nil {
+			return nil, err
+		}
 	}
 	// Registered last so they take precedence over generated routes.
 	files := &restFiles{mux: gw, client: transferClient, uploadIdle: cfg.Limits.UploadIdleTimeout, sinks: sinks}
@@ -67,6 +68,23 @@ func newRESTHandler(ctx context.Context, conn grpc.ClientConnInterface, transfer
 		h = metrics.rest.wrap(h)
 	}
 	return restCallContext(cfg.TrustedProxies, withRESTTracing(cfg, h)), nil
+}
+
+// registerGeneratedRoutes puts grpc-gateway's generated routes of both
+// services on mux: unary calls over conn, streams over transfers.
+func registerGeneratedRoutes(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface, transfers eeov1.ImportReportServiceClient) error {
+	// grpc-gateway tries a method's routes newest first, and every route
+	// tried before the one that matches costs allocations (its match
+	// stacks, an error for errors.As): TokenService, whose GetToken is the
+	// hot path, is registered after ImportReportService so it is tried
+	// first. No route of one service matches a path of the other, so the
+	// order changes nothing else.
+	if err := eeov1gw.RegisterImportReportServiceHandlerClient(ctx, mux, splitClient{
+		ImportReportServiceClient: eeov1.NewImportReportServiceClient(conn), transfers: transfers,
+	}); err != nil {
+		return err
+	}
+	return eeov1gw.RegisterTokenServiceHandlerClient(ctx, mux, eeov1.NewTokenServiceClient(conn))
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

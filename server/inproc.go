@@ -98,25 +98,39 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 		return status.Errorf(codes.Internal, "in-process call %s: request or response is not a proto.Message", method)
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
-	dropReserved(md)
 	// The handler's context has what the server would have made of the
 	// call, and none of the facade's outgoing metadata.
 	ctx = metadata.NewOutgoingContext(ctx, nil)
+	resp, stream, err := c.call(ctx, method, m, in, md)
+	stream.deliver(opts)
+	if err != nil {
+		return err
+	}
+	return shareFields(out, resp)
+}
+
+// call runs method's handler, m, on in as the gRPC server would run a call
+// whose incoming metadata is md: Invoke's calls, and the REST facade's
+// direct routes (restDirectRoute), which build md themselves. It returns
+// the response and the stream holding the header and trailer the handler
+// set; a non-nil error is the call's status.
+func (c *inprocConn) call(ctx context.Context, method string, m inprocMethod, in proto.Message, md metadata.MD) (proto.Message, *inprocStream, error) {
+	stream := &inprocStream{method: method}
+	dropReserved(md)
 	ctx = metadata.NewIncomingContext(ctx, md)
 	ctx = peer.NewContext(ctx, c.peerFor(ctx))
 	if c.tap != nil {
 		var err error
 		if ctx, err = c.tap(ctx, &tap.Info{FullMethodName: method, Header: md}); err != nil {
 			if st, ok := status.FromError(err); ok {
-				return st.Err()
+				return nil, stream, st.Err()
 			}
-			return status.Error(codes.PermissionDenied, err.Error())
+			return nil, stream, status.Error(codes.PermissionDenied, err.Error())
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return status.FromContextError(err).Err()
+		return nil, stream, status.FromContextError(err).Err()
 	}
-	stream := &inprocStream{method: method}
 	ctx = grpc.NewContextWithServerTransportStream(ctx, stream)
 	dec := func(v any) error {
 		dst, ok := v.(proto.Message)
@@ -127,22 +141,21 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 		return nil
 	}
 	resp, err := m.handler(m.srv, ctx, dec, c.intercept)
-	stream.deliver(opts)
 	if err != nil {
 		st, ok := status.FromError(err)
 		if !ok {
 			st = status.FromContextError(err)
 		}
-		return st.Err()
+		return nil, stream, st.Err()
 	}
 	msg, ok := resp.(proto.Message)
 	if !ok {
-		return status.Errorf(codes.Internal, "in-process call %s: response is not a proto.Message", method)
+		return nil, stream, status.Errorf(codes.Internal, "in-process call %s: response is not a proto.Message", method)
 	}
 	if size := proto.Size(msg); size > c.maxSend {
-		return status.Errorf(codes.ResourceExhausted, "grpc: trying to send message larger than max (%d vs. %d)", size, c.maxSend)
+		return nil, stream, status.Errorf(codes.ResourceExhausted, "grpc: trying to send message larger than max (%d vs. %d)", size, c.maxSend)
 	}
-	return shareFields(out, msg)
+	return msg, stream, nil
 }
 
 // shareFields makes dst, a fresh message, hold src's fields by reference
