@@ -44,8 +44,12 @@ type restDirectRoute struct {
 	method    string // full gRPC method name
 	handler   inprocMethod
 	request   protoreflect.MessageType
-	match     runtime.HeaderMatcherFunc
-	annotate  func(context.Context, *http.Request) metadata.MD // Config.RESTMetadata, may be nil
+	// stringFields are the request's string fields by name, which serve sets
+	// itself: PopulateFieldFromPath would parse the field path and look
+	// the field up on every request. Other kinds go through it.
+	stringFields map[string]protoreflect.FieldDescriptor
+	match        runtime.HeaderMatcherFunc
+	annotate     func(context.Context, *http.Request) metadata.MD // Config.RESTMetadata, may be nil
 }
 
 // directPattern is method's REST route as a direct route can serve it:
@@ -123,7 +127,14 @@ func registerDirectRoutes(mux *runtime.ServeMux, generated http.Handler, conn *i
 			return fmt.Errorf("method %s: %w", name, err)
 		}
 		route := &restDirectRoute{mux: mux, generated: generated, conn: conn, method: name,
-			handler: handler, request: request, match: match, annotate: annotate}
+			handler: handler, request: request, stringFields: map[string]protoreflect.FieldDescriptor{},
+			match: match, annotate: annotate}
+		fields := method.Input().Fields()
+		for i := range fields.Len() {
+			if fd := fields.Get(i); fd.Kind() == protoreflect.StringKind {
+				route.stringFields[string(fd.Name())] = fd
+			}
+		}
 		if err := mux.HandlePath(http.MethodGet, pattern, route.serve); err != nil {
 			return fmt.Errorf("method %s: %w", name, err)
 		}
@@ -140,9 +151,13 @@ func (d *restDirectRoute) serve(w http.ResponseWriter, r *http.Request, params m
 		return
 	}
 	_, outbound := runtime.MarshalerForRequest(d.mux, r)
-	req := d.request.New().Interface()
+	req := d.request.New()
 	for field, value := range params {
-		if err := runtime.PopulateFieldFromPath(req, field, value); err != nil {
+		if fd, ok := d.stringFields[field]; ok {
+			req.Set(fd, protoreflect.ValueOfString(value))
+			continue
+		}
+		if err := runtime.PopulateFieldFromPath(req.Interface(), field, value); err != nil {
 			runtime.HTTPError(ctx, d.mux, outbound, w, r, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", field, err))
 			return
 		}
@@ -150,7 +165,7 @@ func (d *restDirectRoute) serve(w http.ResponseWriter, r *http.Request, params m
 	if r.Body != nil {
 		_, _ = io.Copy(io.Discard, r.Body) // as the generated handler does
 	}
-	resp, stream, err := d.conn.call(ctx, d.method, d.handler, req, md)
+	resp, stream, err := d.conn.call(ctx, d.method, d.handler, req.Interface(), md)
 	ctx = runtime.NewServerMetadataContext(ctx, runtime.ServerMetadata{HeaderMD: stream.header, TrailerMD: stream.trailer})
 	if err != nil {
 		runtime.HTTPError(ctx, d.mux, outbound, w, r, err)
