@@ -222,37 +222,83 @@ func TestServerStreamsAuthorizedOnRequest(t *testing.T) {
 
 // TestListAccountsShowsOnlyThePolicysAccounts: ListAccounts names no
 // account, so its permission alone would show every account's token state,
-// fingerprint and last error; the response is trimmed to the accounts the
-// caller's policy names, with any permission.
+// fingerprint and last error. The handler is given the caller's view to
+// filter by before paging; a handler that ignores it (this fake, unless
+// filterByView) still shows only the accounts the caller's policy names,
+// with any permission, because the Guard trims what it returns.
 func TestListAccountsShowsOnlyThePolicysAccounts(t *testing.T) {
+	for _, filtering := range []bool{false, true} {
+		t.Run(map[bool]string{false: "handler ignores the view", true: "handler filters by the view"}[filtering], func(t *testing.T) {
+			oneKey, one := apiKey(t, "one")
+			allKey, all := apiKey(t, "all")
+			e := newEnv(t, access.Config{
+				APIKeys: []access.APIKey{one, all},
+				Policies: []access.Policy{
+					{Caller: keyID("one"), Accounts: []string{"B"}, Permissions: []access.Permission{access.PermAccountsList, access.PermTokenGet}},
+					{Caller: keyID("all"), Accounts: []string{"*"}, Permissions: []access.Permission{access.PermAccountsList}},
+				},
+			})
+			e.tokens.filterByView = filtering
+			names := func(key string) []string {
+				t.Helper()
+				resp, err := e.tc.ListAccounts(bearer(testCtx(t), key), &eeov1.ListAccountsRequest{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.GetNextPageToken() != fakeNextPageToken {
+					t.Errorf("next_page_token %q, want the handler's %q: the caller's paging loop would stop early", resp.GetNextPageToken(), fakeNextPageToken)
+				}
+				var out []string
+				for _, a := range resp.GetAccounts() {
+					out = append(out, a.GetName())
+				}
+				return out
+			}
+			if got := names(oneKey); len(got) != 1 || got[0] != "B" {
+				t.Errorf("caller allowed on B sees %v, want [B]", got)
+			}
+			if got := names(allKey); len(got) != 2 {
+				t.Errorf(`caller allowed on "*" sees %v, want [A B]`, got)
+			}
+		})
+	}
+}
+
+// TestListAccountsHandlerIsGivenTheCallersView: so that it can filter
+// before paging, the ListAccounts handler is told which accounts the
+// caller may see, scoped to the caller (its page tokens are bound to it);
+// a caller allowed on every account, or any caller with access control
+// off, is not restricted.
+func TestListAccountsHandlerIsGivenTheCallersView(t *testing.T) {
 	oneKey, one := apiKey(t, "one")
 	allKey, all := apiKey(t, "all")
 	e := newEnv(t, access.Config{
 		APIKeys: []access.APIKey{one, all},
 		Policies: []access.Policy{
-			{Caller: keyID("one"), Accounts: []string{"B"}, Permissions: []access.Permission{access.PermAccountsList, access.PermTokenGet}},
+			{Caller: keyID("one"), Accounts: []string{"B", "C"}, Permissions: []access.Permission{access.PermAccountsList}},
 			{Caller: keyID("all"), Accounts: []string{"*"}, Permissions: []access.Permission{access.PermAccountsList}},
 		},
 	})
-	names := func(key string) []string {
-		t.Helper()
-		resp, err := e.tc.ListAccounts(bearer(testCtx(t), key), &eeov1.ListAccountsRequest{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.GetNextPageToken() != fakeNextPageToken {
-			t.Errorf("next_page_token %q after trimming, want %q: the caller's paging loop would stop early", resp.GetNextPageToken(), fakeNextPageToken)
-		}
-		var out []string
-		for _, a := range resp.GetAccounts() {
-			out = append(out, a.GetName())
-		}
-		return out
+	if _, err := e.tc.ListAccounts(bearer(testCtx(t), oneKey), &eeov1.ListAccountsRequest{}); err != nil {
+		t.Fatal(err)
 	}
-	if got := names(oneKey); len(got) != 1 || got[0] != "B" {
-		t.Errorf("caller allowed on B sees %v, want [B]", got)
+	v := e.tokens.lastView()
+	if !v.ok || v.view.Visible("A") || !v.view.Visible("B") || !v.view.Visible("C") || v.view.Scope() != keyID("one") {
+		t.Errorf("restricted caller's view: present %v, A %v, B %v, C %v, scope %q; want B and C only, scoped to %q",
+			v.ok, v.view.Visible("A"), v.view.Visible("B"), v.view.Visible("C"), v.view.Scope(), keyID("one"))
 	}
-	if got := names(allKey); len(got) != 2 {
-		t.Errorf(`caller allowed on "*" sees %v, want [A B]`, got)
+	if _, err := e.tc.ListAccounts(bearer(testCtx(t), allKey), &eeov1.ListAccountsRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.tokens.lastView(); v.ok {
+		t.Errorf(`caller allowed on "*" was given a restricted view (scope %q)`, v.view.Scope())
+	}
+
+	open := newEnv(t, access.Config{AllowUnauthenticated: true})
+	if _, err := open.tc.ListAccounts(testCtx(t), &eeov1.ListAccountsRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := open.tokens.lastView(); v.ok {
+		t.Errorf("with access control off the caller was given a restricted view (scope %q)", v.view.Scope())
 	}
 }

@@ -21,9 +21,11 @@
 //     Methods missing from the table are denied. Streams whose account is
 //     in the first message have it read and authorized before the handler
 //     starts.
-//  5. The handler runs with the caller in its context (CallerFrom). A
-//     ListAccounts response is trimmed to the accounts the caller's policy
-//     names.
+//  5. The handler runs with the caller in its context (CallerFrom). The
+//     ListAccounts handler is also given the accounts the caller's policy
+//     names (internal/accountview), to filter by before paging so pages
+//     stay full; should it show any other account, the response is
+//     trimmed to the policy's accounts.
 //  6. Audit: one "audit" event for calls that hand out tokens, move data
 //     or change state, whatever their outcome, and for every refused
 //     authentication or authorization.

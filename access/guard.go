@@ -249,6 +249,9 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 			return nil, err
 		}
 		hctx := withCaller(ctx, caller)
+		if rule.listsAccounts {
+			hctx = g.restrictView(hctx, caller)
+		}
 		var note *callnote.Note
 		if rule.audit && rule.hitsRoutine && !g.auditHits {
 			// One note per call: the access log's if there is one, which

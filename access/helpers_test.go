@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/eeo-gateway/eeo-gateway/internal/accountview"
 	"github.com/eeo-gateway/eeo-gateway/internal/callnote"
 	"io"
 	"log/slog"
@@ -74,6 +75,30 @@ type fakeTokens struct {
 	// cacheHits makes GetToken report (callnote) that it served the token
 	// from the cache; set before the first call.
 	cacheHits bool
+	// filterByView makes ListAccounts filter its accounts by the caller's
+	// view, as the real handler does; without it the fake ignores the view
+	// and the Guard's trim must catch what it shows. Set before the first
+	// call.
+	filterByView bool
+	// views are the views ListAccounts was given, one per call; ok false
+	// for a call without one.
+	views []seenView
+}
+
+// seenView is a view a handler was given, and whether there was one.
+type seenView struct {
+	view accountview.View
+	ok   bool
+}
+
+// lastView is the view of the last ListAccounts call.
+func (f *fakeTokens) lastView() seenView {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.views) == 0 {
+		return seenView{}
+	}
+	return f.views[len(f.views)-1]
 }
 
 func (f *fakeTokens) GetToken(ctx context.Context, req *eeov1.GetTokenRequest) (*eeov1.GetTokenResponse, error) {
@@ -96,7 +121,17 @@ func (f *fakeTokens) InvalidateToken(ctx context.Context, _ *eeov1.InvalidateTok
 
 func (f *fakeTokens) ListAccounts(ctx context.Context, _ *eeov1.ListAccountsRequest) (*eeov1.ListAccountsResponse, error) {
 	f.note(ctx)
-	return &eeov1.ListAccountsResponse{Accounts: []*eeov1.Account{{Name: "A"}, {Name: "B"}}, NextPageToken: fakeNextPageToken}, nil
+	view, ok := accountview.From(ctx)
+	f.mu.Lock()
+	f.views = append(f.views, seenView{view, ok})
+	f.mu.Unlock()
+	resp := &eeov1.ListAccountsResponse{NextPageToken: fakeNextPageToken}
+	for _, name := range []string{"A", "B"} {
+		if !f.filterByView || !ok || view.Visible(name) {
+			resp.Accounts = append(resp.Accounts, &eeov1.Account{Name: name})
+		}
+	}
+	return resp, nil
 }
 
 // fakeNextPageToken is the next_page_token of fakeTokens' ListAccounts.

@@ -78,6 +78,10 @@ type methodRule struct {
 	// cache (callnote.CacheHit) is routine, and audited only with
 	// Config.AuditTokenCacheHits.
 	hitsRoutine bool
+	// listsAccounts: the method lists accounts, and its handler is given
+	// the caller's view (internal/accountview) to filter them by before
+	// paging.
+	listsAccounts bool
 	// newFirst allocates a streaming method's first request message, which
 	// the Guard reads and authorizes before the handler starts; nil for
 	// unary methods, whose request the interceptor already holds.
@@ -98,7 +102,7 @@ var methodRules = map[string]methodRule{
 	eeov1.TokenService_GetToken_FullMethodName:        {kind: kindGuarded, perm: PermTokenGet, account: accountInRequest, audit: true, hitsRoutine: true},
 	eeov1.TokenService_RefreshToken_FullMethodName:    {kind: kindGuarded, perm: PermTokenRefresh, account: accountInRequest, audit: true},
 	eeov1.TokenService_InvalidateToken_FullMethodName: {kind: kindGuarded, perm: PermTokenInvalidate, account: accountInRequest, audit: true},
-	eeov1.TokenService_ListAccounts_FullMethodName:    {kind: kindGuarded, perm: PermAccountsList, account: accountNone},
+	eeov1.TokenService_ListAccounts_FullMethodName:    {kind: kindGuarded, perm: PermAccountsList, account: accountNone, listsAccounts: true},
 
 	eeov1.ImportReportService_ListImportTypes_FullMethodName:  {kind: kindGuarded, perm: PermImportsRead, account: accountInRequest},
 	eeov1.ImportReportService_GetImport_FullMethodName:        {kind: kindGuarded, perm: PermImportsRead, account: accountInRequest},

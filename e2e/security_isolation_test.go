@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -116,22 +117,27 @@ func TestSecurityAccountIsolationOnASharedEEOClient(t *testing.T) {
 	}
 
 	// ListAccounts shows the attacker its own account only, not the
-	// victim's token state, fingerprint or last error.
-	accts, err := attacker.tokens.ListAccounts(ctx, &eeov1.ListAccountsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, a := range accts.GetAccounts() {
-		names = append(names, a.GetName())
-	}
-	if !slices.Equal(names, []string{otherAccount}) {
-		t.Errorf("attacker ListAccounts: %v, want [%s]", names, otherAccount)
-	}
-	code, _, body := attacker.rest(t, http.MethodGet, "/v1/accounts")
-	var viaREST eeov1.ListAccountsResponse
-	decodeREST(t, "attacker REST ListAccounts", code, body, &viaREST)
-	if n := len(viaREST.GetAccounts()); n != 1 || viaREST.GetAccounts()[0].GetName() != otherAccount {
-		t.Errorf("attacker REST ListAccounts: %v, want only %s", viaREST.GetAccounts(), otherAccount)
+	// victim's token state, fingerprint or last error. The accounts are
+	// filtered before paging: a page of one holds the attacker's account,
+	// which sorts after the victim's, and ends the list, where a page
+	// trimmed after paging would be empty with a next_page_token.
+	for _, size := range []int32{0, 1} {
+		accts, err := attacker.tokens.ListAccounts(ctx, &eeov1.ListAccountsRequest{PageSize: size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, a := range accts.GetAccounts() {
+			names = append(names, a.GetName())
+		}
+		if !slices.Equal(names, []string{otherAccount}) || accts.GetNextPageToken() != "" {
+			t.Errorf("attacker ListAccounts page_size %d: %v next %q, want [%s] and the end", size, names, accts.GetNextPageToken(), otherAccount)
+		}
+		code, _, body := attacker.rest(t, http.MethodGet, fmt.Sprintf("/v1/accounts?pageSize=%d", size))
+		var viaREST eeov1.ListAccountsResponse
+		decodeREST(t, "attacker REST ListAccounts", code, body, &viaREST)
+		if n := len(viaREST.GetAccounts()); n != 1 || viaREST.GetAccounts()[0].GetName() != otherAccount || viaREST.GetNextPageToken() != "" {
+			t.Errorf("attacker REST ListAccounts pageSize %d: %v next %q, want only %s and the end", size, viaREST.GetAccounts(), viaREST.GetNextPageToken(), otherAccount)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/eeo-gateway/eeo-gateway/auth"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/accountview"
 	"github.com/eeo-gateway/eeo-gateway/internal/callnote"
 	"github.com/eeo-gateway/eeo-gateway/internal/paging"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -78,8 +79,12 @@ func (s *tokenService) InvalidateToken(_ context.Context, req *eeov1.InvalidateT
 	return &eeov1.InvalidateTokenResponse{Invalidated: dropped}, nil
 }
 
-func (s *tokenService) ListAccounts(_ context.Context, req *eeov1.ListAccountsRequest) (*eeov1.ListAccountsResponse, error) {
-	states, next, err := paging.Page(s.tokens.Accounts(), req.GetPageSize(), req.GetPageToken(), "ListAccounts")
+// ListAccounts pages through the accounts the caller may see, filtered
+// before paging (accountview, set by the access guard), so every page but
+// the last holds page_size accounts.
+func (s *tokenService) ListAccounts(ctx context.Context, req *eeov1.ListAccountsRequest) (*eeov1.ListAccountsResponse, error) {
+	states, scope := visibleAccounts(ctx, s.tokens.Accounts())
+	states, next, err := paging.Page(states, req.GetPageSize(), req.GetPageToken(), scope)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +105,25 @@ func (s *tokenService) ListAccounts(_ context.Context, req *eeov1.ListAccountsRe
 		})
 	}
 	return resp, nil
+}
+
+// visibleAccounts returns the accounts of all that ctx's caller may see,
+// and the paging scope of that list. A restricted view binds the scope to
+// itself: its tokens are offsets into its own list, which another view
+// must refuse rather than read as an offset into a different one.
+func visibleAccounts(ctx context.Context, all []auth.AccountState) ([]auth.AccountState, string) {
+	view, ok := accountview.From(ctx)
+	if !ok {
+		return all, "ListAccounts"
+	}
+	// A new slice: the cache's may not be ours to reorder.
+	out := make([]auth.AccountState, 0, len(all))
+	for _, st := range all {
+		if view.Visible(st.Name) {
+			out = append(out, st)
+		}
+	}
+	return out, "ListAccounts\x00view\x00" + view.Scope()
 }
 
 func tokenProto(t auth.Token) *eeov1.Token { return new(tokenMessages).fill(t) }
