@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"unsafe"
 
 	"github.com/eeo-gateway/eeo-gateway/access/identity"
 )
@@ -62,7 +63,7 @@ func newAPIKeys(cfg []APIKey) (*apiKeys, error) {
 // compared in constant time, without stopping at a match, so the time taken
 // says nothing about which key, or how much of one, matched.
 func (ks *apiKeys) match(token string) (string, bool) {
-	sum := sha256.Sum256([]byte(token))
+	sum := sha256.Sum256(stringBytes(token))
 	found := -1
 	for i := range ks.keys {
 		if subtle.ConstantTimeCompare(sum[:], ks.keys[i].hash[:]) == 1 {
@@ -73,4 +74,12 @@ func (ks *apiKeys) match(token string) (string, bool) {
 		return "", false
 	}
 	return ks.keys[found].identity, true
+}
+
+// stringBytes is s's bytes without a copy. []byte(s) copies onto the heap
+// for strings longer than 32 bytes, once per call carrying such a key;
+// sha256.Sum256 only reads its input and keeps no reference to it, so
+// sharing the string's memory is sound here and must stay read-only.
+func stringBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }

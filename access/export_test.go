@@ -8,3 +8,13 @@ func LimitedCallers(g *Guard) int {
 	}
 	return g.limits.len()
 }
+
+// MatchAPIKey is the matcher of the configured keys, for tests of what
+// matching a presented key costs.
+func MatchAPIKey(cfg []APIKey) (func(token string) (string, bool), error) {
+	ks, err := newAPIKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return ks.match, nil
+}
