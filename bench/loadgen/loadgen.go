@@ -11,8 +11,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
 )
 
 // Call is one request; it returns nil on success.
@@ -137,24 +138,15 @@ func ClosedCPU(ctx context.Context, concurrency int, duration time.Duration, cal
 	if err != nil {
 		return Result{}, err
 	}
-	selfBefore := selfCPU()
+	selfBefore := testkit.ProcessCPU()
 	r := Closed(ctx, concurrency, duration, call)
-	r.ClientCPU = selfCPU() - selfBefore
+	r.ClientCPU = testkit.ProcessCPU() - selfBefore
 	after, err := cpu()
 	if err != nil {
 		return r, err
 	}
 	r.ServerCPU = after - before
 	return r, nil
-}
-
-// selfCPU is the user plus system CPU time this process has used so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Burst starts n calls at the same instant (each on its own goroutine,
