@@ -38,6 +38,19 @@ const (
 	connMaxIdleTime = 5 * time.Minute
 )
 
+// keepAlive is the TCP keep-alive of every connection to Redis, plain or
+// TLS: go-redis's own default (probes after 30 s idle, 3 unanswered 5 s
+// apart), below the idle timeouts of common load balancers and NATs, so a
+// Redis gone silent is noticed within a minute whichever way the gateway
+// connects. Go's default (15 s, 9 probes 15 s apart) takes two and a half.
+var keepAlive = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}
+
+// netDialer is the TCP dialer of every connection to Redis: the TLS paths
+// wrap it, so they differ from the plain one only in the handshake.
+func netDialer(timeout time.Duration) *net.Dialer {
+	return &net.Dialer{Timeout: timeout, KeepAliveConfig: keepAlive}
+}
+
 // New returns a client for cfg (a validated, defaulted section). It does
 // not contact Redis. logger (nil: none) receives the TLS files' reloads.
 // The caller closes the client.
@@ -102,8 +115,13 @@ func Options(cfg config.RedisConfig, logger *slog.Logger) (*redis.Options, error
 	// servers (and proxies) that lack it.
 	opts.DisableIdentity = true
 	opts.ClientName = "eeo-gateway"
+	// Dialed here, not by go-redis's default dialer, so that the plain and
+	// the TLS connections share one net.Dialer (netDialer) whatever go-redis
+	// does, and the TLS handshake honours the dial's context.
+	dialer := netDialer(opts.DialTimeout)
+	opts.Dialer = dialer.DialContext
 	if cfg.UsesTLS() {
-		if err := setTLS(opts, cfg, logger); err != nil {
+		if err := setTLS(opts, cfg, dialer, logger); err != nil {
 			return nil, err
 		}
 	}
@@ -119,8 +137,9 @@ func Options(cfg config.RedisConfig, logger *slog.Logger) (*redis.Options, error
 // or CA bundle is used without a restart; a rotation caught half-way keeps
 // the last good files. A connection's root CAs are fixed when it is made,
 // so with files the connections are dialed here, each with the current
-// configuration; opts.TLSConfig says TLS is on either way.
-func setTLS(opts *redis.Options, cfg config.RedisConfig, logger *slog.Logger) error {
+// configuration; opts.TLSConfig says TLS is on either way. Every
+// connection is dialed with dialer.
+func setTLS(opts *redis.Options, cfg config.RedisConfig, dialer *net.Dialer, logger *slog.Logger) error {
 	serverName := cfg.TLS.ServerName
 	if serverName == "" {
 		host, _, err := net.SplitHostPort(opts.Addr)
@@ -131,6 +150,7 @@ func setTLS(opts *redis.Options, cfg config.RedisConfig, logger *slog.Logger) er
 	}
 	opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName}
 	if cfg.TLS.CAFile == "" && cfg.TLS.CertFile == "" {
+		opts.Dialer = (&tls.Dialer{NetDialer: dialer, Config: opts.TLSConfig}).DialContext
 		return nil
 	}
 	if logger != nil {
@@ -146,11 +166,10 @@ func setTLS(opts *redis.Options, cfg config.RedisConfig, logger *slog.Logger) er
 	if err != nil {
 		return fmt.Errorf("%s: %w", tlsField(err), err)
 	}
-	netDialer := &net.Dialer{Timeout: opts.DialTimeout}
 	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		tc := files.ClientConfig()
 		tc.ServerName = serverName
-		return (&tls.Dialer{NetDialer: netDialer, Config: tc}).DialContext(ctx, network, addr)
+		return (&tls.Dialer{NetDialer: dialer, Config: tc}).DialContext(ctx, network, addr)
 	}
 	return nil
 }
