@@ -13,13 +13,14 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -34,46 +35,62 @@ const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 	"img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // asset is one embedded file. It is served straight from the binary's
-// read-only data (embed.FS files are io.ReadSeekers over it), and its
-// ETag is computed on first use: embed.FS.ReadFile would copy every file
-// (2.3 MiB of Swagger UI) onto the heap for the process's life, and the GC
-// sizes its heap goal on live bytes, so that copy cost about twice its size
-// in peak RSS even when nobody opens the docs.
+// read-only data (embed.FS files are io.ReadSeekers over it):
+// embed.FS.ReadFile would copy every file (2.3 MiB of Swagger UI) onto the
+// heap for the process's life, and the GC sizes its heap goal on live
+// bytes, so that copy cost about twice its size in peak RSS even when
+// nobody opens the docs.
 type asset struct {
-	path string // in files
-	etag func() string
-}
-
-// newAsset returns the asset of the embedded file at p.
-func newAsset(p string) asset {
-	return asset{path: p, etag: sync.OnceValue(func() string {
-		h := sha256.New()
-		if f, err := files.Open(p); err == nil {
-			io.Copy(h, f)
-			f.Close()
-		}
-		return `"` + hex.EncodeToString(h.Sum(nil)[:8]) + `"`
-	})}
+	path string // in the handler's file system
+	etag string
 }
 
 // Handler serves the docs page at prefix (which ends in "/"), its script and
 // the vendored Swagger UI files below it. It is public and read-only: the
 // page holds no data, and every API call it makes carries the credentials
 // the user gives to "Authorize".
+//
+// Every file is read through once here, for its ETag, so a file the binary
+// cannot read is found at start-up rather than served as an empty 200. The
+// files are the binary's own data, so that would be a broken build: Handler
+// panics then, naming the file.
 func Handler(prefix string) http.Handler {
+	h, err := newHandler(files, prefix)
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
+// newHandler is Handler over fsys, which holds the page in page/ and
+// Swagger UI in swagger-ui/ as the embedded files do. It fails if a file
+// cannot be read to its end or cannot be served (is not an io.ReadSeeker).
+func newHandler(fsys fs.FS, prefix string) (http.Handler, error) {
 	assets := map[string]asset{}
-	add := func(root string) {
-		fs.WalkDir(files, root, func(p string, d fs.DirEntry, err error) error {
+	// One buffer for every file: hashing allocates no more per file than
+	// its digest.
+	buf := make([]byte, 32<<10)
+	for _, root := range []string{"page", "swagger-ui"} {
+		err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
 			}
-			assets[strings.TrimPrefix(p, "page/")] = newAsset(p)
+			etag, err := etagOf(fsys, p, buf)
+			if err != nil {
+				return err
+			}
+			assets[strings.TrimPrefix(p, "page/")] = asset{path: p, etag: etag}
 			return nil
 		})
+		if err != nil {
+			return nil, fmt.Errorf("docsui: %w", err)
+		}
 	}
-	add("page")
-	add("swagger-ui")
-	assets[""] = assets["index.html"]
+	index, ok := assets["index.html"]
+	if !ok {
+		return nil, errors.New("docsui: no page/index.html")
+	}
+	assets[""] = index
 	types := map[string]string{"": "text/html; charset=utf-8"}
 	for name := range assets {
 		if name != "" {
@@ -102,16 +119,35 @@ func Handler(prefix string) http.Handler {
 		// Revalidate each time: an upgraded gateway must not run with a
 		// cached page from the previous version.
 		h.Set("Cache-Control", "no-cache")
-		f, err := files.Open(a.path)
+		f, err := fsys.Open(a.path)
 		if err != nil {
 			http.Error(w, "docs asset unavailable", http.StatusInternalServerError)
 			return
 		}
 		defer f.Close()
-		h.Set("ETag", a.etag())
-		// embed.FS files are io.ReadSeekers over the binary's data.
+		h.Set("ETag", a.etag)
+		// newHandler checked that each file is an io.ReadSeeker.
 		http.ServeContent(w, r, name, time.Time{}, f.(io.ReadSeeker))
-	})
+	}), nil
+}
+
+// etagOf reads the file at p to its end (through buf) and returns its
+// ETag, the start of its SHA-256.
+func etagOf(fsys fs.FS, p string, buf []byte) (string, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, ok := f.(io.ReadSeeker); !ok {
+		return "", fmt.Errorf("serving %s: not an io.ReadSeeker", p)
+	}
+	h := sha256.New()
+	// Only Read: an io.WriterTo or io.ReaderFrom would bypass buf.
+	if _, err := io.CopyBuffer(h, struct{ io.Reader }{f}, buf); err != nil {
+		return "", fmt.Errorf("reading %s: %w", p, err)
+	}
+	return `"` + hex.EncodeToString(h.Sum(nil)[:8]) + `"`, nil
 }
 
 // contentType is the extension's registered type; the files without one
