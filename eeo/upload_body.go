@@ -44,14 +44,18 @@ type uploadBody struct {
 	results chan sourceRead
 
 	mu        sync.Mutex
-	read      int64         // bytes taken from src; guarded by mu
-	delivered int64         // bytes handed to the transport; guarded by mu
-	reading   bool          // a Read of src is in progress; guarded by mu
-	readDone  chan struct{} // closed when the Read in progress is over; guarded by mu
-	eof       bool          // src has ended where it should; guarded by mu
-	ended     bool          // guarded by mu
-	abandoned bool          // a read of src was abandoned and may still be running; guarded by mu
-	err       error         // src's failure, or a length mismatch; guarded by mu
+	read      int64 // bytes taken from src; guarded by mu
+	delivered int64 // bytes handed to the transport; guarded by mu
+	reading   bool  // a Read of src is in progress; guarded by mu
+	eof       bool  // src has ended where it should; guarded by mu
+	ended     bool  // guarded by mu
+	abandoned bool  // a read of src was abandoned and may still be running; guarded by mu
+	err       error // src's failure, or a length mismatch; guarded by mu
+	// readOver is signalled (with mu as its lock) when a Read of src is
+	// over, for end to wait on. A condition rather than a channel closed
+	// per Read: Reads are many (one per transport buffer) and ends few,
+	// and a channel cost every Read an allocation.
+	readOver sync.Cond
 }
 
 // sourceRead is the outcome of one Read of the source.
@@ -86,7 +90,6 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	b.reading = true
-	b.readDone = make(chan struct{})
 	delivered := b.delivered
 	b.mu.Unlock()
 
@@ -98,8 +101,9 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.reading = false
-	close(b.readDone)
-	b.readDone = nil
+	// Broadcast does not use L, which end sets before it first waits; with
+	// nobody waiting it is an atomic load.
+	b.readOver.Broadcast()
 	b.read += taken
 	b.delivered += int64(n)
 	switch {
@@ -212,12 +216,13 @@ func (b *uploadBody) Close() error {
 // no read in progress when it was called — and the stream's failure, if any.
 func (b *uploadBody) end() (untouched bool, sourceErr error) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.ended = true
 	untouched, sourceErr = b.read == 0 && !b.reading && !b.abandoned, b.err
-	readDone := b.readDone
-	b.mu.Unlock()
-	if readDone != nil {
-		<-readDone
+	// A Read that ends now cannot start another: ended is set.
+	for b.reading {
+		b.readOver.L = &b.mu
+		b.readOver.Wait()
 	}
 	return untouched, sourceErr
 }
