@@ -53,17 +53,27 @@ type restDirectRoute struct {
 }
 
 // directPattern is method's REST route as a direct route can serve it:
-// the GET template of its google.api.http rule, when the rule has no body
-// and no other bindings and its path variables are exactly the request's
-// fields. Any other method keeps its generated route (false).
+// the GET template of its google.api.http rule (directRulePattern). Any
+// other method keeps its generated route (false).
 func directPattern(method protoreflect.MethodDescriptor) (string, bool) {
 	rule, ok := proto.GetExtension(method.Options(), annotations.E_Http).(*annotations.HttpRule)
-	if !ok || rule.GetGet() == "" || rule.GetBody() != "" || len(rule.GetAdditionalBindings()) > 0 {
+	if !ok {
+		return "", false
+	}
+	return directRulePattern(rule, method.Input())
+}
+
+// directRulePattern is rule's GET template when a direct route writes
+// what the generated route would for it: the rule has no body, no
+// response_body (the generated route would write only that field) and no
+// other bindings, and its path variables are exactly input's fields.
+func directRulePattern(rule *annotations.HttpRule, input protoreflect.MessageDescriptor) (string, bool) {
+	if rule.GetGet() == "" || rule.GetBody() != "" || rule.GetResponseBody() != "" || len(rule.GetAdditionalBindings()) > 0 {
 		return "", false
 	}
 	pattern := rule.GetGet()
 	vars := pathVariables(pattern)
-	fields := method.Input().Fields()
+	fields := input.Fields()
 	if len(vars) != fields.Len() {
 		return "", false
 	}

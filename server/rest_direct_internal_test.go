@@ -8,6 +8,7 @@ import (
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -160,5 +161,21 @@ func TestDirectRoutesQualify(t *testing.T) {
 	}
 	if pattern, ok := directPattern(m); ok {
 		t.Errorf("ListAccounts (query parameters) qualified with %s", pattern)
+	}
+	input := (&eeov1.GetTokenRequest{}).ProtoReflect().Descriptor()
+	get := &annotations.HttpRule_Get{Get: "/v1/accounts/{account}/token"}
+	if _, ok := directRulePattern(&annotations.HttpRule{Pattern: get}, input); !ok {
+		t.Error("GetToken's rule does not qualify")
+	}
+	for name, rule := range map[string]*annotations.HttpRule{
+		"response_body":      {Pattern: get, ResponseBody: "token"},
+		"body":               {Pattern: get, Body: "*"},
+		"additional binding": {Pattern: get, AdditionalBindings: []*annotations.HttpRule{{Pattern: get}}},
+		"POST":               {Pattern: &annotations.HttpRule_Post{Post: "/v1/accounts/{account}/token"}},
+		"field not in path":  {Pattern: &annotations.HttpRule_Get{Get: "/v1/token"}},
+	} {
+		if pattern, ok := directRulePattern(rule, input); ok {
+			t.Errorf("a rule with %s qualified with %s", name, pattern)
+		}
 	}
 }
