@@ -18,7 +18,7 @@ import (
 var directHeaderNames = []string{
 	"Authorization", "X-Request-Id", "X-Tenant", "Grpc-Metadata-Foo", "Grpc-Metadata-X-Forwarded-For",
 	"X-Trace-Bin", "Grpc-Timeout", "X-Forwarded-For", "X-Forwarded-Host", "User-Agent", "Accept", "Te",
-	"Bad Name", "X-Tenant-Id",
+	"Bad Name", "X-Tenant-Id", "Grpc-Metadata-Authorization",
 }
 
 // directHeaderValues are the values it draws from; the fuzz adds its own.
@@ -59,10 +59,18 @@ func requestFrom(data []byte, host, remote string) *http.Request {
 
 // normalized is md with each key's values sorted: AnnotateContext collects
 // header values in map order, so the order of one key's values from two
-// headers is not defined. Empty and nil are the same metadata.
+// headers is not defined. Empty and nil are the same metadata. Except
+// authorization's: AnnotateContext puts the Authorization header's values
+// first, ahead of a forwarded Grpc-Metadata-Authorization, so that a
+// backend reading the first value gets the real credentials, and a direct
+// route must too.
 func normalized(md metadata.MD) map[string][]string {
 	out := map[string][]string{}
 	for k, v := range md {
+		if k == "authorization" {
+			out[k] = v
+			continue
+		}
 		out[k] = slices.Sorted(slices.Values(v))
 	}
 	return out
@@ -81,7 +89,8 @@ func FuzzDirectMetadataMatchesAnnotateContext(f *testing.F) {
 	f.Add([]byte{0, 7, 0, 1, 12, 3}, "gw\x7f", "192.0.2.1:5000", true)
 	f.Add([]byte{4, 1, 13, 1, 9, 40, 'x', 'y'}, "gw", "192.0.2.1:5000", true)
 	f.Add([]byte{10, 3, 2, 3}, "gw", "192.0.2.1:5000", true)
-	match := incomingHeaders([]string{"X-Tenant", "Grpc-Metadata-Foo", "Grpc-Metadata-X-Forwarded-For", "X-Trace-Bin", "Te", "Bad Name"})
+	f.Add([]byte{14, 3, 0, 1, 14, 2, 0, 3}, "gw", "192.0.2.1:5000", false)
+	match := incomingHeaders([]string{"X-Tenant", "Grpc-Metadata-Foo", "Grpc-Metadata-X-Forwarded-For", "X-Trace-Bin", "Te", "Bad Name", "Grpc-Metadata-Authorization"})
 	f.Fuzz(func(t *testing.T, data []byte, host, remote string, annotated bool) {
 		var annotate func(context.Context, *http.Request) metadata.MD
 		if annotated {
