@@ -23,7 +23,8 @@ import (
 // method handler directly, through exactly what the in-process connection
 // would have put it through:
 //
-//   - the incoming metadata is the outgoing metadata the facade set;
+//   - the incoming metadata is the outgoing metadata the facade set, or
+//     on a direct route (restDirectRoute) the metadata it built;
 //   - the peer is the in-process connection's (InternalAuthInfo), so the
 //     REST client's forwarded identity is believed as before, with the REST
 //     client's address, which the facade left in the context for it
@@ -40,14 +41,16 @@ import (
 //   - the call's context is the caller's, not a child cancelled when the
 //     handler returns: every caller ends its context right after the call
 //     (grpc-gateway's generated handlers once the response is written,
-//     its health endpoint with the HTTP request), and a child of its own
+//     its health endpoint and the direct routes with the HTTP request),
+//     and a child of its own
 //     cost each REST call three allocations (the child, the parent's
 //     children map and done channel) and about 0.7 µs.
 //
 // The handler gets its own copy of the request, as over a connection; the
-// caller gets the handler's response itself (see shareFields). Streams, and methods it does not
-// know, go over the in-process connection. With tracing on, unary calls
-// do too, so the gRPC server span and its stats handler stay as they were.
+// caller gets the handler's response itself (see shareFields). Streams,
+// and methods it does not know, go over the in-process connection. With
+// tracing on, unary calls do too, so the gRPC server span and its stats
+// handler stay as they were (and no direct route is registered).
 type inprocConn struct {
 	conn      *grpc.ClientConn // the in-process connection
 	methods   map[string]inprocMethod

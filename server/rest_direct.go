@@ -49,7 +49,10 @@ type restDirectRoute struct {
 	// the field up on every request. Other kinds go through it.
 	stringFields map[string]protoreflect.FieldDescriptor
 	match        runtime.HeaderMatcherFunc
-	annotate     func(context.Context, *http.Request) metadata.MD // Config.RESTMetadata, may be nil
+	// annotate is Config.RESTMetadata, may be nil. It gets the request's
+	// context, without the runtime.RPCMethod AnnotateContext would add:
+	// grpc-gateway offers no way to set it short of AnnotateContext.
+	annotate func(context.Context, *http.Request) metadata.MD
 }
 
 // directPattern is method's REST route as a direct route can serve it:

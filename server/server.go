@@ -75,7 +75,9 @@ type Config struct {
 	RESTUnencryptedHTTP2 bool
 	// RESTMetadata, if set, adds metadata to every call the REST facade
 	// makes, derived from the HTTP request: how a client certificate
-	// presented to the REST port reaches caller authentication.
+	// presented to the REST port reaches caller authentication. For REST
+	// GetToken, which skips grpc-gateway's generated handler, ctx is the
+	// HTTP request's and carries no runtime.RPCMethod.
 	RESTMetadata func(context.Context, *http.Request) metadata.MD
 	// TrustedProxies are the reverse proxies in front of the REST listener
 	// whose X-Forwarded-For names the client; from any other peer the
