@@ -187,6 +187,27 @@ func Burst(ctx context.Context, n int, call Call) Result {
 	return r
 }
 
+// Merge returns r and o as one run: a run measured in slices interleaved
+// with other runs (so that each shares the machine's moods with the others)
+// reports as the one run it adds up to.
+func (r Result) Merge(o Result) Result {
+	out := Result{
+		Calls:      r.Calls + o.Calls,
+		Errors:     r.Errors + o.Errors,
+		FirstError: r.FirstError,
+		Elapsed:    r.Elapsed + o.Elapsed,
+		ServerCPU:  r.ServerCPU + o.ServerCPU,
+		ClientCPU:  r.ClientCPU + o.ClientCPU,
+	}
+	if out.FirstError == nil {
+		out.FirstError = o.FirstError
+	}
+	out.Latencies = make([]time.Duration, 0, len(r.Latencies)+len(o.Latencies))
+	out.Latencies = append(append(out.Latencies, r.Latencies...), o.Latencies...)
+	slices.Sort(out.Latencies)
+	return out
+}
+
 // ErrEmpty is returned by Check for a run in which nothing succeeded.
 var ErrEmpty = errors.New("loadgen: no call succeeded")
 

@@ -93,3 +93,26 @@ func TestClosedCPUChargesTheServersCPUPerCall(t *testing.T) {
 		}
 	})
 }
+
+// Two slices of a run merge into the run they add up to: counts, times and
+// CPU summed, latencies together and sorted, the first error kept.
+func TestMergeAddsSlicesUp(t *testing.T) {
+	first := errors.New("first")
+	a := loadgen.Result{Calls: 3, Errors: 1, FirstError: first, Elapsed: time.Second,
+		Latencies: []time.Duration{1, 5}, ServerCPU: 10, ClientCPU: 4}
+	b := loadgen.Result{Calls: 2, Errors: 1, FirstError: errors.New("second"), Elapsed: time.Second,
+		Latencies: []time.Duration{2}, ServerCPU: 6, ClientCPU: 2}
+	m := a.Merge(b)
+	if m.Calls != 5 || m.Errors != 2 || m.FirstError != first || m.Elapsed != 2*time.Second || m.ServerCPU != 16 || m.ClientCPU != 6 {
+		t.Fatalf("merged %+v", m)
+	}
+	if len(m.Latencies) != 3 || m.Latencies[0] != 1 || m.Latencies[1] != 2 || m.Latencies[2] != 5 {
+		t.Fatalf("latencies %v, want 1 2 5", m.Latencies)
+	}
+	if m.PerSecond() != 1.5 || m.ServerCPUPerCall() != 3 { // 3 successful calls in 2s; 16ns over 5 calls
+		t.Fatalf("%v/s, %v/call", m.PerSecond(), m.ServerCPUPerCall())
+	}
+	if (loadgen.Result{}).Merge(b).FirstError != b.FirstError {
+		t.Fatal("an empty run's missing error hid the other's")
+	}
+}

@@ -29,6 +29,8 @@ type config struct {
 	out      string
 	size     int64
 	duration time.Duration
+	// loadSlices is how many interleaved slices each load run is made of.
+	loadSlices int
 	// floorDuration is the length of each floor server's run.
 	floorDuration time.Duration
 	rounds        int
@@ -49,6 +51,7 @@ func main() {
 	flag.StringVar(&c.out, "out", "../BENCHMARKS.md", "where to write the report")
 	flag.Int64Var(&c.size, "size", 1<<30, "bytes per file transfer")
 	flag.DurationVar(&c.duration, "duration", 8*time.Second, "length of each load-generator run")
+	flag.IntVar(&c.loadSlices, "load-slices", 4, "slices each run of the load step is cut into, the runs of a round taking turns slice by slice")
 	flag.DurationVar(&c.floorDuration, "floor-duration", 4*time.Second, "length of each run against a floor server (bare net/http, bare grpc-go) in the load step's rounds")
 	flag.IntVar(&c.rounds, "rounds", 3, "load-generator rounds (Health, gRPC GetToken, REST GetToken in turn); the round with the median GetToken/Health ratio is judged")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "load-generator workers")
@@ -89,6 +92,9 @@ func stepKeys() []string {
 }
 
 func run(ctx context.Context, c config) error {
+	if c.loadSlices < 1 {
+		return fmt.Errorf("-load-slices %d: need at least 1", c.loadSlices)
+	}
 	root, err := filepath.Abs(c.root)
 	if err != nil {
 		return err

@@ -124,14 +124,14 @@ func measureLoad(ctx context.Context, r *report) error {
 		len(floors.Captured.GRPC.Message), slices.Collect(maps.Keys(floors.Captured.GRPC.Header)))
 	r.commands = append(r.commands, fmt.Sprintf("load generator (bench/loadgen): %d rounds of Health/Check, gRPC GetToken, REST GetToken (HTTP/1.1, wrk-class client), "+
 		"REST GetToken (HTTP/1.1, Go net/http client), REST GetToken (h2c) in turn, "+
-		"%d workers for %v each, one gRPC connection, one h2c connection, a keep-alive HTTP/1.1 connection per worker, one gateway process with its production defaults (JSON logs at info, audit on, metrics on the admin listener; http.h2c on for the h2c row); "+
-		"then in the same round the floors (bench/floor), %v each: REST GetToken from the wrk-class client against a bare net/http server and gRPC GetToken over one connection against a bare grpc-go server, "+
+		"%d workers for %v each in %d interleaved slices, one gRPC connection, one h2c connection, a keep-alive HTTP/1.1 connection per worker, one gateway process with its production defaults (JSON logs at info, audit on, metrics on the admin listener; http.h2c on for the h2c row); "+
+		"with, taking turns with them in the same round, the floors (bench/floor), %v each: REST GetToken from the wrk-class client against a bare net/http server and gRPC GetToken over one connection against a bare grpc-go server, "+
 		"each in a process of its own answering with the response the gateway gave at the start of the step (same body and headers, Date aside; same message and response metadata); "+
 		"CPU per call is each process's user+system time over the run (/proc for the gateway and the floor servers, getrusage for the load generator) divided by its calls",
-		r.cfg.rounds, r.cfg.concurrency, r.cfg.duration, r.cfg.floorDuration))
+		r.cfg.rounds, r.cfg.concurrency, r.cfg.duration, r.cfg.loadSlices, r.cfg.floorDuration))
 	for i := range r.cfg.rounds {
 		var round loadRound
-		for _, m := range []struct {
+		runs := []struct {
 			res      *loadgen.Result
 			call     loadgen.Call
 			name     string
@@ -145,10 +145,22 @@ func measureLoad(ctx context.Context, r *report) error {
 			{&round.restH2Token, restH2Token, "REST GetToken (h2c)", r.cfg.duration, stack.GatewayCPUTime},
 			{&round.floorREST, floors.REST, "floor: bare net/http", r.cfg.floorDuration, floors.HTTP.CPUTime},
 			{&round.floorGRPC, floors.GRPCGetToken, "floor: bare grpc-go", r.cfg.floorDuration, floors.GRPC.CPUTime},
-		} {
-			if *m.res, err = loadgen.ClosedCPU(ctx, r.cfg.concurrency, m.duration, m.call, m.cpu); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+		}
+		// Each run in slices, the runs taking turns: a ratio of two runs
+		// then compares calls made under the same conditions, where two
+		// whole runs one after the other would each catch the machine in
+		// a mood of its own (gRPC's write batching, for one, comes and
+		// goes for seconds at a time).
+		for range r.cfg.loadSlices {
+			for _, m := range runs {
+				slice, err := loadgen.ClosedCPU(ctx, r.cfg.concurrency, m.duration/time.Duration(r.cfg.loadSlices), m.call, m.cpu)
+				if err != nil {
+					return fmt.Errorf("%s: %w", m.name, err)
+				}
+				*m.res = m.res.Merge(slice)
 			}
+		}
+		for _, m := range runs {
 			if err := m.res.Check(); err != nil {
 				return fmt.Errorf("%s: %w", m.name, err)
 			}

@@ -316,7 +316,7 @@ func cpuUS(total, perCall time.Duration) string {
 }
 
 // medianRoundNote says how row 2 picks its round.
-const medianRoundNote = "Each round runs the calls one after another on the same gateway; row 2 judges the round whose GetToken/Health ratio is the median of the rounds', and row 3 the round whose REST/gRPC ratio is, " +
+const medianRoundNote = "Each round runs every call on the same gateway in slices, the calls taking turns slice by slice, so that each call's number adds up moments the others shared; row 2 judges the round whose GetToken/Health ratio is the median of the rounds', and row 3 the round whose REST/gRPC ratio is, " +
 	"since a ratio taken within one round pairs calls that shared the machine alike."
 
 // medianRatioRound returns the round whose ratio is the median of the
