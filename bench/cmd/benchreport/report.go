@@ -303,6 +303,7 @@ func loadNote(m machine) string {
 // loadGeneratorNote says which REST number is judged, and why.
 const loadGeneratorNote = "Row 3 judges REST GetToken from the wrk-class HTTP/1.1 client (bench/loadgen.RawHTTP1): a keep-alive connection per worker, " +
 	"pre-rendered request bytes, and only the status line, the framing headers and the body read back — how HTTP servers are conventionally measured. " +
+	"The gRPC calls are made the same way: the request encoded once, the response's bytes checked rather than decoded. " +
 	"The load generator shares the 2 cores with the gateway, so every microsecond of client CPU per call is throughput the gateway is not credited with; " +
 	"Go's net/http client spends more CPU per call than the wrk-class one (last column), so the row from it, shown for reference, measures that client as much as the gateway. " +
 	"Server CPU/call is the gateway's own cost (on the floor rows, the floor server's), steadier than calls/s on a shared machine."
