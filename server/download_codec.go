@@ -45,6 +45,11 @@ func (c transferCodec) Marshal(v any) (mem.BufferSlice, error) {
 			return out, nil
 		}
 	}
+	if resp, ok := v.(*eeov1.GetTokenResponse); ok && c.tokenWire {
+		if b, ok := marshalGetToken(resp); ok {
+			return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+		}
+	}
 	return c.CodecV2.Marshal(v)
 }
 

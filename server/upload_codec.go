@@ -22,15 +22,19 @@ import (
 // goes to grpc-go's own proto codec.
 
 // transferCodec is the gRPC server's codec: grpc-go's proto codec, with
-// CreateImportRequest chunks decoded into pooled buffers and download
-// chunks (downloadMessage) sent without copying (see download_codec.go).
+// CreateImportRequest chunks decoded into pooled buffers, download chunks
+// (downloadMessage) sent without copying (see download_codec.go) and
+// GetToken responses written without reflection (token_codec.go).
 type transferCodec struct {
 	encoding.CodecV2
 	chunks *chunkPools
+	// tokenWire: GetToken responses are written by marshalGetToken,
+	// which knows their messages field for field (token_codec.go).
+	tokenWire bool
 }
 
 func newTransferCodec(chunks *chunkPools) transferCodec {
-	return transferCodec{encoding.GetCodecV2(proto.Name), chunks}
+	return transferCodec{CodecV2: encoding.GetCodecV2(proto.Name), chunks: chunks, tokenWire: tokenWireKnown()}
 }
 
 // chunkTag is CreateImportRequest's chunk field (2) with the
