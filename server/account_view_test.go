@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -115,20 +114,7 @@ func pageOf(resp *eeov1.ListAccountsResponse) listPage {
 // restAs GETs path from the facade as caller.
 func restAs(t *testing.T, g *gateway, caller, path string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, g.baseURL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+caller)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := g.do(t, http.MethodGet, path, map[string]string{"Authorization": "Bearer " + caller})
 	return resp.StatusCode, body
 }
 

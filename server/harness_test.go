@@ -90,19 +90,33 @@ func startGateway(t testing.TB, mutate func(*server.Config)) *gateway {
 		logs: logs, eeo: f, up: up, stop: stop}
 }
 
-// restCall does an HTTP request against the facade and decodes a JSON body.
-func (g *gateway) restCall(t *testing.T, method, path string) (*http.Response, map[string]any) {
+// do makes a bodiless request against the facade with headers set and
+// returns the response and its whole body.
+func (g *gateway) do(t *testing.T, method, path string, headers map[string]string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, g.baseURL+path, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the body: %v", method, path, err)
+	}
+	return resp, body
+}
+
+// restCall does an HTTP request against the facade and decodes a JSON body.
+func (g *gateway) restCall(t *testing.T, method, path string) (*http.Response, map[string]any) {
+	t.Helper()
+	resp, body := g.do(t, method, path, nil)
 	var decoded map[string]any
 	if len(body) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(body, &decoded); err != nil {

@@ -3,7 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"io"
+	"maps"
 	"net/http"
 	"net/netip"
 	"reflect"
@@ -138,22 +138,14 @@ func getWithSpy(t *testing.T, g *gateway, spy *callSpy, path string, headers map
 	spy.mu.Lock()
 	before := len(spy.calls)
 	spy.mu.Unlock()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, g.baseURL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
 	if generated {
-		req.Header.Set("Grpc-Timeout", "1M")
+		headers = maps.Clone(headers)
+		if headers == nil {
+			headers = map[string]string{}
+		}
+		headers["Grpc-Timeout"] = "1M"
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	resp, raw := g.do(t, http.MethodGet, path, headers)
 	var body map[string]any
 	if err := json.Unmarshal(raw, &body); err != nil {
 		t.Fatalf("body %q: %v", raw, err)

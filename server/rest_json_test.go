@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"io"
 	"net/http"
 	"testing"
 
@@ -55,19 +54,7 @@ func TestRESTBodiesDecodeToTheGRPCMessages(t *testing.T) {
 // protos would.
 func restProto(t *testing.T, g *gateway, path string, wantStatus int, m proto.Message) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, g.baseURL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := g.do(t, http.MethodGet, path, nil)
 	if resp.StatusCode != wantStatus || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("GET %s: %d %q, want %d application/json; body %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), wantStatus, body)
 	}
