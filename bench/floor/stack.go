@@ -10,7 +10,6 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/bench/loadgen"
 	"github.com/eeo-gateway/eeo-gateway/internal/benchstack"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Floors are both floor servers for a benchstack gateway, each in a process
@@ -71,7 +70,7 @@ func StartForStack(ctx context.Context, stack *benchstack.Stack, client *http.Cl
 		return nil, err
 	}
 	f.closers = append(f.closers, raw.Close)
-	gconn, err := grpc.NewClient(f.GRPC.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	gconn, err := loadgen.DialGRPC(f.GRPC.Addr)
 	if err != nil {
 		return nil, err
 	}

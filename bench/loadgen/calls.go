@@ -8,14 +8,26 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/eeo-gateway/eeo-gateway/client"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
+
+// DialGRPC connects to a gRPC server at addr, without TLS, as the README
+// advises clients to (client.DialOptions: large static flow-control
+// windows). With grpc-go's default windows, sized on the fly from
+// bandwidth-delay pings, GetToken's 430-byte responses made both ends
+// spend about 1.5 µs a call more on flow control than Health's 7 bytes in
+// some runs and not in others.
+func DialGRPC(addr string) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr, append(client.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+}
 
 // WithAPIKey returns ctx carrying the caller's API key as gRPC metadata.
 func WithAPIKey(ctx context.Context, key string) context.Context {

@@ -88,7 +88,7 @@ func measureLoad(ctx context.Context, r *report) error {
 		return err
 	}
 	defer stack.Close()
-	conn, err := grpc.NewClient(stack.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := loadgen.DialGRPC(stack.GRPCAddr)
 	if err != nil {
 		return err
 	}

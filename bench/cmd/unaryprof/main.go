@@ -39,7 +39,6 @@ import (
 	"github.com/eeo-gateway/eeo-gateway/bench/loadgen"
 	"github.com/eeo-gateway/eeo-gateway/internal/benchstack"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 type config struct {
@@ -227,7 +226,7 @@ func start(ctx context.Context, c config, bin, dir string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpc.NewClient(stack.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := loadgen.DialGRPC(stack.GRPCAddr)
 	if err != nil {
 		stack.Close()
 		return nil, err
