@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
-	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+	"github.com/eeo-gateway/eeo-gateway/internal/cpuclock"
 	"github.com/eeo-gateway/eeo-gateway/server"
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -61,7 +61,7 @@ func BenchmarkGetTokenObservability(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu := testkit.ProcessCPU()
+			cpu := cpuclock.Self()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if _, err := client.GetToken(b.Context(), req); err != nil {
@@ -73,7 +73,7 @@ func BenchmarkGetTokenObservability(b *testing.B) {
 			// CPU time (client and server, both in this process) per call:
 			// steadier than ns/op on a shared machine, where wall time
 			// includes waiting for a core.
-			b.ReportMetric(float64((testkit.ProcessCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64((cpuclock.Self()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/eeo-gateway/eeo-gateway/internal/testkit"
+	"github.com/eeo-gateway/eeo-gateway/internal/cpuclock"
 )
 
 // Call is one request; it returns nil on success.
@@ -138,9 +138,9 @@ func ClosedCPU(ctx context.Context, concurrency int, duration time.Duration, cal
 	if err != nil {
 		return Result{}, err
 	}
-	selfBefore := testkit.ProcessCPU()
+	selfBefore := cpuclock.Self()
 	r := Closed(ctx, concurrency, duration, call)
-	r.ClientCPU = testkit.ProcessCPU() - selfBefore
+	r.ClientCPU = cpuclock.Self() - selfBefore
 	after, err := cpu()
 	if err != nil {
 		return r, err

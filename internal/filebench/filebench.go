@@ -16,11 +16,11 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"syscall"
 	"time"
 
 	eeoclient "github.com/eeo-gateway/eeo-gateway/client"
 	eeov1 "github.com/eeo-gateway/eeo-gateway/gen/eeo/v1"
+	"github.com/eeo-gateway/eeo-gateway/internal/cpuclock"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -169,11 +169,7 @@ func (t Target) timed(ctx context.Context, name string, f func(context.Context) 
 // cpu is the CPU time used so far by this process and, when t.CPU says, by
 // the gateway and the sandbox.
 func (t Target) cpu() CPU {
-	var c CPU
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		c.Client = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	c := CPU{Client: cpuclock.Self()}
 	if t.CPU != nil {
 		if g, s, err := t.CPU(); err == nil {
 			c.Gateway, c.Sandbox = g, s
