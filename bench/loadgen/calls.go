@@ -80,7 +80,8 @@ func rawCall(conn grpc.ClientConnInterface, method string, req proto.Message, va
 func ValidateGetTokenProto(resp []byte) error {
 	num, typ, n := protowire.ConsumeTag(resp)
 	if n < 0 || num != 1 || typ != protowire.BytesType {
-		return fmt.Errorf("not a GetToken response: % .40x", resp)
+		// The bytes themselves stay out of the error: a token may be in them.
+		return fmt.Errorf("not a GetToken response (%d bytes)", len(resp))
 	}
 	token, n2 := protowire.ConsumeBytes(resp[n:])
 	if n2 < 0 {

@@ -2,7 +2,9 @@ package loadgen_test
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/eeo-gateway/eeo-gateway/bench/loadgen"
@@ -79,5 +81,21 @@ func TestValidateGetTokenProto(t *testing.T) {
 		if err := loadgen.ValidateGetTokenProto(b); err == nil {
 			t.Errorf("%s: accepted % x", name, b)
 		}
+	}
+}
+
+// A response that is not quite a GetToken response — here a token whose
+// access_token is set but which is cut short — fails without its bytes,
+// which may hold a token, reaching the error.
+func TestValidatorsKeepTokensOutOfErrors(t *testing.T) {
+	secret := "s3cret-access-token"
+	b, _ := proto.Marshal(&eeov1.GetTokenResponse{Token: &eeov1.Token{AccessToken: secret, Account: "demo"}})
+	err := loadgen.ValidateGetTokenProto(b[:len(b)-1])
+	if err == nil || strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), fmt.Sprintf("% x", secret[:4])) {
+		t.Errorf("binary: %v", err)
+	}
+	err = loadgen.ValidateGetToken([]byte(`["accessToken", "` + secret + `"]`))
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("JSON: %v", err)
 	}
 }
