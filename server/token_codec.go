@@ -115,9 +115,12 @@ func tokenStringsValid(t *eeov1.Token) bool {
 func tokenSize(t *eeov1.Token) int {
 	n := stringSize(tokenAccount, t.GetAccount()) + stringSize(tokenAccessToken, t.GetAccessToken()) +
 		stringSize(tokenTokenType, t.GetTokenType()) + stringSize(tokenFingerprint, t.GetFingerprint())
-	for _, ts := range []*timestamppb.Timestamp{t.GetIssueTime(), t.GetIdleExpireTime(), t.GetExpireTime()} {
-		if ts != nil {
-			n += messageSize(tokenIssueTime, secondsNanosSize(ts.GetSeconds(), ts.GetNanos()))
+	for _, f := range [...]struct {
+		num protowire.Number
+		ts  *timestamppb.Timestamp
+	}{{tokenIssueTime, t.GetIssueTime()}, {tokenIdleExpireTime, t.GetIdleExpireTime()}, {tokenExpireTime, t.GetExpireTime()}} {
+		if f.ts != nil {
+			n += messageSize(f.num, secondsNanosSize(f.ts.GetSeconds(), f.ts.GetNanos()))
 		}
 	}
 	if d := t.GetIdleTimeout(); d != nil {
@@ -135,9 +138,7 @@ func stringSize(num protowire.Number, s string) int {
 	return protowire.SizeTag(num) + protowire.SizeBytes(len(s))
 }
 
-// messageSize is the size of a present message field whose body is n bytes
-// (every Token field number fits one tag byte, so num's size is the same
-// for all of them).
+// messageSize is the size of a present message field whose body is n bytes.
 func messageSize(num protowire.Number, n int) int {
 	return protowire.SizeTag(num) + protowire.SizeBytes(n)
 }
